@@ -1,0 +1,85 @@
+// The lessons panel: a list of guided presets; picking one loads its run and shows its text.
+// Lesson text comes from the server (engine/lessons.py), so it is only ever inserted as text.
+
+/** Builds one element with a class, optional text and optional data-testid. */
+function element(tag, { className, text, testId } = {}) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  if (testId) node.dataset.testid = testId;
+  return node;
+}
+
+/** A labelled paragraph ("What to watch: ...") for the detail view. */
+function labelledParagraph(label, text, testId) {
+  const paragraph = element("p", { className: "lesson-" + testId, testId: "lesson-" + testId });
+  paragraph.append(element("strong", { text: label + " " }), document.createTextNode(text));
+  return paragraph;
+}
+
+/** The detail view of one lesson: its explanation, what to watch and one thing to try. */
+function renderDetail(detail, lesson) {
+  detail.replaceChildren(
+    element("h3", { className: "lesson-title", text: lesson.title, testId: "lesson-title" }),
+    element("p", { className: "lesson-text", text: lesson.text, testId: "lesson-text" }),
+    labelledParagraph("What to watch:", lesson.watch, "watch"),
+    labelledParagraph("Try this:", lesson.try, "try"),
+  );
+  detail.hidden = false;
+}
+
+/** One clickable entry of the list: a button with the title and the short summary. */
+function lessonButton(lesson, index, onPick) {
+  const button = element("button", { className: "lesson-item", testId: "lesson-" + lesson.id });
+  button.type = "button";
+  button.dataset.lessonId = lesson.id;
+  button.append(
+    element("span", { className: "lesson-number", text: String(index + 1) + ". " }),
+    element("span", { className: "lesson-name", text: lesson.title }),
+    element("span", { className: "lesson-summary", text: lesson.summary }),
+  );
+  button.addEventListener("click", () => onPick(lesson, button));
+  return button;
+}
+
+/**
+ * Renders the lessons into `container`. `lessons` is hello.lessons (engine.lessons.LESSONS);
+ * `loadLesson(lesson)` is the page's hook that applies lesson.config and lesson.view.
+ * Returns {select(id)} so the page can open a lesson named in the URL.
+ */
+export function mountLessons(container, { lessons = [], loadLesson = () => {} } = {}) {
+  const list = element("ol", { className: "lesson-list", testId: "lesson-list" });
+  const detail = element("section", { className: "lesson-detail", testId: "lesson-detail" });
+  detail.hidden = true;
+  detail.setAttribute("aria-live", "polite");
+  const buttons = new Map();
+
+  const pick = (lesson, button) => {
+    for (const other of buttons.values()) other.setAttribute("aria-pressed", "false");
+    button.setAttribute("aria-pressed", "true");
+    renderDetail(detail, lesson);
+    loadLesson(lesson);
+  };
+
+  lessons.forEach((lesson, index) => {
+    const button = lessonButton(lesson, index, pick);
+    button.setAttribute("aria-pressed", "false");
+    buttons.set(lesson.id, button);
+    const item = element("li");
+    item.append(button);
+    list.append(item);
+  });
+
+  if (lessons.length === 0) {
+    list.append(element("li", { className: "lesson-empty", text: "No lessons available." }));
+  }
+  container.replaceChildren(element("h2", { text: "Lessons" }), list, detail);
+
+  return {
+    select(id) {
+      const lesson = lessons.find((candidate) => candidate.id === id);
+      if (lesson) pick(lesson, buttons.get(id));
+      return Boolean(lesson);
+    },
+  };
+}
