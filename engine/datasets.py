@@ -1,0 +1,303 @@
+"""Toy data sets on the plane [-6, 6]², the train/test split and validation of user points.
+
+Every generator has the shape `(n, noise, rng) -> (points (n, 2), targets)`, as in TensorFlow
+Playground; `noise` is 0-50 (per cent of the data's own scale) and the seed lives in `rng`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+EXTENT = 6.0
+MAX_NOISE = 50.0
+
+Generator = Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class DatasetKind:
+    """One registry entry: how to generate the set and what its targets look like."""
+
+    label: str
+    kind: str  # "classification" | "regression"
+    n_classes: int | None  # None for regression
+    generate: Generator
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the target array: 1 for binary and regression, one column per class else."""
+        if self.kind == "classification" and self.n_classes is not None and self.n_classes > 2:
+            return self.n_classes
+        return 1
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A split data set. Targets are (n, 1) 0/1, (n, c) one-hot, or (n, 1) real in [-1, 1]."""
+
+    train_points: np.ndarray
+    train_targets: np.ndarray
+    test_points: np.ndarray
+    test_targets: np.ndarray
+    kind: str
+    n_classes: int | None
+
+    def train_rows(self) -> list[list[float]]:
+        """The training set as JSON-able `[[x1, x2, target], ...]` (class index for one-hot)."""
+        return to_rows(self.train_points, self.train_targets)
+
+    def test_rows(self) -> list[list[float]]:
+        """The test set as JSON-able `[[x1, x2, target], ...]` (class index for one-hot)."""
+        return to_rows(self.test_points, self.test_targets)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _fraction(noise: float) -> float:
+    """Noise in per cent (0-50) as a fraction (0-0.5)."""
+    return noise / 100.0
+
+
+def _clip(points: np.ndarray) -> np.ndarray:
+    # Noise may push a point off the drawn plane; keep every input inside [-6, 6]².
+    return np.clip(points, -EXTENT, EXTENT)
+
+
+def _binary(labels: np.ndarray) -> np.ndarray:
+    """Booleans (n,) as 0/1 targets (n, 1)."""
+    return labels.astype(np.float64).reshape(-1, 1)
+
+
+def _polar(r: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    return np.column_stack([r * np.sin(angle), r * np.cos(angle)])
+
+
+def _halves(n: int) -> tuple[int, int]:
+    """Split n into a positive and a negative class count (the extra point goes first)."""
+    return (n + 1) // 2, n // 2
+
+
+# ------------------------------------------------------------------ classification sets
+
+
+def circle(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Class 1 inside radius 2.5, class 0 on the ring 3.5-5; noise shifts each point."""
+    radius = 5.0
+    n_in, n_out = _halves(n)
+    r = np.concatenate(
+        [rng.uniform(0, radius * 0.5, n_in), rng.uniform(radius * 0.7, radius, n_out)]
+    )
+    angle = rng.uniform(0, 2 * math.pi, n)
+    shift = rng.uniform(-radius, radius, (n, 2)) * _fraction(noise)
+    labels = np.arange(n) < n_in
+    return _clip(_polar(r, angle) + shift), _binary(labels)
+
+
+def xor(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Class 1 where x1·x2 > 0 (quadrants I and III), with a 0.3 gap along both axes."""
+    padding = 0.3
+    clean = rng.uniform(-5, 5, (n, 2))
+    clean += np.where(clean > 0, padding, -padding)
+    labels = clean[:, 0] * clean[:, 1] > 0
+    shift = rng.uniform(-5, 5, (n, 2)) * _fraction(noise)
+    return _clip(clean + shift), _binary(labels)
+
+
+def gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two round clusters at (2, 2) (class 1) and (-2, -2) (class 0); noise widens them."""
+    # Playground's mapping: std 0.5 at no noise up to 4 at 50 %.
+    std = 0.5 + 3.5 * _fraction(noise) / 0.5
+    n_pos, n_neg = _halves(n)
+    centres = np.concatenate([np.full((n_pos, 2), 2.0), np.full((n_neg, 2), -2.0)])
+    labels = np.arange(n) < n_pos
+    return _clip(centres + rng.normal(0, std, (n, 2))), _binary(labels)
+
+
+def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved arms of 1.75 turns out to radius 5; noise up to ±0.5 per axis."""
+    n_pos, n_neg = _halves(n)
+    step = np.concatenate([np.arange(n_pos) / max(n_pos, 1), np.arange(n_neg) / max(n_neg, 1)])
+    turn = np.concatenate([np.zeros(n_pos), np.full(n_neg, math.pi)])
+    r = step * 5.0
+    t = 1.75 * step * 2 * math.pi + turn
+    shift = rng.uniform(-1, 1, (n, 2)) * _fraction(noise)
+    labels = np.arange(n) < n_pos
+    return _clip(_polar(r, t) + shift), _binary(labels)
+
+
+def moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's two half-moons, scaled by 3.5 and centred; noise is Gaussian."""
+    n_upper, _ = _halves(n)
+    t = rng.uniform(0, math.pi, n)
+    upper = np.column_stack([np.cos(t), np.sin(t)])
+    lower = np.column_stack([1 - np.cos(t), 0.5 - np.sin(t)])
+    is_upper = np.arange(n) < n_upper
+    unit = np.where(is_upper[:, None], upper, lower) - [0.5, 0.25]
+    # Noise 50 % gives a std of 0.5 in the unit moons, about the gap between them.
+    unit += rng.normal(0, 1, (n, 2)) * _fraction(noise)
+    return _clip(unit * 3.5), _binary(is_upper)
+
+
+def three_gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Three clusters at radius 3.5, 120° apart (classes 0, 1, 2); one-hot targets (n, 3)."""
+    std = 0.5 + 2.0 * _fraction(noise) / 0.5
+    classes = np.arange(n) % 3
+    angle = math.pi / 2 + classes * (2 * math.pi / 3)
+    centres = np.column_stack([3.5 * np.cos(angle), 3.5 * np.sin(angle)])
+    return _clip(centres + rng.normal(0, std, (n, 2))), np.eye(3)[classes]
+
+
+# ---------------------------------------------------------------------- regression sets
+
+
+def _read_with_noise(
+    n: int, noise: float, rng: np.random.Generator, surface: Callable[[np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    # As in Playground, regression noise moves where the target is read, not the point itself.
+    points = rng.uniform(-EXTENT, EXTENT, (n, 2))
+    shift = rng.uniform(-EXTENT, EXTENT, (n, 2)) * _fraction(noise)
+    return points, surface(points + shift).reshape(-1, 1)
+
+
+def _plane_surface(points: np.ndarray) -> np.ndarray:
+    return np.clip((points[:, 0] + points[:, 1]) / (2 * EXTENT), -1.0, 1.0)
+
+
+# (x1, x2, sign) of Playground's six bumps; each falls linearly from ±1 to 0 at distance 2.
+_BUMPS = np.array(
+    [[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1], [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]]
+)
+
+
+def _bumps_surface(points: np.ndarray) -> np.ndarray:
+    distance = np.linalg.norm(points[:, None, :] - _BUMPS[None, :, :2], axis=2)
+    heights = _BUMPS[:, 2] * np.clip(1 - distance / 2, 0, 1)
+    strongest = np.argmax(np.abs(heights), axis=1)
+    return heights[np.arange(len(points)), strongest]
+
+
+def plane(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Target (x1 + x2) / 12, a tilted plane from -1 to 1."""
+    return _read_with_noise(n, noise, rng, _plane_surface)
+
+
+def multi_gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Six ±1 cone-shaped bumps on a 3 × 2 grid; the target is the strongest bump at the point."""
+    return _read_with_noise(n, noise, rng, _bumps_surface)
+
+
+DATASETS: dict[str, DatasetKind] = {
+    "circle": DatasetKind("Circle", "classification", 2, circle),
+    "xor": DatasetKind("Exclusive or", "classification", 2, xor),
+    "gauss": DatasetKind("Two Gaussians", "classification", 2, gauss),
+    "spiral": DatasetKind("Spiral", "classification", 2, spiral),
+    "moons": DatasetKind("Two moons", "classification", 2, moons),
+    "three_gauss": DatasetKind("Three Gaussians (3 classes)", "classification", 3, three_gauss),
+    "plane": DatasetKind("Plane (regression)", "regression", None, plane),
+    "multi_gauss": DatasetKind("Multi Gaussian (regression)", "regression", None, multi_gauss),
+}
+
+
+# ------------------------------------------------------------------- split and building
+
+
+def train_count(n: int, train_ratio: float) -> int:
+    """Training samples out of n: round(n · ratio), at least 1 (the test set may be empty)."""
+    return min(n, max(1, round(n * train_ratio)))
+
+
+def split(
+    points: np.ndarray, targets: np.ndarray, train_ratio: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shuffle with rng, then cut: (train_points, train_targets, test_points, test_targets)."""
+    order = rng.permutation(len(points))
+    n_train = train_count(len(points), train_ratio)
+    train, test = order[:n_train], order[n_train:]
+    return points[train], targets[train], points[test], targets[test]
+
+
+def generate(name: str, n: int, noise: float, train_ratio: float, seed: int) -> Dataset:
+    """Generate the named set from seed and split it; the same arguments give the same arrays."""
+    entry = DATASETS[name]
+    rng = np.random.default_rng(seed)
+    points, targets = entry.generate(n, noise, rng)
+    return _build(entry, points, targets, train_ratio, rng)
+
+
+def from_rows(name: str, rows: np.ndarray, train_ratio: float, seed: int) -> Dataset:
+    """A Dataset from validated user rows (see `validate_rows`), split like a generated one."""
+    entry = DATASETS[name]
+    targets = rows[:, 2:3]
+    if entry.n_outputs > 1:
+        targets = np.eye(entry.n_outputs)[rows[:, 2].astype(int)]
+    return _build(entry, rows[:, :2].copy(), targets, train_ratio, np.random.default_rng(seed))
+
+
+def _build(
+    entry: DatasetKind,
+    points: np.ndarray,
+    targets: np.ndarray,
+    train_ratio: float,
+    rng: np.random.Generator,
+) -> Dataset:
+    parts = split(points, targets.astype(np.float64), train_ratio, rng)
+    return Dataset(*parts, kind=entry.kind, n_classes=entry.n_classes)
+
+
+def to_rows(points: np.ndarray, targets: np.ndarray) -> list[list[float]]:
+    """Points (n, 2) and targets as `[[x1, x2, target], ...]`; one-hot targets become indices."""
+    column = targets[:, 0] if targets.shape[1] == 1 else np.argmax(targets, axis=1)
+    return np.column_stack([points, column]).tolist()
+
+
+# ------------------------------------------------------------------------- user points
+
+
+def validate_rows(rows: object, name: str, max_points: int, field: str = "points") -> np.ndarray:
+    """Check user rows `[[x1, x2, target], ...]` for data set `name`; return them as (n, 3).
+
+    Coordinates must be finite and within [-6, 6]; targets 0/1 for binary sets, a class index for
+    multi-class sets, a number in [-1, 1] for regression. Raises ValueError starting with `field`.
+    """
+    if not isinstance(rows, list | tuple) or not rows:
+        raise ValueError(f"{field}: must be a non-empty list of [x1, x2, target]")
+    if len(rows) > max_points:
+        raise ValueError(f"{field}: at most {max_points} points, got {len(rows)}")
+    entry = DATASETS[name]
+    for index, row in enumerate(rows):
+        _check_row(row, entry, f"{field}[{index}]")
+    return np.array(rows, dtype=np.float64)
+
+
+def is_finite_number(value: object) -> bool:
+    """True for a finite int or float; False for bool, which Python counts as an int."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value)
+
+
+def _check_row(row: object, entry: DatasetKind, where: str) -> None:
+    if not isinstance(row, list | tuple) or len(row) != 3:
+        raise ValueError(f"{where}: must be [x1, x2, target]")
+    for value in row:
+        if not is_finite_number(value):
+            raise ValueError(f"{where}: every entry must be a finite number, got {value!r}")
+    if abs(row[0]) > EXTENT or abs(row[1]) > EXTENT:
+        raise ValueError(f"{where}: x1 and x2 must lie in [-6, 6], got {row[0]}, {row[1]}")
+    _check_target(row[2], entry, where)
+
+
+def _check_target(target: float, entry: DatasetKind, where: str) -> None:
+    if entry.kind == "regression":
+        if abs(target) > 1:
+            raise ValueError(f"{where}: a regression target must lie in [-1, 1], got {target}")
+        return
+    classes = range(entry.n_classes or 2)
+    if target not in classes:
+        allowed = ", ".join(str(c) for c in classes)
+        raise ValueError(f"{where}: the target must be a class index ({allowed}), got {target}")
