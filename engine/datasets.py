@@ -46,13 +46,23 @@ class Dataset:
     kind: str
     n_classes: int | None
 
+    @property
+    def n_outputs(self) -> int:
+        """Width of the targets: the network's number of outputs."""
+        return self.train_targets.shape[1]
+
+    @property
+    def one_hot(self) -> bool:
+        """True when targets are one-hot rows of a multi-class set."""
+        return self.kind == "classification" and self.n_outputs > 1
+
     def train_rows(self) -> list[list[float]]:
         """The training set as JSON-able `[[x1, x2, target], ...]` (class index for one-hot)."""
-        return to_rows(self.train_points, self.train_targets)
+        return to_rows(self.train_points, self.train_targets, self.one_hot)
 
     def test_rows(self) -> list[list[float]]:
         """The test set as JSON-able `[[x1, x2, target], ...]` (class index for one-hot)."""
-        return to_rows(self.test_points, self.test_targets)
+        return to_rows(self.test_points, self.test_targets, self.one_hot)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -232,7 +242,7 @@ def generate(name: str, n: int, noise: float, train_ratio: float, seed: int) -> 
 def from_rows(name: str, rows: np.ndarray, train_ratio: float, seed: int) -> Dataset:
     """A Dataset from validated user rows (see `validate_rows`), split like a generated one."""
     entry = DATASETS[name]
-    targets = rows[:, 2:3]
+    targets = rows[:, 2:]
     if entry.n_outputs > 1:
         targets = np.eye(entry.n_outputs)[rows[:, 2].astype(int)]
     return _build(entry, rows[:, :2].copy(), targets, train_ratio, np.random.default_rng(seed))
@@ -249,28 +259,33 @@ def _build(
     return Dataset(*parts, kind=entry.kind, n_classes=entry.n_classes)
 
 
-def to_rows(points: np.ndarray, targets: np.ndarray) -> list[list[float]]:
-    """Points (n, 2) and targets as `[[x1, x2, target], ...]`; one-hot targets become indices."""
-    column = targets[:, 0] if targets.shape[1] == 1 else np.argmax(targets, axis=1)
-    return np.column_stack([points, column]).tolist()
+def to_rows(points: np.ndarray, targets: np.ndarray, one_hot: bool) -> list[list[float]]:
+    """Points (n, 2) and targets (n, k) as `[[x1, x2, target...], ...]`.
+
+    One-hot targets become one class index, so a row is always `[x1, x2, class]` for classes.
+    """
+    columns = np.argmax(targets, axis=1)[:, None] if one_hot else targets
+    return np.column_stack([points, columns]).tolist()
 
 
 # ------------------------------------------------------------------------- user points
 
 
 def validate_rows(rows: object, name: str, max_points: int, field: str = "points") -> np.ndarray:
-    """Check user rows `[[x1, x2, target], ...]` for data set `name`; return them as (n, 3).
+    """Check user rows for data set `name`; return them as an array (n, 2 + k).
 
-    Coordinates must be finite and within [-6, 6]; targets 0/1 for binary sets, a class index for
-    multi-class sets, a number in [-1, 1] for regression. Raises ValueError starting with `field`.
+    A row is `[x1, x2, target]`: 0/1 for binary sets, a class index for multi-class sets. For
+    regression it is `[x1, x2, y_1, ..., y_k]` (k outputs, the same k in every row), each y in
+    [-1, 1]. Coordinates must be finite and within [-6, 6]. ValueError messages start with `field`.
     """
     if not isinstance(rows, list | tuple) or not rows:
         raise ValueError(f"{field}: must be a non-empty list of [x1, x2, target]")
     if len(rows) > max_points:
         raise ValueError(f"{field}: at most {max_points} points, got {len(rows)}")
     entry = DATASETS[name]
+    width = _row_width(rows[0], entry, f"{field}[0]")
     for index, row in enumerate(rows):
-        _check_row(row, entry, f"{field}[{index}]")
+        _check_row(row, width, entry, f"{field}[{index}]")
     return np.array(rows, dtype=np.float64)
 
 
@@ -281,15 +296,24 @@ def is_finite_number(value: object) -> bool:
     return math.isfinite(value)
 
 
-def _check_row(row: object, entry: DatasetKind, where: str) -> None:
-    if not isinstance(row, list | tuple) or len(row) != 3:
-        raise ValueError(f"{where}: must be [x1, x2, target]")
+def _row_width(first: object, entry: DatasetKind, where: str) -> int:
+    """Entries per row: 3, or 2 + k for a regression set with k outputs (read off the first)."""
+    if entry.kind == "regression" and isinstance(first, list | tuple) and len(first) >= 3:
+        return len(first)
+    return 3
+
+
+def _check_row(row: object, width: int, entry: DatasetKind, where: str) -> None:
+    if not isinstance(row, list | tuple) or len(row) != width:
+        shape = "[x1, x2, target]" if width == 3 else f"[x1, x2, y_1, ..., y_{width - 2}]"
+        raise ValueError(f"{where}: must be {shape}")
     for value in row:
         if not is_finite_number(value):
             raise ValueError(f"{where}: every entry must be a finite number, got {value!r}")
     if abs(row[0]) > EXTENT or abs(row[1]) > EXTENT:
         raise ValueError(f"{where}: x1 and x2 must lie in [-6, 6], got {row[0]}, {row[1]}")
-    _check_target(row[2], entry, where)
+    for target in row[2:]:
+        _check_target(target, entry, where)
 
 
 def _check_target(target: float, entry: DatasetKind, where: str) -> None:

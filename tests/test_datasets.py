@@ -118,3 +118,15 @@ def test_regression_user_points_keep_real_targets() -> None:
     rows = validate_rows([[1, 2, 0.25], [-1, -2, -0.5]], "plane", max_points=10)
     data = from_rows("plane", rows, 0.5, seed=0)
     assert sorted(data.train_rows() + data.test_rows()) == [[-1, -2, -0.5], [1, 2, 0.25]]
+
+
+def test_regression_rows_may_carry_several_outputs() -> None:
+    rows = validate_rows([[0.05, 0.1, 0.01, 0.99]], "plane", max_points=10)
+    data = from_rows("plane", rows, 1.0, seed=0)
+    assert data.n_outputs == 2 and data.train_targets.tolist() == [[0.01, 0.99]]
+    assert data.train_rows() == [[0.05, 0.1, 0.01, 0.99]] and len(data.test_points) == 0
+
+
+def test_regression_rows_must_share_one_width() -> None:
+    with pytest.raises(ValueError, match=r"points\[1\]: must be \[x1, x2, y_1, ..., y_2\]"):
+        validate_rows([[0, 0, 0.1, 0.2], [0, 0, 0.1]], "plane", max_points=10)
