@@ -1,0 +1,81 @@
+"""Health figures of a network after an iteration: accuracy, norms, dead and saturated units.
+
+These drive the vanishing/exploding-gradient views. A figure that does not apply to a layer (dead
+units of a tanh layer, saturation of a ReLU layer, ratios before the first update) is None.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# A unit counts as saturated where its derivative is nearly gone: tanh' = 1 - a² < 0.02 and
+# sigmoid' = a(1 - a) < 0.01 there.
+TANH_SATURATION = 0.99
+SIGMOID_SATURATION = 0.01
+
+
+def accuracy(Yhat: np.ndarray, Y: np.ndarray) -> float | None:
+    """Share of samples classified right: argmax over columns, or Yhat > 0.5 for one column.
+
+    Yhat, Y: (n, k). None for an empty set.
+    """
+    if len(Y) == 0:
+        return None
+    if Y.shape[1] == 1:
+        predicted, actual = Yhat[:, 0] > 0.5, Y[:, 0] > 0.5
+    else:
+        predicted, actual = np.argmax(Yhat, axis=1), np.argmax(Y, axis=1)
+    return float(np.mean(predicted == actual))
+
+
+def dead_fraction(A: np.ndarray, activation: str) -> float | None:
+    """Share of ReLU units that output exactly 0 for every sample (they can no longer learn).
+
+    A: (n, k) activations over the training set. None unless the activation is "relu".
+    """
+    if activation != "relu" or A.size == 0:
+        return None
+    return float(np.mean(np.all(A == 0, axis=0)))
+
+
+def saturated_fraction(A: np.ndarray, activation: str) -> float | None:
+    """Share of (sample, unit) pairs in a flat end of tanh (|a| > 0.99) or sigmoid (a < 0.01 or
+    a > 0.99). A: (n, k). None for other activations."""
+    if A.size == 0:
+        return None
+    if activation == "tanh":
+        return float(np.mean(np.abs(A) > TANH_SATURATION))
+    if activation == "sigmoid":
+        return float(np.mean((A < SIGMOID_SATURATION) | (A > 1 - SIGMOID_SATURATION)))
+    return None
+
+
+def norm_ratio(numerator: np.ndarray | None, denominator: np.ndarray) -> float | None:
+    """‖numerator‖ / ‖denominator‖ (Frobenius); None without a numerator or for a zero matrix."""
+    if numerator is None:
+        return None
+    size = np.linalg.norm(denominator)
+    if size == 0:
+        return None
+    return float(np.linalg.norm(numerator) / size)
+
+
+def layer_metrics(
+    W: np.ndarray,
+    dW: np.ndarray | None,
+    update: np.ndarray | None,
+    A: np.ndarray,
+    activation: str,
+) -> dict[str, float | None]:
+    """One weight layer's figures. W: (fan_in, k) current weights; dW: the last gradient;
+    update: the last change ΔW (both None before the first iteration); A: (n, k) activations.
+
+    Norms are over the weights only (biases left out), so update_ratio is ‖ΔW‖ / ‖W‖.
+    """
+    return {
+        "grad_norm": None if dW is None else float(np.linalg.norm(dW)),
+        "weight_norm": float(np.linalg.norm(W)),
+        "update_ratio": norm_ratio(update, W),
+        "dead_fraction": dead_fraction(A, activation),
+        "saturated_fraction": saturated_fraction(A, activation),
+    }
