@@ -1,6 +1,7 @@
 """Every lesson preset is valid, and every claim its text makes really happens on the engine."""
 
 import copy
+import itertools
 import json
 import re
 
@@ -60,7 +61,7 @@ def test_lessons_are_complete_json_with_unique_slugs():
     ids = [lesson["id"] for lesson in LESSONS]
     assert len(set(ids)) == len(ids)
     for lesson in LESSONS:
-        assert LESSON_KEYS <= set(lesson), lesson["id"]
+        assert set(lesson) >= LESSON_KEYS, lesson["id"]
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", lesson["id"])
         for key in ("title", "summary", "text", "watch", "try"):
             assert isinstance(lesson[key], str) and lesson[key].strip(), (lesson["id"], key)
@@ -213,7 +214,7 @@ def test_exploding_gradients_grow_layer_by_layer_and_he_init_fixes_it():
     for run in (large, he):
         run.train(1)
     norms = grad_norms(large)
-    assert all(earlier > later for earlier, later in zip(norms, norms[1:], strict=False))
+    assert all(earlier > later for earlier, later in itertools.pairwise(norms))
     assert norms[0] / norms[-1] > 100
     he_norms = grad_norms(he)
     assert he_norms[0] / he_norms[-1] < 10
