@@ -1,0 +1,6 @@
+"""backprop-lab's NumPy engine: networks, training, and backpropagation made visible."""
+
+from .network import Network
+from .trainer import StepResult, Trainer
+
+__all__ = ["Network", "StepResult", "Trainer"]
