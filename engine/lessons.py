@@ -183,7 +183,8 @@ LESSONS: list[dict] = [
             "a rate and the network barely moves; a good rate makes steady progress; too large "
             "a rate overshoots the valley it is trying to reach, so the loss jumps up and down; "
             "far too large and the weights fly off to infinity. The four runs here share their "
-            "data and their starting weights and differ only in the learning rate."
+            "data and their starting weights and differ only in the learning rate. Each step "
+            "uses the whole training set, so every wiggle in a curve is the learning rate's doing."
         ),
         "watch": (
             "The overlaid loss curves: a flat line, a smooth fall, a zigzag, and a run that "
@@ -194,15 +195,15 @@ LESSONS: list[dict] = [
             "training pauses itself and tells you why, and the last good weights are kept."
         ),
         "config": _config(
-            network={"layers": [2, 4, 1]},
-            training={"lr": 0.3, "batch_size": 100},
-            data={"dataset": "gauss", "noise": 10},
+            network={"layers": [2, 4, 1], "output": "linear", "loss": "mse", "seed": 3},
+            training={"lr": 0.1, "batch_size": 100},
+            data={"dataset": "plane"},
         ),
         "view": {
             "compare": [
-                {"label": "lr 0.0003", "lr": 0.0003},
-                {"label": "lr 0.3", "lr": 0.3},
-                {"label": "lr 3", "lr": 3.0},
+                {"label": "lr 0.00003", "lr": 0.00003},
+                {"label": "lr 0.1", "lr": 0.1},
+                {"label": "lr 0.5", "lr": 0.5},
                 {"label": "lr 10", "lr": 10.0},
             ],
             "charts": "loss",
@@ -287,17 +288,21 @@ LESSONS: list[dict] = [
     {
         "id": "exploding-gradients",
         "title": "Exploding gradients",
-        "summary": "Large initial weights make the gradient grow layer by layer.",
+        "summary": "Large initial weights make the error signal grow layer by layer.",
         "text": (
             "If the weights are large, each step of the backward pass multiplies the error "
-            "signal by a large matrix, so the gradient grows layer by layer on its way back to "
-            "the input. Here the weights start with a standard deviation of 2 in a deep ReLU "
-            "network: the first layer's gradient is far larger than the last layer's, and "
-            "training lurches. An initialisation scaled to the layer size, such as He's, keeps "
-            "the gradient about the same size in every layer."
+            "signal δ by a large matrix, so δ grows layer by layer on its way back to the "
+            "input. Here the weights start with a standard deviation of 2 in a deep ReLU "
+            "network: δ at the first hidden layer is a hundred times or more its size at the "
+            "output, and every layer's gradient is a hundred times larger than with a sensible "
+            "initialisation. He's initialisation scales the weights to the layer size and keeps "
+            "δ about the same size in every layer."
         ),
-        "watch": "The per-layer gradient-norm chart: each layer's bar is taller than the next one.",
-        "try": "Switch the initialisation to He, or the scale to 0.3, and compare the bars.",
+        "watch": (
+            "Step through the backward phase: δ on the nodes grows from layer to layer. The "
+            "gradient-norm chart shows every bar far above the others' usual size."
+        ),
+        "try": "Switch the initialisation to He and step through the backward phase again.",
         "config": _config(
             network={
                 "layers": [2, 8, 8, 8, 8, 8, 1],
