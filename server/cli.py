@@ -1,0 +1,78 @@
+"""The `backprop-lab` console script: serve the app with uvicorn and open the page."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import webbrowser
+from collections.abc import Sequence
+
+import uvicorn
+
+from server.app import create_app
+from server.config import Settings
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="backprop-lab", description="Serve the backpropagation visualiser."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    parser.add_argument(
+        "--no-browser", action="store_true", help="do not open the page in a web browser"
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also accept websockets from this origin, e.g. http://teacher.local:8000 (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.port <= 65535:
+        parser.error(f"--port: must be in [1, 65535], got {args.port}")
+    return args
+
+
+def page_url(host: str, port: int) -> str:
+    """The address to open: a wildcard bind is reached through the loopback address."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host
+    if host == "::":
+        shown = "[::1]"
+    return f"http://{shown}:{port}/"
+
+
+def exposure_notice(settings: Settings) -> str | None:
+    """One line for a non-loopback bind: who else can now drive this server."""
+    if settings.is_loopback:
+        return None
+    return (
+        f"backprop-lab: listening on {settings.host}:{settings.port}, so anyone on your network "
+        "who can reach this machine can open the page and train on it."
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    settings = Settings(host=args.host, port=args.port, allowed_origins=tuple(args.allow_origin))
+    url = page_url(args.host, args.port)
+    print(f"backprop-lab: serving on {url}", flush=True)
+    notice = exposure_notice(settings)
+    if notice:
+        print(notice, flush=True)
+    if not args.no_browser:
+        # Opened a moment later so the server is listening when the browser asks.
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        ws_per_message_deflate=False,  # compression costs far more CPU than it saves on frames
+        ws_max_size=16 * settings.max_message_bytes,  # bigger ones get a clear error, not a close
+        log_level="warning",
+    )
+
+
+if __name__ == "__main__":
+    main()

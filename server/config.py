@@ -1,0 +1,78 @@
+"""Typed settings of one server process: where it listens, what it accepts, how fast it streams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROTOCOL_VERSION = 1
+MAX_SPEED = 1000  # iterations per frame
+MAX_FPS = 60
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the server; the defaults are the documented limits of docs/protocol.md."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allowed_origins: tuple[str, ...] = ()
+    # Size of the networks and data sets a client may ask for (passed on to engine.Limits).
+    max_hidden_layers: int = 8
+    max_neurons: int = 32
+    max_points: int = 5000
+    # Hostile-client protection.
+    max_message_bytes: int = 64 * 1024
+    max_json_depth: int = 8
+    rate_limit_per_second: float = 100.0
+    rate_limit_burst: int = 200
+    max_connections: int = 64
+    # Streaming.
+    ack_timeout: float = 60.0
+    frame_window: int = 2
+    default_fps: int = 30
+    history_cap: int = 64
+    output_grid: int = 48
+    neuron_grid: int = 20
+    # The longest stretch of engine work between two yields to the event loop, in seconds.
+    slice_seconds: float = 0.004
+
+    def __post_init__(self) -> None:
+        positive = {
+            "port": self.port,
+            "max_hidden_layers": self.max_hidden_layers,
+            "max_neurons": self.max_neurons,
+            "max_points": self.max_points,
+            "max_message_bytes": self.max_message_bytes,
+            "rate_limit_per_second": self.rate_limit_per_second,
+            "rate_limit_burst": self.rate_limit_burst,
+            "max_connections": self.max_connections,
+            "ack_timeout": self.ack_timeout,
+            "frame_window": self.frame_window,
+            "history_cap": self.history_cap,
+            "slice_seconds": self.slice_seconds,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"settings.{name}: must be positive, got {value}")
+        if not 1 <= self.default_fps <= MAX_FPS:
+            message = f"must be in [1, {MAX_FPS}], got {self.default_fps}"
+            raise ValueError(f"settings.default_fps: {message}")
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS
+
+    def limits(self) -> dict[str, float]:
+        """The limits a client is told about in `hello`."""
+        return {
+            "max_hidden_layers": self.max_hidden_layers,
+            "max_neurons": self.max_neurons,
+            "max_points": self.max_points,
+            "max_message_bytes": self.max_message_bytes,
+            "rate_limit_per_second": self.rate_limit_per_second,
+            "max_speed": MAX_SPEED,
+            "max_fps": MAX_FPS,
+            "frame_window": self.frame_window,
+            "ack_timeout": self.ack_timeout,
+        }

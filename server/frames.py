@@ -1,0 +1,148 @@
+"""Binary envelope of docs/protocol.md: a JSON header, then float32 and quantised u8 arrays."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+ALIGN = 4
+
+
+def encode(header: Mapping[str, Any], arrays: Iterable[tuple[str, np.ndarray]]) -> bytes:
+    """Pack `arrays` (name, array) after `header`; float arrays become f32, uint8 ones stay u8."""
+    return encode_entries(header, (plain_entry(name, array) for name, array in arrays))
+
+
+def plain_entry(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
+    """An f32 (or already-u8) array as its header entry and its bytes."""
+    array = np.asarray(array)
+    if array.dtype == np.uint8:
+        return {"name": name, "dtype": "u8", "shape": list(array.shape)}, array.tobytes()
+    data = np.ascontiguousarray(array, dtype="<f4")
+    return {"name": name, "dtype": "f32", "shape": list(array.shape)}, data.tobytes()
+
+
+def u8_entry(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
+    """A float array quantised to 8 bits over its own finite range (value = lo + q/255 (hi-lo))."""
+    q, lo, hi = quantise(array)
+    entry = {"name": name, "dtype": "u8", "shape": list(q.shape), "range": [lo, hi]}
+    return entry, q.tobytes()
+
+
+def quantise(array: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Map `array` onto 0..255 over [min, max] of its finite values; non-finite values become lo."""
+    values = np.asarray(array, dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.zeros(values.shape, dtype=np.uint8), 0.0, 0.0
+    lo, hi = float(values[finite].min()), float(values[finite].max())
+    if hi == lo:  # a flat surface: every q = 0 decodes to lo exactly
+        return np.zeros(values.shape, dtype=np.uint8), lo, hi
+    scaled = np.where(finite, (values - lo) * (255.0 / (hi - lo)), 0.0)
+    return np.rint(scaled).astype(np.uint8), lo, hi
+
+
+def encode_entries(
+    header: Mapping[str, Any], entries: Iterable[tuple[dict[str, Any], bytes]]
+) -> bytes:
+    """The envelope: u32 header length, padded JSON header, then each array on a 4-byte boundary."""
+    descriptors, chunks = [], []
+    for descriptor, data in entries:
+        descriptors.append(descriptor)
+        chunks.append(data + b"\0" * (-len(data) % ALIGN))
+    text = json.dumps(
+        json_safe({**header, "arrays": descriptors}), separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
+    text += b" " * (-(4 + len(text)) % ALIGN)
+    return b"".join([struct.pack("<I", len(text)), text, *chunks])
+
+
+def decode(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The inverse of `encode`, as a client does it: header and arrays (u8 ranges expanded)."""
+    (length,) = struct.unpack_from("<I", message, 0)
+    header = json.loads(message[4 : 4 + length].decode("utf-8"))
+    arrays, offset = {}, 4 + length
+    for entry in header["arrays"]:
+        dtype = np.dtype("<f4") if entry["dtype"] == "f32" else np.dtype(np.uint8)
+        count = math.prod(entry["shape"])
+        array = np.frombuffer(message, dtype=dtype, count=count, offset=offset)
+        array = array.reshape(entry["shape"])
+        if "range" in entry:
+            lo, hi = entry["range"]
+            array = lo + array.astype(np.float64) / 255.0 * (hi - lo)
+        arrays[entry["name"]] = array
+        offset += count * dtype.itemsize
+        offset += -offset % ALIGN
+    if offset != len(message):
+        raise ValueError(f"envelope: {len(message) - offset} unexpected trailing bytes")
+    return header, arrays
+
+
+def json_safe(value: Any) -> Any:
+    """Header values for JSON.parse: NumPy scalars become numbers, NaN and ±inf become null."""
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def frame_message(
+    header: Mapping[str, Any],
+    parameters: Sequence[tuple[str, np.ndarray]],
+    surfaces: Mapping[str, Any],
+) -> bytes:
+    """A `frame`: parameters and gradients as f32, every surface quantised to u8."""
+    entries = [plain_entry(name, array) for name, array in parameters]
+    entries.append(u8_entry("surface/output", surfaces["output"]))
+    entries.append(u8_entry("surface/inputs", surfaces["inputs"]))
+    entries.extend(
+        u8_entry(f"surface/hidden/{layer}", grid) for layer, grid in enumerate(surfaces["hidden"])
+    )
+    return encode_entries({"type": "frame", **header, "extent": surfaces["extent"]}, entries)
+
+
+def phase_message(phase: Mapping[str, Any], extra: Mapping[str, Any]) -> bytes:
+    """A `phase`: array fields (nested ones named `focus/Z`, `W/0`, ...) as f32, the rest in the
+    header; a boolean mask travels as u8 0/1."""
+    header: dict[str, Any] = {"type": "phase", **extra}
+    entries: list[tuple[dict[str, Any], bytes]] = []
+    _split_phase(phase, "", header, entries)
+    return encode_entries(header, entries)
+
+
+def _split_phase(
+    fields: Mapping[str, Any],
+    prefix: str,
+    header: dict[str, Any],
+    entries: list[tuple[dict[str, Any], bytes]],
+) -> None:
+    for key, value in fields.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, np.ndarray):
+            entries.append(plain_entry(name, _as_sendable(value)))
+        elif isinstance(value, list | tuple) and value and isinstance(value[0], np.ndarray):
+            for index, item in enumerate(value):
+                entries.append(plain_entry(f"{name}/{index}", _as_sendable(item)))
+        elif isinstance(value, Mapping):
+            nested: dict[str, Any] = {}
+            _split_phase(value, f"{name}/", nested, entries)
+            if nested:
+                header[key] = nested
+        else:
+            header[key] = value
+
+
+def _as_sendable(array: np.ndarray) -> np.ndarray:
+    return array.astype(np.uint8) if array.dtype == np.bool_ else array

@@ -1,0 +1,251 @@
+"""Typed models of every client message; parsing turns hostile input into one clear error line."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from server.config import MAX_FPS, MAX_SPEED
+
+
+class ProtocolError(ValueError):
+    """A client message that cannot be applied; its text goes back as `{"type": "error"}`."""
+
+
+class Message(BaseModel):
+    # Strict: "1" is not a number and 1.0 is not an integer; NaN and Infinity are refused.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+class TrainingOptions(Message):
+    """Any subset of the run's training options; the engine checks names and ranges."""
+
+    optimizer: str | None = None
+    lr: float | None = None
+    momentum: float | None = None
+    alpha: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    eps: float | None = None
+    l1: float | None = None
+    l2: float | None = None
+    dropout: float | None = None
+    batch_size: int | None = None
+    frozen: list[int] | None = None
+
+    def training(self) -> dict[str, Any]:
+        """Only the options the client actually sent, as the engine's `run.set` expects."""
+        return self.model_dump(include=set(TrainingOptions.model_fields), exclude_none=True)
+
+
+class Config(Message):
+    type: Literal["config"]
+    network: dict[str, Any] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Set(TrainingOptions):
+    type: Literal["set"]
+    # "max": as many iterations as fit in half of each frame's time.
+    speed: Annotated[int, Field(ge=1, le=MAX_SPEED)] | Literal["max"] | None = None
+    fps: Annotated[int, Field(ge=1, le=MAX_FPS)] | None = None
+
+
+class Play(Message):
+    type: Literal["play"]
+
+
+class Pause(Message):
+    type: Literal["pause"]
+
+
+class Reset(Message):
+    type: Literal["reset"]
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
+
+
+class Step(Message):
+    type: Literal["step"]
+    unit: Literal["phase", "iteration", "epoch"]
+    count: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+class Inspect(Message):
+    type: Literal["inspect"]
+    kind: Literal["weight", "bias", "neuron"]
+    layer: Annotated[int, Field(ge=0)]
+    i: Annotated[int, Field(ge=0)] | None = None
+    j: Annotated[int, Field(ge=0)]
+
+    def target(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"type"}, exclude_none=True)
+
+
+class Focus(Message):
+    type: Literal["focus"]
+    sample: Annotated[int, Field(ge=0)]
+
+
+class Edit(Message):
+    type: Literal["edit"]
+    param: Literal["W", "b"]
+    layer: Annotated[int, Field(ge=0)]
+    i: Annotated[int, Field(ge=0)] | None = None
+    j: Annotated[int, Field(ge=0)]
+    value: float
+
+
+class Points(Message):
+    type: Literal["points"]
+    # [x1, x2, target] rows ([x1, x2, y_1, ..., y_k] for regression); the engine checks each row.
+    points: list[list[float]]
+
+
+class Variant(TrainingOptions):
+    label: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class Compare(Message):
+    type: Literal["compare"]
+    variants: list[Variant]
+
+    @field_validator("variants")
+    @classmethod
+    def _two_to_four_or_none(cls, variants: list[Variant]) -> list[Variant]:
+        if len(variants) == 1 or len(variants) > 4:
+            raise ValueError(f"give 2 to 4 variants, or [] to stop; got {len(variants)}")
+        return variants
+
+
+class Ack(Message):
+    type: Literal["ack"]
+
+
+ClientMessage = Annotated[
+    Config | Set | Play | Pause | Reset | Step | Inspect | Focus | Edit | Points | Compare | Ack,
+    Field(discriminator="type"),
+]
+MESSAGE_TYPES = (
+    "config",
+    "set",
+    "play",
+    "pause",
+    "reset",
+    "step",
+    "inspect",
+    "focus",
+    "edit",
+    "points",
+    "compare",
+    "ack",
+)
+_client_message = TypeAdapter(ClientMessage)
+
+
+def parse_message(raw: str | bytes | None, max_bytes: int, max_depth: int) -> BaseModel:
+    """One websocket message → its typed model, or ProtocolError saying what was wrong."""
+    if not isinstance(raw, str):
+        raise ProtocolError("message: must be JSON text, binary messages are not accepted")
+    size = len(raw.encode("utf-8"))
+    if size > max_bytes:
+        raise ProtocolError(f"message: {size} bytes is larger than the limit of {max_bytes}")
+    document = _load_json(raw)
+    if _depth(document) > max_depth:
+        raise ProtocolError(f"message: JSON nested deeper than {max_depth} levels")
+    if not isinstance(document, dict):
+        raise ProtocolError('message: must be a JSON object with a "type"')
+    kind = document.get("type")
+    if kind not in MESSAGE_TYPES:
+        expected = ", ".join(MESSAGE_TYPES)
+        raise ProtocolError(f"type: unknown message type {kind!r}; expected one of {expected}")
+    try:
+        message = _client_message.validate_python(document)
+    except ValidationError as error:
+        raise ProtocolError(_describe(error)) from None
+    return message
+
+
+def _reject_constant(name: str) -> float:
+    raise ProtocolError(f"message: {name} is not a number JSON allows")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # "1e999" parses to inf
+        raise ProtocolError(f"message: number {text[:20]} is out of range")
+    return value
+
+
+def _load_json(raw: str) -> Any:
+    try:
+        return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ProtocolError("message: JSON nested too deeply") from None
+    except ProtocolError:
+        raise
+    except ValueError as error:  # JSONDecodeError, and ints too long to convert
+        raise ProtocolError(f"message: not valid JSON ({error})") from None
+
+
+def _depth(document: Any) -> int:
+    """Nesting depth of a parsed JSON value, without recursion (a scalar is 0)."""
+    deepest, stack = 0, [(document, 0)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((child, level + 1) for child in value.values())
+        elif isinstance(value, list):
+            stack.extend((child, level + 1) for child in value)
+        else:
+            deepest = max(deepest, level)
+            continue
+        deepest = max(deepest, level + 1)
+    return deepest
+
+
+def _describe(error: ValidationError) -> str:
+    """The first problem as `type.field: what is wrong`, e.g. `set.lr: Input should be ...`."""
+    first = error.errors(include_url=False)[0]
+    path = ".".join(str(part) for part in first["loc"])
+    value = first.get("input")
+    shown = "" if isinstance(value, dict | list) else f", got {json.dumps(value)[:40]}"
+    return f"{path}: {first['msg']}{shown}"
+
+
+# ----- what the server tells a client in `hello` -------------------------------------------------
+
+
+def options() -> dict[str, Any]:
+    """The engine's registries, keyed by the strings messages use, with labels for the controls."""
+    from engine.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+    from engine.datasets import DATASETS
+    from engine.features import FEATURES
+    from engine.losses import LOSSES
+    from engine.network import INITS
+    from engine.optimizers import OPTIMIZERS
+
+    return {
+        "datasets": [
+            {"name": name, "label": entry.label, "kind": entry.kind, "n_classes": entry.n_classes}
+            for name, entry in DATASETS.items()
+        ],
+        "activations": list(HIDDEN_ACTIVATIONS),
+        "outputs": list(OUTPUT_ACTIVATIONS),
+        "losses": [{"name": name, "outputs": list(loss.outputs)} for name, loss in LOSSES.items()],
+        "inits": list(INITS),
+        "optimizers": list(OPTIMIZERS),
+        "features": [{"name": name, "label": feature.label} for name, feature in FEATURES.items()],
+    }
+
+
+def lessons() -> list[dict[str, Any]]:
+    """The lesson presets when the engine has them (engine/lessons.py), else none."""
+    try:
+        from engine.lessons import LESSONS
+    except ImportError:
+        return []
+    return LESSONS
