@@ -1,0 +1,680 @@
+// Wires the page: socket → store → views, controls → messages, and the one drawing loop.
+
+import { createControls, headFor, optionList, FEATURE_LABELS } from "./controls.js";
+import * as charts from "./charts.js";
+import * as files from "./files.js";
+import * as inspector from "./inspector.js";
+import { mountLessons } from "./lessons.js";
+import * as network from "./network.js";
+import { Socket } from "./socket.js";
+import { Store, emptyTrace } from "./store.js";
+import * as surface from "./surface.js";
+import { surfaceCanvases } from "./thumbnails.js";
+import * as url from "./url.js";
+
+const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+const $ = (testId) => document.querySelector(`[data-testid="${testId}"]`);
+
+const store = new Store();
+const weights = { W: [], b: [] }; // the parameters as last drawn: {data, shape} per layer
+const scene = { canvases: [], trace: store.trace, update: null, selection: null };
+const dirty = { network: true, surface: true, charts: true };
+let pendingFrame = null;
+let surfaceArray = null;
+let controls = null;
+let lessons = null;
+let userPoints = null; // the person's own points while they draw, else null
+let helloSeen = false;
+
+const socket = new Socket(socketUrl(), { onOpen, onClose, onText, onBinary });
+window.backpropLab = { store, socket, weights }; // a handle for tests and the curious
+
+function socketUrl() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}/ws`;
+}
+
+// ------------------------------------------------------------------ connection and messages
+
+function onOpen() {
+  setConnection("connected");
+  // A reconnect opens a new session: resend the run we had so the person keeps their place.
+  if (helloSeen && store.config) sendConfig(store.config, { keepHistory: true });
+}
+
+function onClose(retryMs) {
+  setConnection(`disconnected — retrying in ${Math.round(retryMs / 100) / 10} s`);
+  setPlaying(false);
+}
+
+function setConnection(text) {
+  const badge = $("connection");
+  badge.textContent = text;
+  badge.dataset.state = text.startsWith("connected") ? "up" : "down";
+}
+
+const TEXT_HANDLERS = {
+  hello: onHello,
+  state: onState,
+  data: (message) => {
+    store.data = message;
+    dirty.surface = true;
+  },
+  status: (message) => {
+    setPlaying(Boolean(message.playing));
+    if (message.message) showNotice(message.message);
+  },
+  error: (message) => showError(message.message ?? "the server reported an error"),
+  inspect: onInspect,
+};
+
+function onText(message) {
+  TEXT_HANDLERS[message.type]?.(message);
+}
+
+function onHello(message) {
+  const firstTime = !helloSeen;
+  helloSeen = true;
+  store.hello = message;
+  if (firstTime) buildPanels(message);
+  const restoring = store.config !== null && !firstTime;
+  if (restoring) return; // onOpen already resent our config
+  const parsed = url.parse(location.hash, message.defaults ?? message.state?.config);
+  applyView(parsed.view);
+  if (parsed.errors.length) showError(`Ignored parts of the link: ${parsed.errors.join("; ")}`);
+  if (url.hasConfig(location.hash)) sendConfig(parsed.config);
+  else if (message.state) onState(message.state);
+  if (parsed.view.lesson) lessons?.select(parsed.view.lesson);
+}
+
+function onState(message) {
+  store.config = message.config;
+  store.network = message.network;
+  if (message.network?.weights) setWeights(specParameters(message.network));
+  setPlaying(Boolean(message.playing));
+  setText("iteration", message.iteration ?? 0);
+  setText("epoch", message.epoch ?? 0);
+  controls?.fill(store.config);
+  writeHash();
+  relayout();
+  dirty.network = dirty.charts = true;
+}
+
+function onInspect(reply) {
+  store.inspect = reply;
+  if (store.selection) renderInspector();
+}
+
+function onBinary(decoded) {
+  const kind = decoded.header.type;
+  if (kind === "phase") return onPhase(decoded);
+  if (pendingFrame) socket.send({ type: "ack" }); // a frame we will never draw: release its credit
+  pendingFrame = decoded;
+}
+
+function onPhase({ header, arrays }) {
+  const phase = { ...header, receivedAt: performance.now() };
+  const trace = store.trace;
+  if (phase.phase === "forward" && phase.layer === 0) resetTrace();
+  if (phase.phase === "forward") trace.forward.set(phase.layer, { A: arrays.get("focus/A")?.data, Z: arrays.get("focus/Z")?.data });
+  if (phase.phase === "loss") trace.loss = phase.focus?.loss ?? phase.loss;
+  if (phase.phase === "backward") {
+    const dW = arrays.get("focus/dW") ?? arrays.get("dW");
+    trace.backward.set(phase.layer, { dZ: arrays.get("focus/dZ")?.data, dW: dW?.data, dWShape: dW?.shape });
+  }
+  if (phase.phase === "update") {
+    trace.update = phase;
+    scene.update = { startedAt: phase.receivedAt, before: { W: [...weights.W], b: [...weights.b] } };
+    setWeights(phaseParameters(arrays));
+  }
+  trace.last = phase;
+  setText("phase-label", phase.phase);
+  setText("phase-detail", phase.layer !== undefined && phase.layer !== null ? `layer ${phase.layer}` : "");
+  if (phase.iteration !== undefined) setText("iteration", phase.iteration);
+  dirty.network = true;
+}
+
+function resetTrace() {
+  store.trace = emptyTrace();
+  scene.trace = store.trace;
+}
+
+function phaseParameters(arrays) {
+  const out = { W: [], b: [] };
+  for (const [name, array] of arrays) {
+    const match = /^(W|b)\/(\d+)$/.exec(name);
+    if (match) out[match[1]][Number(match[2])] = array;
+  }
+  return out;
+}
+
+/** Nested lists from a `state` network spec → {data, shape} like the binary arrays. */
+function specParameters(spec) {
+  const W = spec.weights.map((rows) => ({ data: Float32Array.from(rows.flat()), shape: [rows.length, rows[0]?.length ?? 0] }));
+  const b = (spec.biases ?? []).map((row) => ({ data: Float32Array.from(row), shape: [row.length] }));
+  return { W, b };
+}
+
+function setWeights({ W, b }) {
+  if (W.length) weights.W = W;
+  if (b.length) weights.b = b;
+}
+
+// ------------------------------------------------------------------ sending
+
+/** Builds a new run from `config` (network rebuilt), clearing what belonged to the old one. */
+function sendConfig(config, { keepHistory = false } = {}) {
+  store.config = structuredClone(config);
+  if (!keepHistory) store.clearHistory();
+  resetTrace();
+  userPoints = null;
+  if (socket.send({ type: "config", ...pick(config, ["network", "training", "data"]) })) {
+    controls?.fill(store.config);
+    writeHash();
+    relayout();
+  }
+}
+
+function pick(object, keys) {
+  return Object.fromEntries(keys.filter((key) => object[key] !== undefined).map((key) => [key, object[key]]));
+}
+
+function setOption(path, value, live) {
+  const config = structuredClone(store.config);
+  path.slice(0, -1).reduce((node, key) => node[key], config)[path.at(-1)] = value;
+  if (path[1] === "dataset") fitHead(config);
+  if (path[1] === "output") config.network.loss = { sigmoid: "bce", softmax: "ce", linear: "mse" }[value] ?? config.network.loss;
+  if (live) {
+    store.config = config;
+    socket.send({ type: "set", [path[1]]: value });
+    controls.fill(config);
+    writeHash();
+  } else {
+    sendConfig(config);
+    showNotice("network rebuilt");
+  }
+}
+
+/** A new data set may need another output head (3 classes → softmax, regression → linear). */
+function fitHead(config) {
+  const option = optionList(store.hello?.options, "datasets").find((entry) => entry.value === config.data.dataset);
+  const head = headFor(option ?? guessDataset(config.data.dataset));
+  config.network.output = head.output;
+  config.network.loss = head.loss;
+  config.network.layers[config.network.layers.length - 1] = head.width;
+  delete config.data.points;
+}
+
+function guessDataset(name) {
+  if (name === "plane" || name === "multi_gauss") return { kind: "regression" };
+  if (name === "three_gauss") return { kind: "classification", n_classes: 3 };
+  return { kind: "classification", n_classes: 2 };
+}
+
+function setFeatures(features) {
+  const config = structuredClone(store.config);
+  config.data.features = features;
+  config.network.layers[0] = features.length;
+  delete config.network.weights;
+  delete config.network.biases;
+  sendConfig(config);
+  showNotice("network rebuilt");
+}
+
+function changeLayers(change) {
+  const config = structuredClone(store.config);
+  const layers = config.network.layers;
+  const limits = store.hello?.limits ?? {};
+  change(layers, limits);
+  config.training.frozen = (config.training.frozen ?? []).filter((l) => l < layers.length - 1);
+  delete config.network.weights;
+  delete config.network.biases;
+  sendConfig(config);
+  showNotice("network rebuilt");
+}
+
+function addHiddenLayer() {
+  changeLayers((layers, limits) => {
+    if (layers.length - 2 < (limits.max_hidden_layers ?? 8)) layers.splice(layers.length - 1, 0, 2);
+  });
+}
+
+function removeHiddenLayer() {
+  changeLayers((layers) => {
+    if (layers.length > 2) layers.splice(layers.length - 2, 1);
+  });
+}
+
+function resizeLayer(column, delta) {
+  changeLayers((layers, limits) => {
+    layers[column] = Math.max(1, Math.min(limits.max_neurons ?? 32, layers[column] + delta));
+  });
+}
+
+function toggleFrozen(layer, frozen) {
+  const current = new Set(store.config.training.frozen ?? []);
+  if (frozen) current.add(layer);
+  else current.delete(layer);
+  setOption(["training", "frozen"], [...current].sort((a, b) => a - b), true);
+}
+
+// ------------------------------------------------------------------ transport
+
+function setPlaying(playing) {
+  store.playing = playing;
+  const button = $("play");
+  button.textContent = playing ? "Pause" : "Play";
+  button.setAttribute("aria-pressed", String(playing));
+}
+
+function togglePlay() {
+  const next = !store.playing;
+  if (next) resetTrace();
+  socket.send({ type: next ? "play" : "pause" });
+  setPlaying(next);
+}
+
+function step() {
+  if (store.playing) togglePlay();
+  socket.send({ type: "step", unit: $("step-unit").value });
+}
+
+function reset() {
+  store.clearHistory();
+  resetTrace();
+  socket.send({ type: "reset" });
+  dirty.charts = true;
+}
+
+function setSpeed() {
+  const speed = SPEEDS[Number($("speed").value)];
+  setText("speed-readout", `${speed}×`);
+  socket.send({ type: "set", speed });
+}
+
+// ------------------------------------------------------------------ panels and view flags
+
+function buildPanels(hello) {
+  controls = createControls($("controls"), {
+    options: hello.options,
+    onChange: setOption,
+    onFeatures: setFeatures,
+  });
+  lessons = mountLessons($("lessons-panel"), { lessons: hello.lessons ?? [], loadLesson });
+}
+
+/** A lesson: its config becomes the run, its view flags apply, its id goes into the link. */
+function loadLesson(lesson) {
+  const view = lesson.view ?? {};
+  store.view.lesson = lesson.id;
+  applyView({ biasNodes: Boolean(view.bias_nodes) });
+  sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...structuredClone(lesson.config) });
+  if (view.compare?.length) startRace(view.compare);
+  if (view.charts) document.querySelector(`[data-chart="${view.charts}"]`)?.scrollIntoView({ block: "nearest" });
+}
+
+function applyView(view) {
+  store.setView(view);
+  const { presenter, hide, biasNodes, showTest, discretize, logLoss } = store.view;
+  document.body.classList.toggle("presenter", Boolean(presenter));
+  for (const panel of document.querySelectorAll("[data-panel]")) {
+    panel.hidden = (hide ?? []).includes(panel.dataset.panel);
+  }
+  $("presenter").setAttribute("aria-pressed", String(Boolean(presenter)));
+  $("bias-nodes").checked = Boolean(biasNodes);
+  $("show-test").checked = showTest !== false;
+  $("discretize").checked = Boolean(discretize);
+  $("log-loss").checked = Boolean(logLoss);
+  relayout();
+  dirty.network = dirty.surface = dirty.charts = true;
+  writeHash();
+}
+
+function writeHash() {
+  if (!store.config) return;
+  const hash = `#${url.serialise(store.config, store.view)}`;
+  if (hash !== location.hash) history.replaceState(null, "", hash);
+}
+
+let errorTimer = 0;
+
+/** Server text goes in with textContent, never as HTML. */
+function showError(text) {
+  const box = $("error");
+  box.querySelector(".message-text").textContent = text;
+  box.hidden = false;
+  clearTimeout(errorTimer);
+  errorTimer = setTimeout(() => (box.hidden = true), 12000);
+}
+
+let noticeTimer = 0;
+
+function showNotice(text) {
+  const box = $("notice");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (box.hidden = true), 4000);
+}
+
+function setText(testId, value) {
+  const node = $(testId);
+  const text = String(value);
+  if (node && node.textContent !== text) node.textContent = text;
+}
+
+// ------------------------------------------------------------------ the drawing loop
+
+const canvases = {
+  network: $("network-canvas"),
+  surface: $("surface"),
+  loss: $("loss-chart"),
+  grads: $("grad-chart"),
+};
+
+/** Matches each canvas's backing store to its CSS size × devicePixelRatio. */
+function fitCanvas(canvas) {
+  const ratio = window.devicePixelRatio || 1;
+  const width = Math.max(1, Math.round(canvas.clientWidth));
+  const height = Math.max(1, Math.round(canvas.clientHeight));
+  if (canvas.width !== width * ratio || canvas.height !== height * ratio) {
+    canvas.width = width * ratio;
+    canvas.height = height * ratio;
+  }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return { ctx, width, height };
+}
+
+function relayout() {
+  if (!store.config) return;
+  const { width, height } = fitCanvas(canvases.network);
+  scene.layout = network.layout(store.config.network.layers, width, height, store.view.biasNodes);
+  scene.width = width;
+  scene.height = height;
+  buildLayerControls();
+  dirty.network = true;
+}
+
+/** +/− per hidden layer and a freeze box per weight layer, placed over the network canvas. */
+function buildLayerControls() {
+  const box = $("layer-controls");
+  const layers = store.config.network.layers;
+  const frozen = new Set(store.config.training.frozen ?? []);
+  const parts = [];
+  scene.layout.columns.forEach((column, c) => {
+    const group = document.createElement("div");
+    group.className = "layer-control";
+    group.style.left = `${column.x}px`;
+    if (c > 0 && c < layers.length - 1) {
+      group.append(smallButton("−", `fewer neurons in hidden layer ${c}`, () => resizeLayer(c, -1)));
+      group.append(smallButton("+", `more neurons in hidden layer ${c}`, () => resizeLayer(c, 1)));
+    }
+    if (c > 0) {
+      const label = document.createElement("label");
+      label.title = `freeze weight layer ${c - 1}`;
+      const input = document.createElement("input");
+      input.type = "checkbox";
+      input.checked = frozen.has(c - 1);
+      input.dataset.testid = `freeze-${c - 1}`;
+      input.addEventListener("change", () => toggleFrozen(c - 1, input.checked));
+      label.append(input, document.createTextNode("freeze"));
+      group.append(label);
+    }
+    parts.push(group);
+  });
+  box.replaceChildren(...parts);
+  setText("hidden-count", `${layers.length - 2} hidden layer${layers.length === 3 ? "" : "s"}`);
+}
+
+function smallButton(text, label, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "small";
+  button.textContent = text;
+  button.setAttribute("aria-label", label);
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+/** Takes the newest frame into the scene: metrics, history, parameters, surfaces. */
+function applyFrame({ header, arrays }) {
+  store.frame = { header, arrays };
+  store.addHistory(header);
+  setWeights(phaseParameters(arrays));
+  if (header.playing !== undefined) setPlaying(Boolean(header.playing));
+  if (header.playing) resetTrace();
+  setText("iteration", header.iteration);
+  setText("epoch", header.epoch);
+  setText("train-loss", network.formatNumber(header.train_loss));
+  setText("test-loss", network.formatNumber(header.test_loss));
+  setText("train-accuracy", percent(header.train_accuracy));
+  setText("test-accuracy", percent(header.test_accuracy));
+  if (store.playing) setText("phase-label", "training");
+  buildThumbnails(arrays);
+  dirty.network = dirty.surface = dirty.charts = true;
+}
+
+function percent(value) {
+  return Number.isFinite(value) ? `${(value * 100).toFixed(1)}%` : "—";
+}
+
+function buildThumbnails(arrays) {
+  const { network: spec } = store.config;
+  const discretize = store.view.discretize;
+  const columns = [surfaceCanvases("inputs", arrays.get("surface/inputs"), "linear")];
+  for (let l = 0; l < spec.layers.length - 2; l++) {
+    columns.push(surfaceCanvases(`hidden/${l}`, arrays.get(`surface/hidden/${l}`), spec.activation));
+  }
+  const output = arrays.get("surface/output");
+  columns.push(surfaceCanvases("output", output, spec.output, discretize));
+  scene.canvases = columns;
+  surfaceArray = output ?? surfaceArray;
+}
+
+function drawAll(now) {
+  let drewFrame = false;
+  if (pendingFrame) {
+    applyFrame(pendingFrame);
+    pendingFrame = null;
+    drewFrame = true;
+  }
+  const animating = scene.trace.last && now - scene.trace.last.receivedAt < network.timings.UPDATE_MS + 50;
+  if (store.config && scene.layout && (dirty.network || animating)) {
+    const { ctx } = fitCanvas(canvases.network);
+    Object.assign(scene, { now, weights, selection: store.selection, featureNames: featureNames() });
+    network.draw(ctx, scene);
+    dirty.network = false;
+  }
+  if (dirty.surface) drawSurface();
+  if (dirty.charts) drawCharts();
+  // Ack only after the frame is on screen, so a slow page slows the stream instead of queueing it.
+  if (drewFrame) socket.send({ type: "ack" });
+  requestAnimationFrame(drawAll);
+}
+
+function featureNames() {
+  return (store.config.data.features ?? []).map((name) => FEATURE_LABELS[name] ?? name);
+}
+
+function drawSurface() {
+  const { ctx, width, height } = fitCanvas(canvases.surface);
+  const data = userPoints ? { ...store.data, train: userPoints, test: [] } : store.data;
+  surface.draw(ctx, { width, height, surface: surfaceArray, output: store.config?.network.output, data, view: store.view });
+  dirty.surface = false;
+}
+
+function drawCharts() {
+  if (!document.querySelector('[data-panel="charts"]').hidden) {
+    const loss = fitCanvas(canvases.loss);
+    charts.drawLoss(loss.ctx, { ...loss, history: store.history, compare: store.compare, log: store.view.logLoss });
+    const grads = fitCanvas(canvases.grads);
+    charts.drawGradients(grads.ctx, { ...grads, grads: store.grads });
+  }
+  dirty.charts = false;
+}
+
+// ------------------------------------------------------------------ inspector and editing
+
+function select(target) {
+  store.selection = target;
+  store.inspect = null;
+  dirty.network = true;
+  if (!target) {
+    $("inspector").hidden = true;
+    return;
+  }
+  renderInspector();
+  socket.send({ type: "inspect", ...target });
+}
+
+function renderInspector() {
+  inspector.render($("inspector"), store.selection, store.inspect, {
+    onEdit: (value) => {
+      const { kind, layer, i, j } = store.selection;
+      const message = { type: "edit", param: kind === "bias" ? "b" : "W", layer, j, value };
+      if (kind === "weight") message.i = i;
+      socket.send(message);
+      socket.send({ type: "inspect", ...store.selection });
+    },
+    onClose: () => select(null),
+  });
+}
+
+function onNetworkClick(event) {
+  if (!scene.layout) return;
+  const box = canvases.network.getBoundingClientRect();
+  select(network.hitTest(scene, event.clientX - box.left, event.clientY - box.top));
+}
+
+// ------------------------------------------------------------------ the person's own points
+
+function onPlaneClick(event) {
+  if (!store.data) return;
+  const box = canvases.surface.getBoundingClientRect();
+  const [x1, x2] = surface.toPlane(event.clientX - box.left, event.clientY - box.top, box.width, box.height);
+  userPoints ??= [...store.data.train, ...store.data.test].map((row) => row.slice(0, 3));
+  userPoints.push([round(x1), round(x2), targetFor(event.shiftKey)]);
+  socket.send({ type: "points", points: userPoints });
+  dirty.surface = true;
+}
+
+function round(value) {
+  return Math.round(value * 1000) / 1000;
+}
+
+/** Click: class 1 (or +1); shift-click: the other class (0, or −1 for regression). */
+function targetFor(shift) {
+  if (store.data.kind === "regression") return shift ? -1 : 1;
+  return shift ? 0 : 1;
+}
+
+function clearPoints() {
+  userPoints = [];
+  dirty.surface = true;
+  showNotice("Plane cleared: click to add points, shift-click for the other class");
+}
+
+async function uploadPoints(file) {
+  try {
+    const points = files.parsePointsCsv(await file.text(), store.hello?.limits?.max_points ?? 5000);
+    userPoints = points;
+    socket.send({ type: "points", points });
+    dirty.surface = true;
+  } catch (error) {
+    showError(`${file.name}: ${error.message}`);
+  }
+}
+
+async function importNetwork(file) {
+  try {
+    sendConfig(files.parseNetworkJson(await file.text()));
+    showNotice("network imported");
+  } catch (error) {
+    showError(`${file.name}: ${error.message}`);
+  }
+}
+
+function exportNetwork() {
+  const config = structuredClone(store.config);
+  config.network.weights = weights.W.map((W) => files.nested(W));
+  config.network.biases = weights.b.map((b) => Array.from(b.data));
+  files.download("backprop-lab-network.json", JSON.stringify(config, null, 2), "application/json");
+}
+
+// ------------------------------------------------------------------ optimizer race
+
+function startRace(variants) {
+  store.compare = new Map();
+  socket.send({ type: "compare", variants });
+  $("race").textContent = "Stop race";
+  $("race").dataset.racing = "1";
+  dirty.charts = true;
+}
+
+function toggleRace() {
+  if ($("race").dataset.racing === "1") {
+    socket.send({ type: "compare", variants: [] });
+    $("race").textContent = "Race optimizers";
+    $("race").dataset.racing = "";
+    store.compare = new Map();
+    dirty.charts = true;
+    return;
+  }
+  startRace(["sgd", "momentum", "rmsprop", "adam"].map((optimizer) => ({ label: optimizer, optimizer })));
+}
+
+// ------------------------------------------------------------------ wiring
+
+function on(testId, event, handler) {
+  $(testId).addEventListener(event, handler);
+}
+
+on("play", "click", togglePlay);
+on("step", "click", step);
+on("reset", "click", reset);
+on("speed", "change", setSpeed);
+on("add-layer", "click", addHiddenLayer);
+on("remove-layer", "click", removeHiddenLayer);
+on("presenter", "click", () => applyView({ presenter: !store.view.presenter }));
+on("bias-nodes", "change", (event) => applyView({ biasNodes: event.target.checked }));
+on("show-test", "change", (event) => applyView({ showTest: event.target.checked }));
+on("discretize", "change", (event) => {
+  applyView({ discretize: event.target.checked });
+  if (store.frame) buildThumbnails(store.frame.arrays);
+});
+on("log-loss", "change", (event) => applyView({ logLoss: event.target.checked }));
+on("race", "click", toggleRace);
+on("clear-points", "click", clearPoints);
+on("upload-points", "change", (event) => event.target.files[0] && uploadPoints(event.target.files[0]));
+on("import-network", "change", (event) => event.target.files[0] && importNetwork(event.target.files[0]));
+on("export-network", "click", exportNetwork);
+on("download-csv", "click", () => files.download("loss-history.csv", files.historyCsv(store.history), "text/csv"));
+on("download-png", "click", () => files.downloadView(canvases));
+on("error-close", "click", () => ($("error").hidden = true));
+canvases.network.addEventListener("click", onNetworkClick);
+canvases.surface.addEventListener("click", onPlaneClick);
+window.addEventListener("resize", () => {
+  relayout();
+  dirty.surface = dirty.charts = true;
+});
+window.addEventListener("hashchange", () => {
+  if (!store.hello || location.hash === `#${url.serialise(store.config, store.view)}`) return;
+  const parsed = url.parse(location.hash, store.hello.defaults);
+  applyView(parsed.view);
+  if (url.hasConfig(location.hash)) sendConfig(parsed.config);
+});
+document.addEventListener("keydown", (event) => {
+  if (event.target.closest("input, select, textarea, button") || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.key === " ") {
+    event.preventDefault();
+    togglePlay();
+  } else if (event.key === "ArrowRight") {
+    event.preventDefault();
+    step();
+  }
+});
+
+setSpeed.call(null);
+applyView(url.parse(location.hash, {}).view);
+requestAnimationFrame(drawAll);

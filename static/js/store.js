@@ -1,0 +1,116 @@
+// The page's state: the newest of everything the server sent, plus view flags.
+// Views listen for "change" events and redraw; nothing here draws or talks to the network.
+
+const HISTORY_LIMIT = 20000;
+
+export class Store extends EventTarget {
+  constructor() {
+    super();
+    this.hello = null; // server hello: limits, defaults, options, lessons
+    this.config = null; // the current run configuration (network, training, data)
+    this.network = null; // spec with weights, from the last `state`
+    this.data = null; // {train, test, kind, n_classes}
+    this.frame = null; // newest decoded frame {header, arrays}
+    this.phase = null; // newest decoded phase {header, arrays, receivedAt}
+    this.trace = emptyTrace(); // phases of the iteration being stepped
+    this.playing = false;
+    this.connection = "connecting";
+    this.inspect = null; // last inspect reply
+    this.selection = null; // {kind, layer, i?, j}
+    this.error = null;
+    this.notice = null;
+    this.history = { iteration: [], train: [], test: [] };
+    this.grads = { iteration: [], layers: [] }; // per-layer gradient norms over time
+    this.compare = new Map(); // label -> {iteration: [], loss: []}
+    this.view = {
+      biasNodes: false,
+      showTest: true,
+      discretize: false,
+      logLoss: false,
+      presenter: false,
+      hide: [],
+    };
+  }
+
+  /** Merges `fields` into the store and announces which ones changed. */
+  update(fields) {
+    Object.assign(this, fields);
+    this.dispatchEvent(new CustomEvent("change", { detail: Object.keys(fields) }));
+  }
+
+  setView(fields) {
+    Object.assign(this.view, fields);
+    this.dispatchEvent(new CustomEvent("change", { detail: ["view"] }));
+  }
+
+  clearHistory() {
+    this.history = { iteration: [], train: [], test: [] };
+    this.grads = { iteration: [], layers: [] };
+    this.compare = new Map();
+    this.trace = emptyTrace();
+  }
+
+  /** Appends the loss points a frame carries (its `history` or, failing that, its own losses). */
+  addHistory(header) {
+    const points = Array.isArray(header.history) && header.history.length ? header.history : null;
+    const rows = points ?? [[header.iteration, header.train_loss, header.test_loss]];
+    for (const row of rows) {
+      const [iteration, train, test] = Array.isArray(row)
+        ? row
+        : [row.iteration, row.train_loss ?? row.train, row.test_loss ?? row.test];
+      const last = this.history.iteration.at(-1);
+      if (last !== undefined && iteration <= last) continue;
+      this.history.iteration.push(iteration);
+      this.history.train.push(train);
+      this.history.test.push(test);
+    }
+    trimHistory(this.history);
+    this.addGradients(header);
+    if (header.compare) this.addCompare(header.compare, header.iteration);
+  }
+
+  addGradients(header) {
+    const layers = header.layers ?? [];
+    if (!layers.length || header.iteration <= (this.grads.iteration.at(-1) ?? -1)) return;
+    this.grads.iteration.push(header.iteration);
+    layers.forEach((layer, l) => {
+      this.grads.layers[l] ??= new Array(this.grads.iteration.length - 1).fill(Number.NaN);
+      this.grads.layers[l].push(layer.grad_norm);
+    });
+    if (this.grads.iteration.length > HISTORY_LIMIT) {
+      const keep = (_, index) => index % 2 === 0;
+      this.grads.iteration = this.grads.iteration.filter(keep);
+      this.grads.layers = this.grads.layers.map((values) => values.filter(keep));
+    }
+  }
+
+  addCompare(compare, iteration) {
+    const variants = Array.isArray(compare) ? compare : Object.entries(compare).map(toVariant);
+    for (const variant of variants) {
+      const label = String(variant.label);
+      if (!this.compare.has(label)) this.compare.set(label, { iteration: [], loss: [] });
+      const series = this.compare.get(label);
+      const at = variant.iteration ?? iteration;
+      if (series.iteration.length && at <= series.iteration.at(-1)) continue;
+      series.iteration.push(at);
+      series.loss.push(variant.train_loss ?? variant.loss);
+      trimHistory(series);
+    }
+  }
+}
+
+function toVariant([label, value]) {
+  return typeof value === "object" ? { label, ...value } : { label, loss: value };
+}
+
+/** Keeps every series short enough to draw at 60 fps by dropping every other old point. */
+function trimHistory(series) {
+  const keys = Object.keys(series);
+  if (series[keys[0]].length <= HISTORY_LIMIT) return;
+  for (const key of keys) series[key] = series[key].filter((_, index) => index % 2 === 0);
+}
+
+/** What the stepped iteration has shown so far: forward values, loss, backward terms, update. */
+export function emptyTrace() {
+  return { forward: new Map(), loss: null, backward: new Map(), update: null, last: null };
+}
