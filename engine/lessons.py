@@ -293,14 +293,14 @@ LESSONS: list[dict] = [
             "If the weights are large, each step of the backward pass multiplies the error "
             "signal δ by a large matrix, so δ grows layer by layer on its way back to the "
             "input. Here the weights start with a standard deviation of 2 in a deep ReLU "
-            "network: δ at the first hidden layer is a hundred times or more its size at the "
-            "output, and every layer's gradient is a hundred times larger than with a sensible "
-            "initialisation. He's initialisation scales the weights to the layer size and keeps "
-            "δ about the same size in every layer."
+            "network: δ grows at every layer, and at the first hidden layer it is over a "
+            "hundred times its size at the output. He's initialisation scales the weights to "
+            "the layer size: δ then grows far less, and every layer's gradient is more than ten "
+            "times smaller."
         ),
         "watch": (
-            "Step through the backward phase: δ on the nodes grows from layer to layer. The "
-            "gradient-norm chart shows every bar far above the others' usual size."
+            "Step through the backward phase: δ on the nodes grows from layer to layer on its "
+            "way back to the input. The gradient-norm chart shows how large every gradient is."
         ),
         "try": "Switch the initialisation to He and step through the backward phase again.",
         "config": _config(

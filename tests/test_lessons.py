@@ -219,10 +219,12 @@ def test_exploding_gradients_grow_layer_by_layer_and_he_init_fixes_it():
     he = make_run("exploding-gradients", network={"init": "he"})
     large_deltas, he_deltas = backward_signal_norms(large), backward_signal_norms(he)
     assert all(earlier > later for earlier, later in itertools.pairwise(large_deltas))
-    assert large_deltas[0] / large_deltas[-1] > 100
-    assert he_deltas[0] / he_deltas[-1] < 5
+    large_growth, he_growth = large_deltas[0] / large_deltas[-1], he_deltas[0] / he_deltas[-1]
+    assert large_growth > 100
+    assert he_growth < 10
+    assert large_growth > 30 * he_growth
     for large_norm, he_norm in zip(grad_norms(large), grad_norms(he), strict=True):
-        assert large_norm > 30 * he_norm
+        assert large_norm > 10 * he_norm
 
 
 def test_initialisation_zeros_keep_hidden_units_identical_random_init_breaks_it():
