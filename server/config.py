@@ -33,7 +33,7 @@ class Settings:
     default_fps: int = 30
     history_cap: int = 64
     output_grid: int = 48
-    neuron_grid: int = 20
+    neuron_grid: int = 16  # per-neuron thumbnails; keeps the default frame within 6 KB
     # The longest stretch of engine work between two yields to the event loop, in seconds.
     slice_seconds: float = 0.004
 

@@ -11,6 +11,9 @@ from typing import Any
 import numpy as np
 
 ALIGN = 4
+# Header figures (losses, norms) are shown, not computed with: float32's precision is plenty,
+# and 17-digit doubles would make up a fifth of a frame.
+HEADER_DIGITS = 7
 
 
 def encode(header: Mapping[str, Any], arrays: Iterable[tuple[str, np.ndarray]]) -> bytes:
@@ -55,9 +58,8 @@ def encode_entries(
     for descriptor, data in entries:
         descriptors.append(descriptor)
         chunks.append(data + b"\0" * (-len(data) % ALIGN))
-    text = json.dumps(
-        json_safe({**header, "arrays": descriptors}), separators=(",", ":"), allow_nan=False
-    ).encode("utf-8")
+    compact = json_safe({**header, "arrays": descriptors}, digits=HEADER_DIGITS)
+    text = json.dumps(compact, separators=(",", ":"), allow_nan=False).encode("utf-8")
     text += b" " * (-(4 + len(text)) % ALIGN)
     return b"".join([struct.pack("<I", len(text)), text, *chunks])
 
@@ -83,18 +85,22 @@ def decode(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return header, arrays
 
 
-def json_safe(value: Any) -> Any:
-    """Header values for JSON.parse: NumPy scalars become numbers, NaN and ±inf become null."""
+def json_safe(value: Any, digits: int | None = None) -> Any:
+    """Values for JSON.parse: NumPy scalars become numbers, NaN and ±inf become null, and floats
+    keep `digits` significant digits when given."""
     if isinstance(value, Mapping):
-        return {str(key): json_safe(item) for key, item in value.items()}
+        return {str(key): json_safe(item, digits) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [json_safe(item) for item in value]
+        return [json_safe(item, digits) for item in value]
     if isinstance(value, np.ndarray):
-        return json_safe(value.tolist())
+        return json_safe(value.tolist(), digits)
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if digits is not None:
+            return float(f"{value:.{digits}g}")
     return value
 
 

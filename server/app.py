@@ -1,0 +1,88 @@
+"""The app factory: page, static files, health check and the training websocket, one per tab."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.status import WS_1008_POLICY_VIOLATION, WS_1013_TRY_AGAIN_LATER
+
+from server.config import PROTOCOL_VERSION, Settings
+from server.session import Session
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def asset_dir(name: str) -> Path:
+    """`templates` or `static`: inside the installed package (the wheel puts them there) first,
+    else at the root of a source checkout."""
+    for candidate in (PACKAGE_DIR / name, PACKAGE_DIR.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise RuntimeError(f"backprop-lab: cannot find the {name}/ directory next to {PACKAGE_DIR}")
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """A browser's handshake must come from the page's own origin or one given by --allow-origin.
+
+    A missing Origin is let through: only browsers send it, and the check exists to stop other
+    web pages from driving a learner's browser; scripts could forge any Origin anyway.
+    """
+    if origin is None:
+        return True
+    if origin in allowed:
+        return True
+    return host is not None and origin in (f"http://{host}", f"https://{host}")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A fresh application; every route reads `settings`, nothing is global."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.sessions = set()
+        yield
+        for session in list(app.state.sessions):
+            await session.close(1001, "server shutting down")
+
+    app = FastAPI(title="backprop-lab", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.sessions = set()
+    templates = Jinja2Templates(directory=asset_dir("templates"))
+    app.mount("/static", StaticFiles(directory=asset_dir("static")), name="static")
+
+    @app.get("/", response_class=HTMLResponse)
+    async def index(request: Request) -> HTMLResponse:
+        context = {"protocol": PROTOCOL_VERSION, "limits": settings.limits()}
+        return templates.TemplateResponse(request, "index.html", context)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, object]:
+        return {"status": "ok", "protocol": PROTOCOL_VERSION, "sessions": len(app.state.sessions)}
+
+    @app.websocket("/ws")
+    async def training_socket(websocket: WebSocket) -> None:
+        origin = websocket.headers.get("origin")
+        if not origin_allowed(origin, websocket.headers.get("host"), settings.allowed_origins):
+            # Closing before accept makes the server answer the handshake with HTTP 403.
+            await websocket.close(WS_1008_POLICY_VIOLATION)
+            return
+        await websocket.accept()
+        if len(app.state.sessions) >= settings.max_connections:
+            reason = f"server full: {settings.max_connections} connections, try again later"
+            await websocket.close(WS_1013_TRY_AGAIN_LATER, reason)
+            return
+        session = Session(websocket, settings)
+        app.state.sessions.add(session)
+        try:
+            await session.serve()
+        finally:
+            app.state.sessions.discard(session)
+
+    return app

@@ -1,0 +1,460 @@
+"""One websocket connection's training session: a receiver, a frame sender, a training loop and
+an ack watchdog side by side; when one ends the others are cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from fastapi import WebSocket
+from pydantic import BaseModel
+from starlette.websockets import WebSocketDisconnect
+
+from engine.run import Limits, Run, default_config
+from server import frames, protocol
+from server.config import PROTOCOL_VERSION, Settings
+
+MAX_CHUNK = 1000  # iterations per engine call, whatever the speed
+
+
+@dataclass
+class Variant:
+    """One racer of `compare`: a clone of the run with its own training options."""
+
+    label: str
+    run: Run
+    diverged: bool = False
+    history: deque = field(default_factory=deque)
+
+
+class TokenBucket:
+    """Per-connection message rate limit: `rate` per second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
+class Session:
+    """The run of one browser tab and the stream of frames that shows it."""
+
+    def __init__(self, websocket: WebSocket, settings: Settings) -> None:
+        self.websocket, self.settings = websocket, settings
+        self.limits = Limits(
+            max_hidden_layers=settings.max_hidden_layers,
+            max_neurons=settings.max_neurons,
+            max_points=settings.max_points,
+        )
+        self.run = Run(default_config(), limits=self.limits)
+        self.variants: list[Variant] = []
+        self.playing = False
+        self.speed: int | str = 1
+        self.fps = settings.default_fps
+        self.focus = 0
+        self.applied = 0  # client messages applied so far: frames say which they reflect
+        self.history: deque = deque(maxlen=settings.history_cap)
+        self.chunk = 1  # iterations per engine call, adapted to keep each call short
+        # The frame slot: `dirty` means the run changed since the last frame was built.
+        self.dirty = True
+        self.in_flight = 0
+        self.waiting_since = time.monotonic()
+        self.wake = asyncio.Event()  # a frame may be sendable (state changed or credit freed)
+        self.wake.set()  # the first frame goes out right after the greeting
+        self.play_event = asyncio.Event()
+        self.bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.last_rate_error = 0.0
+        self.send_lock = asyncio.Lock()
+        self._metrics: dict[str, Any] | None = None
+        self._cancel: Callable[[], None] | None = None
+
+    # ----- lifecycle -------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Greet, then serve until the client leaves or is closed."""
+        try:
+            await self.send_json(self.hello())
+            await self.send_json(self.data_message())
+            async with anyio.create_task_group() as group:
+                self._cancel = group.cancel_scope.cancel
+                for task in (self.receive_loop, self.send_loop, self.train_loop, self.ack_watchdog):
+                    group.start_soon(self._until_first_ends, task, group.cancel_scope)
+        except WebSocketDisconnect:
+            pass
+
+    @staticmethod
+    async def _until_first_ends(
+        task: Callable[[], Awaitable[None]], scope: anyio.CancelScope
+    ) -> None:
+        try:
+            await task()
+        finally:
+            scope.cancel()
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the socket (tolerating one already gone) and stop every task of the session."""
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await self.websocket.close(code, reason)
+        if self._cancel is not None:
+            self._cancel()
+
+    # ----- sending ---------------------------------------------------------------------------
+
+    async def send_json(self, payload: dict[str, Any]) -> None:
+        text = json.dumps(frames.json_safe(payload), separators=(",", ":"), allow_nan=False)
+        async with self.send_lock:
+            await self.websocket.send_text(text)
+
+    async def send_bytes(self, message: bytes) -> None:
+        async with self.send_lock:
+            await self.websocket.send_bytes(message)
+
+    async def send_error(self, message: str) -> None:
+        await self.send_json({"type": "error", "message": message})
+
+    async def send_status(self, message: str | None = None) -> None:
+        payload: dict[str, Any] = {"type": "status", "playing": self.playing}
+        if message is not None:
+            payload["message"] = message
+        await self.send_json(payload)
+
+    def changed(self) -> None:
+        """The run changed: the next frame must show it."""
+        self._metrics = None
+        self.dirty = True
+        self.wake.set()
+
+    async def send_loop(self) -> None:
+        """Build and send the newest frame whenever the run changed and a frame credit is free."""
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            if not self.dirty or self.in_flight >= self.settings.frame_window:
+                continue
+            self.dirty = False
+            message = self.frame_message()
+            if self.in_flight == 0:
+                self.waiting_since = time.monotonic()
+            self.in_flight += 1
+            await self.send_bytes(message)
+
+    async def ack_watchdog(self) -> None:
+        """Close a client that holds frames without acking them for `ack_timeout` seconds."""
+        timeout = self.settings.ack_timeout
+        while True:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            if self.in_flight and time.monotonic() - self.waiting_since > timeout:
+                await self.close(1008, f"no ack for {timeout:g} s")
+                return
+
+    def acked(self) -> None:
+        if self.in_flight:
+            self.in_flight -= 1
+            self.waiting_since = time.monotonic()
+            self.wake.set()
+
+    # ----- receiving -------------------------------------------------------------------------
+
+    async def receive_loop(self) -> None:
+        while True:
+            event = await self.websocket.receive()
+            if event["type"] == "websocket.disconnect":
+                return
+            await self.handle_raw(event.get("text"), event.get("bytes"))
+
+    async def handle_raw(self, text: str | None, data: bytes | None) -> None:
+        if not self.bucket.take():
+            await self.rate_limited()
+            return
+        try:
+            message = protocol.parse_message(
+                text if text is not None else data,
+                self.settings.max_message_bytes,
+                self.settings.max_json_depth,
+            )
+            await self.apply(message)
+        except ValueError as error:  # ProtocolError, and the engine's ValueError messages
+            await self.send_error(str(error))
+
+    async def rate_limited(self) -> None:
+        # One error a second is enough to explain; more would be a flood of our own.
+        now = time.monotonic()
+        if now - self.last_rate_error >= 1.0:
+            self.last_rate_error = now
+            limit = self.settings.rate_limit_per_second
+            await self.send_error(f"rate limit: more than {limit:g} messages per second; dropped")
+
+    async def apply(self, message: BaseModel) -> None:
+        if isinstance(message, protocol.Ack):
+            self.acked()
+            return
+        handler = getattr(self, f"on_{message.type}")
+        await handler(message)
+        self.applied += 1
+        self.changed()
+
+    # ----- message handlers: each validates fully before it changes anything -------------------
+
+    async def on_config(self, message: protocol.Config) -> None:
+        config = {"network": message.network, "training": message.training, "data": message.data}
+        run = Run(config, limits=self.limits)
+        self.run = run
+        self.set_playing(False)
+        self.restart_variants()
+        self.history.clear()
+        await self.send_json(self.state_message())
+        await self.send_json(self.data_message())
+
+    async def on_set(self, message: protocol.Set) -> None:
+        training = message.training()
+        if training:
+            self.run.set(training)
+        if message.speed is not None:
+            self.speed = message.speed
+        if message.fps is not None:
+            self.fps = message.fps
+
+    async def on_play(self, message: protocol.Play) -> None:
+        self.set_playing(True)
+        await self.send_status()
+
+    async def on_pause(self, message: protocol.Pause) -> None:
+        self.set_playing(False)
+        await self.send_status()
+
+    async def on_reset(self, message: protocol.Reset) -> None:
+        self.run.reset(seed=message.seed)
+        self.restart_variants()
+        self.history.clear()
+        await self.send_json(self.state_message())
+
+    async def on_step(self, message: protocol.Step) -> None:
+        if self.playing:
+            self.set_playing(False)
+            await self.send_status()
+        if message.unit == "phase":
+            for _ in range(message.count):
+                await self.send_phase(self.run.next_phase())
+            return
+        per_unit = 1 if message.unit == "iteration" else self.iterations_per_epoch()
+        await self.train(message.count * per_unit)
+
+    async def on_inspect(self, message: protocol.Inspect) -> None:
+        await self.send_json({"type": "inspect", **self.run.inspect(message.target())})
+
+    async def on_focus(self, message: protocol.Focus) -> None:
+        self.run.set_focus(message.sample)
+        self.focus = message.sample
+
+    async def on_edit(self, message: protocol.Edit) -> None:
+        self.run.edit(message.param, message.layer, message.i, message.j, message.value)
+        await self.send_json(self.state_message())
+
+    async def on_points(self, message: protocol.Points) -> None:
+        self.run.set_points(message.points)
+        self.restart_variants()
+        self.history.clear()
+        await self.send_json(self.state_message())
+        await self.send_json(self.data_message())
+
+    async def on_compare(self, message: protocol.Compare) -> None:
+        variants = [
+            Variant(variant.label, self.run.clone(training=variant.training()))
+            for variant in message.variants
+        ]
+        self.variants = variants
+        for variant in self.variants:
+            variant.history = deque(maxlen=self.settings.history_cap)
+
+    def restart_variants(self) -> None:
+        """After a new run, reset or new points, the race restarts from the run's new weights."""
+        try:
+            self.variants = [
+                Variant(v.label, self.run.clone(training=v.run.config["training"]))
+                for v in self.variants
+            ]
+        except ValueError:  # a racer's options no longer fit the new network: stop the race
+            self.variants = []
+        for variant in self.variants:
+            variant.history = deque(maxlen=self.settings.history_cap)
+
+    def set_playing(self, playing: bool) -> None:
+        self.playing = playing
+        if playing:
+            self.play_event.set()
+        else:
+            self.play_event.clear()
+
+    # ----- training --------------------------------------------------------------------------
+
+    async def train_loop(self) -> None:
+        """While playing: each display tick, train `speed` iterations, then offer a frame."""
+        while True:
+            await self.play_event.wait()
+            tick_start = time.monotonic()
+            interval = 1.0 / self.fps
+            if self.speed == "max":
+                await self.train(None, deadline=tick_start + interval / 2)
+            else:
+                await self.train(int(self.speed))
+            if self.playing:
+                self.record_history()
+                self.changed()
+            await asyncio.sleep(max(0.0, tick_start + interval - time.monotonic()))
+
+    async def train(self, iterations: int | None, deadline: float | None = None) -> None:
+        """Train in slices of at most `slice_seconds`, yielding to the event loop between them.
+
+        `iterations=None` trains until `deadline`. A playing run stops as soon as it is paused.
+        """
+        was_playing = self.playing
+        remaining = iterations
+        while remaining is None or remaining > 0:
+            if was_playing and not self.playing:
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            chunk = self.chunk if remaining is None else min(self.chunk, remaining)
+            started = time.perf_counter()
+            run = self.run
+            status = run.train(chunk)
+            self.train_variants(chunk)
+            self.adapt_chunk(chunk, time.perf_counter() - started)
+            self._metrics = None
+            if remaining is not None:
+                remaining -= chunk
+            if status.diverged:
+                await self.diverged(status.message)
+                return
+            await asyncio.sleep(0)
+
+    def adapt_chunk(self, chunk: int, elapsed: float) -> None:
+        per_iteration = max(elapsed / chunk, 1e-7)
+        self.chunk = max(1, min(MAX_CHUNK, int(self.settings.slice_seconds / per_iteration)))
+
+    def train_variants(self, chunk: int) -> None:
+        for variant in self.variants:
+            if not variant.diverged:
+                variant.diverged = variant.run.train(chunk).diverged
+
+    async def diverged(self, message: str | None) -> None:
+        self.set_playing(False)
+        self.changed()
+        await self.send_status(message or "the run diverged and was paused")
+
+    def iterations_per_epoch(self) -> int:
+        n_train = len(self.run.data.train_points)
+        batch = int(self.run.config["training"]["batch_size"])
+        return max(1, -(-n_train // batch))
+
+    def record_history(self) -> None:
+        metrics = self.metrics()
+        self.history.append([metrics["iteration"], metrics["train_loss"], metrics["test_loss"]])
+        for variant in self.variants:
+            m = variant.run.metrics()
+            variant.history.append([m["iteration"], m["train_loss"], m["test_loss"]])
+
+    def metrics(self) -> dict[str, Any]:
+        if self._metrics is None:
+            self._metrics = self.run.metrics()
+        return self._metrics
+
+    # ----- messages to the client ------------------------------------------------------------
+
+    def hello(self) -> dict[str, Any]:
+        return {
+            "type": "hello",
+            "protocol": PROTOCOL_VERSION,
+            "limits": self.settings.limits(),
+            "defaults": default_config(),
+            "options": protocol.options(),
+            "lessons": protocol.lessons(),
+            "speed": self.speed,
+            "fps": self.fps,
+            "state": self.state_message(),
+        }
+
+    def state_message(self) -> dict[str, Any]:
+        return {
+            "type": "state",
+            "config": self.run.config,
+            "network": self.run.network.to_spec(),
+            "playing": self.playing,
+            "iteration": self.run.iteration,
+            "epoch": self.run.epoch,
+        }
+
+    def data_message(self) -> dict[str, Any]:
+        data = self.run.data
+        return {
+            "type": "data",
+            "train": data.train_rows(),
+            "test": data.test_rows(),
+            "kind": data.kind,
+            "n_classes": data.n_classes,
+        }
+
+    def frame_message(self) -> bytes:
+        metrics = self.metrics()
+        if not self.history or self.history[-1][0] != metrics["iteration"]:
+            self.history.append([metrics["iteration"], metrics["train_loss"], metrics["test_loss"]])
+        header = {
+            **metrics,
+            "history": list(self.history),
+            "playing": self.playing,
+            "speed": self.speed,
+            "fps": self.fps,
+            "seq": self.applied,
+            "focus_sample": self.focus,
+        }
+        self.history.clear()
+        if self.variants:
+            header["compare"] = [self.variant_summary(variant) for variant in self.variants]
+        surfaces = self.run.surfaces(self.settings.output_grid, self.settings.neuron_grid)
+        return frames.frame_message(header, self.parameters(), surfaces)
+
+    def variant_summary(self, variant: Variant) -> dict[str, Any]:
+        m = variant.run.metrics()
+        summary = {
+            "label": variant.label,
+            "iteration": m["iteration"],
+            "train_loss": m["train_loss"],
+            "test_loss": m["test_loss"],
+            "diverged": variant.diverged,
+            "history": list(variant.history),
+        }
+        variant.history.clear()
+        return summary
+
+    def parameters(self) -> list[tuple[str, Any]]:
+        network = self.run.network
+        arrays = [(f"W/{layer}", W) for layer, W in enumerate(network.weights)]
+        arrays += [(f"b/{layer}", b) for layer, b in enumerate(network.biases)]
+        # The gradient the last step applied (zeros before the first one).
+        gradients = self.run.trainer.last_gradients
+        arrays += [(f"dW/{layer}", g["W"]) for layer, g in enumerate(gradients)]
+        arrays += [(f"db/{layer}", g["b"]) for layer, g in enumerate(gradients)]
+        return arrays
+
+    async def send_phase(self, phase: dict[str, Any]) -> None:
+        extra = {
+            "iteration": self.run.iteration,
+            "focus_sample": self.focus,
+            "seq": self.applied + 1,
+        }
+        await self.send_bytes(frames.phase_message(phase, extra))
