@@ -52,8 +52,8 @@ class Trace(NamedTuple):
 
 
 class Backward(NamedTuple):
-    """One backward pass: dZ[l] (n, k_l), and dW[l], db[l] as views into `flat` (the gradient of
-    the batch-mean loss in the layout of `Network.params`)."""
+    """One backward pass: dZ[l] (n, k_l), dW[l], db[l], and `flat`, the same gradient of the
+    batch-mean loss laid out like `Network.params`."""
 
     dZ: list[Array]  # noqa: N815 (math names)
     dW: list[Array]  # noqa: N815
@@ -205,24 +205,28 @@ class Network:
         """Gradient of the batch-mean loss for the pass `trace` and targets Y: (n, n_out)."""
         Y = self._check_targets(Y, trace.X.shape[0])
         n = Y.shape[0]
-        flat = np.empty_like(self.params) if self.bias else np.zeros_like(self.params)
-        dW_list, db_list = self.unflatten(flat)
-        dZ_list: list[Array] = [trace.Z[0]] * self.n_layers
+        dZ_list, dW_list, db_list = [], [], []  # filled from the last layer back, then reversed
         # 1/n here makes every later product the gradient of the mean, not of the sum.
         dZ = self.loss_fn.delta(trace.Z[-1], trace.A[-1], Y, self.output_fn) * (1.0 / n)
         for layer in range(self.n_layers - 1, -1, -1):
-            dZ_list[layer] = dZ
             A_prev = trace.X if layer == 0 else trace.A[layer - 1]
-            np.matmul(A_prev.T, dZ, out=dW_list[layer])
-            if self.bias:
-                np.sum(dZ, axis=0, out=db_list[layer])
+            dZ_list.append(dZ)
+            dW_list.append(A_prev.T @ dZ)
+            # np.add.reduce, not dZ.sum: the same sum without a Python-level wrapper (hot path).
+            db_list.append(np.add.reduce(dZ, 0) if self.bias else np.zeros(dZ.shape[1]))
             if layer > 0:
                 dA = dZ @ self._W[layer].T
                 mask = trace.masks[layer - 1] if trace.masks is not None else None
                 if mask is not None:
                     dA *= mask
                 dZ = self.hidden_fn.backprop(trace.Z[layer - 1], trace.F[layer - 1], dA)
-        return Backward(dZ_list, dW_list, db_list, flat)
+        dZ_list.reverse()
+        dW_list.reverse()
+        db_list.reverse()
+        pieces = []
+        for dW, db in zip(dW_list, db_list, strict=True):
+            pieces += (dW.ravel(), db)
+        return Backward(dZ_list, dW_list, db_list, np.concatenate(pieces))
 
     def loss(self, X: Array, Y: Array) -> float:
         """Mean over samples of the sample loss (mse: Σ ½(ŷ−y)²; bce, ce: summed over outputs)."""
@@ -231,7 +235,8 @@ class Network:
 
     def trace_loss(self, trace: Trace, Y: Array) -> float:
         """Batch-mean loss of an existing forward pass."""
-        return float(self.loss_fn.per_sample(trace.Z[-1], trace.A[-1], Y).mean())
+        per_sample = self.loss_fn.per_sample(trace.Z[-1], trace.A[-1], Y)
+        return float(np.add.reduce(per_sample)) / per_sample.shape[0]
 
     def gradients(self, X: Array, Y: Array) -> list[dict[str, Array]]:
         """Exact gradient of `loss(X, Y)`: per layer {"W": (fan_in, fan_out), "b": (fan_out,)}."""

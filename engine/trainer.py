@@ -137,9 +137,9 @@ class Trainer:
 
     def forward(self, X: Array) -> Trace:
         """Forward pass in training mode (dropout masks drawn from this trainer's generator)."""
-        X = self.net._check_inputs(X)
         if self._dropout == 0.0:
             return self.net.forward_trace(X)
+        X = self.net._check_inputs(X)
         return self.net.forward_trace(X, self._dropout_masks(X.shape[0]))
 
     def backward(self, trace: Trace, Y: Array) -> tuple[Backward, Array]:
@@ -163,7 +163,7 @@ class Trainer:
                 for new, old in zip(state, self._state, strict=True)
             )
         new_params = self.net.params + delta
-        if not math.isfinite(float(new_params.sum())):
+        if not math.isfinite(np.add.reduce(new_params)):
             return StepResult(loss, True, _diverged_message("a parameter became infinite or NaN"))
         self.net.params[...] = new_params
         self._state = state
