@@ -68,8 +68,10 @@ function boundsOf(series, log) {
     }
   }
   if (!Number.isFinite(x0)) return null;
-  if (!log) y0 = Math.min(0, y0);
-  if (y1 - y0 < 1e-9) y1 = y0 + 1;
+  // A little headroom so a flat line is not glued to the frame.
+  const pad = (y1 - y0) * 0.05 || Math.abs(y1) * 0.05 || 0.5;
+  y0 -= pad;
+  y1 += pad;
   return { x0, x1, y0, y1 };
 }
 
@@ -118,14 +120,18 @@ function drawFrame(ctx, width, height, bounds, log, title) {
   ctx.fillText(String(bounds.x0), PAD.left + 8, height - PAD.bottom + 3);
 }
 
+/** Labels in their colours, right-aligned just inside the top of the plot. */
 function drawLegend(ctx, series, width) {
   ctx.font = "11px system-ui, sans-serif";
   ctx.textBaseline = "top";
   ctx.textAlign = "right";
-  let x = width - PAD.right - 2;
+  let x = width - PAD.right - 4;
   for (const line of [...series].reverse()) {
+    const textWidth = ctx.measureText(line.label).width;
+    ctx.fillStyle = "rgba(255,255,255,0.85)";
+    ctx.fillRect(x - textWidth - 2, PAD.top + 2, textWidth + 4, 13);
     ctx.fillStyle = line.colour;
-    ctx.fillText(line.label, x, 3);
-    x -= ctx.measureText(line.label).width + 10;
+    ctx.fillText(line.label, x, PAD.top + 3);
+    x -= textWidth + 10;
   }
 }

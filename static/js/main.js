@@ -82,8 +82,9 @@ function onHello(message) {
   const parsed = url.parse(location.hash, message.defaults ?? message.state?.config);
   applyView(parsed.view);
   if (parsed.errors.length) showError(`Ignored parts of the link: ${parsed.errors.join("; ")}`);
-  if (url.hasConfig(location.hash)) sendConfig(parsed.config);
-  else if (message.state) onState(message.state);
+  // Always start by sending the run we want: the link's, else the server's default. The reply
+  // (state, data and a first frame) fills every view the same way for both.
+  sendConfig(url.hasConfig(location.hash) ? parsed.config : message.state?.config ?? parsed.config);
   if (parsed.view.lesson) lessons?.select(parsed.view.lesson);
 }
 
@@ -128,6 +129,7 @@ function onPhase({ header, arrays }) {
     setWeights(phaseParameters(arrays));
   }
   trace.last = phase;
+  store.phaseCount = (store.phaseCount ?? 0) + 1;
   setText("phase-label", phase.phase);
   setText("phase-detail", phase.layer !== undefined && phase.layer !== null ? `layer ${phase.layer}` : "");
   if (phase.iteration !== undefined) setText("iteration", phase.iteration);
@@ -169,6 +171,7 @@ function sendConfig(config, { keepHistory = false } = {}) {
   resetTrace();
   userPoints = null;
   if (socket.send({ type: "config", ...pick(config, ["network", "training", "data"]) })) {
+    socket.send({ type: "set", speed: SPEEDS[Number($("speed").value)] });
     controls?.fill(store.config);
     writeHash();
     relayout();
@@ -665,8 +668,9 @@ window.addEventListener("hashchange", () => {
   if (url.hasConfig(location.hash)) sendConfig(parsed.config);
 });
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest("input, select, textarea, button") || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (event.key === " ") {
+  if (event.target.closest("input, select, textarea, label") || event.ctrlKey || event.metaKey || event.altKey) return;
+  // Space on a focused button already presses that button.
+  if (event.key === " " && !event.target.closest("button")) {
     event.preventDefault();
     togglePlay();
   } else if (event.key === "ArrowRight") {

@@ -5,7 +5,7 @@ import { BACKWARD_COLOUR, FORWARD_COLOUR, UPDATE_COLOUR, divergingCss } from "./
 
 const PHASE_MS = 450;
 const UPDATE_MS = 800;
-const MAX_EDGE_LABELS = 24;
+const MAX_EDGE_LABELS = 16;
 
 /** Node positions for `layers` in a width×height box; bias nodes ("1") when `biasNodes`. */
 export function layout(layers, width, height, biasNodes = false) {
@@ -15,12 +15,13 @@ export function layout(layers, width, height, biasNodes = false) {
   const bottom = 16;
   const pitch = (height - top - bottom) / tallest;
   const size = Math.max(14, Math.min(56, pitch * 0.72, (width / columns) * 0.32));
-  const marginX = size / 2 + 44;
-  const stepX = columns > 1 ? (width - 2 * marginX) / (columns - 1) : 0;
+  const marginLeft = size / 2 + 44;
+  const marginRight = size / 2 + 60; // room for the loss and δ labels beside the output
+  const stepX = columns > 1 ? (width - marginLeft - marginRight) / (columns - 1) : 0;
   return {
     size,
     columns: layers.map((count, c) => {
-      const x = marginX + c * stepX;
+      const x = marginLeft + c * stepX;
       const rows = count + (biasNodes && c < columns - 1 ? 1 : 0);
       const y0 = top + (height - top - bottom - rows * pitch) / 2 + pitch / 2;
       const nodes = Array.from({ length: count }, (_, r) => ({ x, y: y0 + r * pitch }));
@@ -231,7 +232,7 @@ function drawPhaseValues(ctx, scene) {
   }
   if (trace.loss !== null) {
     const out = columns.at(-1).nodes[0];
-    label(ctx, `L=${formatNumber(trace.loss)}`, out.x + half + 6, out.y - half + 6, "left", "#111", true);
+    label(ctx, `L=${formatNumber(trace.loss)}`, out.x + half + 6, out.y, "left", "#111", true);
   }
   for (const [l, values] of trace.backward) {
     columns[l + 1]?.nodes.forEach((node, j) =>
@@ -248,7 +249,7 @@ function drawEdgeGradients(ctx, scene, l, values) {
   const fanOut = values.dWShape?.[1] ?? scene.layout.columns[l + 1].nodes.length;
   for (const edge of edges) {
     const gradient = values.dW[edge.i * fanOut + edge.j];
-    const at = midpoint(edge, 0.62);
+    const at = midpoint(edge, staggered(edge, fanOut));
     label(ctx, `∂L/∂w=${formatNumber(gradient)}`, at.x, at.y, "center", BACKWARD_COLOUR);
   }
 }
@@ -261,10 +262,15 @@ function drawUpdateLabels(ctx, scene) {
     if (edges.length > MAX_EDGE_LABELS) continue;
     for (const edge of edges) {
       const delta = weightAt(scene.weights, l, edge.i, edge.j) - weightAt(before, l, edge.i, edge.j);
-      const at = midpoint(edge, 0.38);
+      const at = midpoint(edge, staggered(edge, scene.layout.columns[l + 1].nodes.length));
       label(ctx, `ΔW=${formatNumber(delta)}`, at.x, at.y, "center", UPDATE_COLOUR, true);
     }
   }
+}
+
+/** Where along an edge its label sits: spread by target so labels of one source do not overlap. */
+function staggered(edge, fanOut) {
+  return 0.25 + (0.5 * (edge.j + 0.5)) / fanOut;
 }
 
 function midpoint(edge, t) {

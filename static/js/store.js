@@ -90,10 +90,15 @@ export class Store extends EventTarget {
       const label = String(variant.label);
       if (!this.compare.has(label)) this.compare.set(label, { iteration: [], loss: [] });
       const series = this.compare.get(label);
-      const at = variant.iteration ?? iteration;
-      if (series.iteration.length && at <= series.iteration.at(-1)) continue;
-      series.iteration.push(at);
-      series.loss.push(variant.train_loss ?? variant.loss);
+      // A variant carries its own history (rows [iteration, train, test]) or just its newest loss.
+      const rows = variant.history?.length
+        ? variant.history
+        : [[variant.iteration ?? iteration, variant.train_loss ?? variant.loss]];
+      for (const [at, loss] of rows) {
+        if (series.iteration.length && at <= series.iteration.at(-1)) continue;
+        series.iteration.push(at);
+        series.loss.push(loss);
+      }
       trimHistory(series);
     }
   }

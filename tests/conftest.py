@@ -1,0 +1,94 @@
+"""Shared fixtures: a live backprop-lab server on a free port, and headless Chromium via Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    """The real app served by uvicorn in a background thread; yields its base URL."""
+    import uvicorn
+
+    from server.app import create_app
+    from server.config import Settings
+
+    port = free_port()
+    settings = Settings(port=port)
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"backprop-lab test server did not start on port {port}")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def chromium_path() -> str:
+    """Debian's chromium (scripts/test.sh installs it when missing), or $CHROMIUM."""
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail(
+        "Chromium not found: run scripts/test.sh (it installs Debian's chromium package) "
+        "or set CHROMIUM to a Chromium binary",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator[object]:
+    """A fresh 1280×720 page; `page.console_errors` collects console errors and page crashes."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    tab = context.new_page()
+    tab.console_errors = []
+    tab.on("console", lambda message: _record_console(tab, message))
+    tab.on("pageerror", lambda error: tab.console_errors.append(str(error)))
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()
+
+
+def _record_console(tab, message) -> None:
+    if message.type == "error":
+        tab.console_errors.append(message.text)

@@ -1,0 +1,150 @@
+"""End-to-end checks of the page in headless Chromium: what a person sees and does."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+STORE = "window.backpropLab.store"
+
+
+def open_page(page, live_server: str, hash_: str = "") -> None:
+    """Loads the page and waits until the first frame of the run is on screen."""
+    page.goto(f"{live_server}/{hash_}")
+    expect(page.get_by_test_id("connection")).to_have_text("connected")
+    page.wait_for_function(f"{STORE}.frame !== null && {STORE}.config !== null")
+
+
+def set_speed(page, index: int) -> None:
+    page.get_by_test_id("speed").evaluate(
+        "(slider, index) => { slider.value = index; slider.dispatchEvent(new Event('change')); }",
+        index,
+    )
+
+
+def newest(page, expression: str):
+    return page.evaluate(f"{STORE}.frame.header.{expression}")
+
+
+def test_page_loads_without_console_errors(page, live_server):
+    open_page(page, live_server)
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    expect(page.get_by_role("button", name="Step", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Reset")).to_be_visible()
+    expect(page.get_by_test_id("train-loss")).to_have_text(re.compile(r"^\d+\.\d{3}$"))
+    assert page.evaluate(f"{STORE}.hello.protocol") == 1
+    assert page.console_errors == []
+
+
+def test_play_lowers_the_loss_on_circle_and_pause_stops_the_stream(page, live_server):
+    open_page(page, live_server, "#dataset=circle&lr=0.1")
+    set_speed(page, 6)  # 100 iterations per frame
+    first_loss = newest(page, "train_loss")
+    page.get_by_role("button", name="Play").click()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    page.wait_for_function(f"{STORE}.frame.header.train_loss < 0.8 * {first_loss}", timeout=20_000)
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    page.wait_for_function(f"{STORE}.frame.header.playing === false")
+    paused_at = newest(page, "iteration")
+    # One more iteration by hand lands exactly one past the pause: nothing trained in between.
+    page.get_by_test_id("step-unit").select_option("iteration")
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(f"{STORE}.frame.header.iteration !== {paused_at}")
+    assert newest(page, "iteration") == paused_at + 1
+    assert page.console_errors == []
+
+
+def test_step_by_phase_shows_forward_loss_backward_update_in_order(page, live_server):
+    open_page(page, live_server, "#dataset=gauss&layers=2,3,1")
+    label = page.get_by_test_id("phase-label")
+    seen = []
+    for count in range(1, 3 + 1 + 2 + 1 + 1):  # 2 forward, loss, 2 backward, update, next forward
+        page.keyboard.press("ArrowRight") if count % 2 else page.get_by_test_id("step").click()
+        page.wait_for_function(f"{STORE}.phaseCount === {count}")
+        seen.append(label.text_content())
+    assert seen == ["forward", "forward", "loss", "backward", "backward", "update", "forward"]
+    # The update phase moved the weights: its values are what the network now draws.
+    assert page.evaluate("window.backpropLab.weights.W.length") == 2
+    assert page.console_errors == []
+
+
+def test_changing_the_learning_rate_while_playing_takes_effect(page, live_server):
+    open_page(page, live_server, "#dataset=circle&lr=0.001&batch=200")
+    set_speed(page, 0)  # one iteration per frame, so each frame's update ratio is one step's
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"{STORE}.frame.header.iteration >= 5")
+    slow = newest(page, "layers.at(-1).update_ratio")
+    lr = page.get_by_test_id("control-lr")
+    lr.fill("1")
+    lr.press("Enter")
+    lr.blur()
+    # A learning rate 1000 times larger makes each step's ‖ΔW‖/‖W‖ far larger while playing.
+    page.wait_for_function(f"{STORE}.frame.header.layers.at(-1).update_ratio > 50 * {slow}")
+    assert page.evaluate(f"{STORE}.playing") is True
+    assert "lr=1" in page.evaluate("location.hash")
+    assert page.console_errors == []
+
+
+def test_url_hash_restores_its_configuration(page, live_server):
+    link = "#dataset=xor&layers=2,3,1&activation=relu&lr=0.1&seed=7&features=x1,x2&hide=charts"
+    open_page(page, live_server, link)
+    config = page.evaluate(f"{STORE}.config")
+    assert config["data"]["dataset"] == "xor"
+    assert config["network"]["layers"] == [2, 3, 1]
+    assert config["network"]["activation"] == "relu"
+    assert config["network"]["seed"] == 7
+    assert config["training"]["lr"] == 0.1
+    expect(page.get_by_test_id("control-dataset")).to_have_value("xor")
+    expect(page.get_by_test_id("control-activation")).to_have_value("relu")
+    expect(page.locator('[data-panel="charts"]')).to_be_hidden()
+    # The same link in a new tab builds the very same weights (the seed is in the link).
+    weights = page.evaluate(f"{STORE}.network.weights")
+    page.goto("about:blank")
+    open_page(page, live_server, link)
+    assert page.evaluate(f"{STORE}.network.weights") == weights
+    assert page.console_errors == []
+
+
+def test_url_table_round_trips_every_property(page, live_server):
+    open_page(page, live_server)
+    result = page.evaluate(
+        """async () => {
+            const url = await import('/static/js/url.js');
+            const config = structuredClone(window.backpropLab.store.config);
+            config.training.frozen = [0, 2];
+            config.data.features = ['x1', 'x1sq', 'sinx2'];
+            const view = {hide: ['charts', 'controls'], presenter: true, biasNodes: true,
+                          showTest: false, discretize: true, logLoss: true, lesson: 'vanishing'};
+            const parsed = url.parse('#' + url.serialise(config, view), {});
+            const bad = url.parse('#lr=abc&nonsense=1', config);
+            return {same: JSON.stringify(parsed.config) === JSON.stringify(pickKnown(config, parsed.config)),
+                    config, parsed, view, errors: bad.errors, lr: bad.config.training.lr};
+            function pickKnown(full, part) {
+                return Object.fromEntries(Object.keys(part).map((section) => [section,
+                    Object.fromEntries(Object.keys(part[section]).map((key) => [key, full[section][key]]))]));
+            }
+        }"""
+    )
+    assert result["same"], (result["config"], result["parsed"]["config"])
+    assert result["parsed"]["view"] == result["view"]
+    assert result["parsed"]["config"]["network"]["seed"] == result["config"]["network"]["seed"]
+    assert result["errors"] == ['lr: not a number: "abc"', 'unknown setting "nonsense"']
+    assert result["lr"] == result["config"]["training"]["lr"]
+
+
+def test_server_error_is_shown_as_text_never_as_html(page, live_server):
+    hostile = "<img src=x onerror=window.pwned=1>"
+    open_page(page, live_server)
+    page.goto(f"{live_server}/#dataset={quote(hostile)}")
+    error = page.get_by_test_id("error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text(hostile)
+    expect(error).to_contain_text("data.dataset")
+    assert error.locator("img").count() == 0
+    assert page.evaluate("window.pwned") is None
