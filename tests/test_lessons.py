@@ -247,23 +247,27 @@ def test_overfitting_test_loss_rises_and_l2_closes_the_gap():
         test_losses.append(metrics["test_loss"])
         train_losses_.append(metrics["train_loss"])
     best = int(np.argmin(test_losses))
-    assert test_losses[-1] > 1.5 * test_losses[best]  # test loss rises ...
-    assert train_losses_[-1] < train_losses_[best]  # ... while training loss falls
-    regularised = make_run("overfitting", training={"l2": 0.01})
+    assert test_losses[-1] > 2 * test_losses[best]  # test loss rises ...
+    assert train_losses_[-1] < 0.1 * train_losses_[best]  # ... while training loss falls
+    regularised = make_run("overfitting", training={"l2": 0.03})
     regularised.train(1000)
     metrics = regularised.metrics()
     plain_gap = test_losses[-1] - train_losses_[-1]
-    assert metrics["test_loss"] - metrics["train_loss"] < 0.5 * plain_gap
+    assert metrics["test_loss"] - metrics["train_loss"] < 0.25 * plain_gap
 
 
 def test_local_minima_xor_with_two_hidden_units_stalls_for_one_seed_not_another():
     stuck = make_run("local-minima")
-    solved = make_run("local-minima", network={"seed": 3})
+    solved = make_run("local-minima", network={"seed": 1})
     for run in (stuck, solved):
-        assert not run.train(3000).diverged
-    assert stuck.metrics()["train_accuracy"] < 0.9
-    assert solved.metrics()["train_accuracy"] >= 0.97
-    assert stuck.metrics()["train_loss"] > 3 * solved.metrics()["train_loss"]
+        assert not run.train(1500).diverged
+    plateau = stuck.metrics()["train_loss"]
+    for run in (stuck, solved):
+        assert not run.train(1500).diverged
+    assert stuck.metrics()["train_accuracy"] <= 0.8  # a quadrant wrong ...
+    assert stuck.metrics()["train_loss"] > 0.95 * plateau  # ... and no way out in sight
+    assert solved.metrics()["train_accuracy"] >= 0.9
+    assert solved.metrics()["train_loss"] < 0.6 * stuck.metrics()["train_loss"]
 
 
 def test_noisy_data_clean_clusters_are_solved_noisy_ones_are_not():
