@@ -1,4 +1,4 @@
-"""Shared fixtures: a live backprop-lab server on a free port, and headless Chromium via Playwright."""
+"""Shared fixtures: a live backprop-lab server on a free port, and headless Chromium."""
 
 from __future__ import annotations
 

@@ -123,17 +123,12 @@ def test_url_table_round_trips_every_property(page, live_server):
                           showTest: false, discretize: true, logLoss: true, lesson: 'vanishing'};
             const parsed = url.parse('#' + url.serialise(config, view), {});
             const bad = url.parse('#lr=abc&nonsense=1', config);
-            return {same: JSON.stringify(parsed.config) === JSON.stringify(pickKnown(config, parsed.config)),
-                    config, parsed, view, errors: bad.errors, lr: bad.config.training.lr};
-            function pickKnown(full, part) {
-                return Object.fromEntries(Object.keys(part).map((section) => [section,
-                    Object.fromEntries(Object.keys(part[section]).map((key) => [key, full[section][key]]))]));
-            }
+            return {config, parsed, view, errors: bad.errors, lr: bad.config.training.lr};
         }"""
     )
-    assert result["same"], (result["config"], result["parsed"]["config"])
+    # Every key of a server-normalised config is in the table, so nothing is lost on the way.
+    assert result["parsed"]["config"] == result["config"]
     assert result["parsed"]["view"] == result["view"]
-    assert result["parsed"]["config"]["network"]["seed"] == result["config"]["network"]["seed"]
     assert result["errors"] == ['lr: not a number: "abc"', 'unknown setting "nonsense"']
     assert result["lr"] == result["config"]["training"]["lr"]
 
