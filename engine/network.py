@@ -371,7 +371,10 @@ def _parameter(field: str, value: Any, shape: tuple[int, ...]) -> Array:
         array = value.astype(np.float64)
     else:
         _check_nested_numbers(field, value, len(shape))
-        array = np.array(value, dtype=np.float64)
+        try:
+            array = np.array(value, dtype=np.float64)
+        except ValueError:
+            raise ValueError(f"{field}: rows differ in length; expected shape {shape}") from None
     if array.shape != shape:
         raise ValueError(f"{field}: expected shape {shape}, got {array.shape}")
     if not np.isfinite(array).all():
