@@ -26,7 +26,8 @@ def plain_entry(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
     array = np.asarray(array)
     if array.dtype == np.uint8:
         return {"name": name, "dtype": "u8", "shape": list(array.shape)}, array.tobytes()
-    data = np.ascontiguousarray(array, dtype="<f4")
+    with np.errstate(over="ignore"):  # a diverged run's huge values become ±inf, as they are
+        data = np.ascontiguousarray(array, dtype="<f4")
     return {"name": name, "dtype": "f32", "shape": list(array.shape)}, data.tobytes()
 
 

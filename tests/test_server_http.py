@@ -1,0 +1,99 @@
+"""Plain HTTP routes of the app and the console script's argument handling."""
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server import cli
+from server.app import asset_dir, create_app, origin_allowed
+from server.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(Settings())) as test_client:
+        yield test_client
+
+
+def test_page_is_rendered_from_the_templates_directory(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<html" in response.text.lower()
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json() == {"status": "ok", "protocol": 1, "sessions": 0}
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        p.relative_to(ROOT / "static").as_posix()
+        for p in (ROOT / "static").rglob("*")
+        if p.is_file()
+    ),
+)
+def test_every_static_file_is_served(client, path):
+    response = client.get(f"/static/{path}")
+    assert response.status_code == 200
+    assert response.content == (ROOT / "static" / path).read_bytes()
+
+
+def test_javascript_is_served_as_javascript_for_es_modules(client):
+    response = client.get("/static/js/main.js")
+    assert "javascript" in response.headers["content-type"]
+
+
+def test_assets_are_found_at_the_repository_root_in_a_checkout():
+    assert asset_dir("templates") == ROOT / "templates"
+    assert asset_dir("static") == ROOT / "static"
+
+
+def test_origin_rules():
+    assert origin_allowed(None, "localhost:8000", ())
+    assert origin_allowed("http://localhost:8000", "localhost:8000", ())
+    assert not origin_allowed("http://localhost:9000", "localhost:8000", ())
+    assert origin_allowed("http://a.example", "localhost:8000", ("http://a.example",))
+    assert not origin_allowed("http://localhost:8000", None, ())
+
+
+def test_settings_refuse_nonsense():
+    with pytest.raises(ValueError, match=r"settings\.max_connections: must be positive"):
+        Settings(max_connections=0)
+    with pytest.raises(ValueError, match=r"settings\.default_fps"):
+        Settings(default_fps=90)
+
+
+def test_cli_defaults_and_repeatable_origins():
+    args = cli.parse_args(["--allow-origin", "http://a:1", "--allow-origin", "http://b:2"])
+    assert (args.host, args.port, args.no_browser) == ("127.0.0.1", 8000, False)
+    assert args.allow_origin == ["http://a:1", "http://b:2"]
+
+
+def test_cli_refuses_a_bad_port(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--port", "70000"])
+    assert "--port: must be in [1, 65535]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8000/"),
+        ("0.0.0.0", "http://127.0.0.1:8000/"),
+        ("::", "http://[::1]:8000/"),
+        ("192.168.1.20", "http://192.168.1.20:8000/"),
+    ],
+)
+def test_page_url(host, url):
+    assert cli.page_url(host, 8000) == url
+
+
+def test_only_a_non_loopback_bind_prints_who_can_reach_it():
+    assert cli.exposure_notice(Settings(host="127.0.0.1")) is None
+    notice = cli.exposure_notice(Settings(host="0.0.0.0", port=9000))
+    assert "0.0.0.0:9000" in notice and "anyone on your network" in notice

@@ -1,0 +1,479 @@
+"""The training websocket through the app itself: every message type, every bad input, the
+origin check, the connection cap, frame credits and the ack timeout."""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from engine.run import default_config
+from server import frames
+from server.app import create_app
+from server.config import Settings
+
+DIVERGING = {
+    "network": {
+        "layers": [2, 8, 1],
+        "output": "linear",
+        "loss": "mse",
+        "init": "normal",
+        "init_scale": 5,
+    },
+    "training": {"lr": 10, "batch_size": 50},
+    "data": {"dataset": "plane"},
+}
+
+
+@contextmanager
+def connect(settings: Settings | None = None, **headers: str):
+    """An app, a client, one websocket past its greeting: yields (socket, session, greeting)."""
+    app = create_app(settings or Settings())
+    with TestClient(app) as client, client.websocket_connect("/ws", headers=headers) as socket:
+        hello = socket.receive_json()
+        data = socket.receive_json()
+        first = frames.decode(socket.receive_bytes())
+        (session,) = app.state.sessions
+        yield socket, session, {"hello": hello, "data": data, "frame": first}
+
+
+def next_text(socket) -> dict:
+    """The next JSON text message, acking any frames that arrive before it."""
+    while True:
+        message = socket.receive()
+        if message.get("text") is not None:
+            return json.loads(message["text"])
+        socket.send_json({"type": "ack"})
+
+
+def next_frame(socket) -> tuple[dict, dict]:
+    """The next binary message, decoded; text messages before it are skipped."""
+    while True:
+        message = socket.receive()
+        if message.get("bytes") is not None:
+            return frames.decode(message["bytes"])
+
+
+def snapshot(session) -> tuple:
+    run = session.run
+    weights = [W.copy() for W in run.network.weights] + [b.copy() for b in run.network.biases]
+    state = (
+        json.dumps(run.config, sort_keys=True),
+        run.iteration,
+        run.focus,
+        session.playing,
+        session.speed,
+        session.fps,
+        len(session.variants),
+    )
+    return state, weights
+
+
+def assert_unchanged(before, session) -> None:
+    state, weights = snapshot(session)
+    assert state == before[0]
+    for old, new in zip(before[1], weights, strict=True):
+        np.testing.assert_array_equal(old, new)
+
+
+# ----- greeting -----------------------------------------------------------------------------
+
+
+def test_greeting_hello_data_then_first_frame():
+    with connect() as (_, session, greeting):
+        hello, data, (header, arrays) = greeting["hello"], greeting["data"], greeting["frame"]
+        assert hello["protocol"] == 1
+        assert hello["limits"]["max_hidden_layers"] == 8 and hello["limits"]["max_neurons"] == 32
+        assert hello["limits"]["max_points"] == 5000
+        assert hello["limits"]["max_message_bytes"] == 64 * 1024
+        assert hello["defaults"] == default_config()
+        assert {
+            "datasets",
+            "activations",
+            "outputs",
+            "losses",
+            "inits",
+            "optimizers",
+            "features",
+        } <= set(hello["options"])
+        assert hello["lessons"] and all("id" in lesson for lesson in hello["lessons"])
+        assert hello["state"]["config"] == session.run.config
+        assert hello["state"]["playing"] is False
+        assert data["kind"] == "classification" and len(data["train"]) == 100
+        assert len(data["test"]) == 100 and data["train"][0] == session.run.data.train_rows()[0]
+        assert header["type"] == "frame" and header["iteration"] == 0
+        np.testing.assert_allclose(arrays["W/0"], session.run.network.weights[0], rtol=1e-6)
+        assert arrays["surface/output"].shape == (1, 48, 48)
+        assert arrays["surface/hidden/0"].shape == (4, 16, 16)
+        assert arrays["surface/inputs"].shape == (2, 16, 16)
+
+
+def test_default_frame_stays_within_six_kilobytes():
+    with connect() as (socket, _session, _greeting):
+        sizes = []
+        socket.send_json({"type": "set", "fps": 60})
+        socket.send_json({"type": "play"})
+        for _ in range(10):
+            while (message := socket.receive()).get("bytes") is None:
+                pass
+            sizes.append(len(message["bytes"]))
+            socket.send_json({"type": "ack"})
+        assert max(sizes) <= 6 * 1024, sizes
+
+
+# ----- every message type -------------------------------------------------------------------
+
+
+def test_config_builds_a_new_paused_run_and_resends_state_and_data():
+    with connect() as (socket, session, _):
+        config = {
+            "network": {"layers": [2, 5, 3], "output": "softmax"},
+            "data": {"dataset": "three_gauss", "n_points": 60},
+        }
+        socket.send_json({"type": "config", **config})
+        state = next_text(socket)
+        assert state["type"] == "state" and state["config"]["network"]["layers"] == [2, 5, 3]
+        assert state["network"]["layers"] == [2, 5, 3] and state["iteration"] == 0
+        data = next_text(socket)
+        assert data["type"] == "data" and data["n_classes"] == 3 and len(data["train"]) == 30
+        header, arrays = next_frame(socket)
+        assert arrays["W/1"].shape == (5, 3) and arrays["surface/output"].shape == (3, 48, 48)
+        assert header["seq"] == 1 and session.playing is False
+
+
+def test_set_changes_options_speed_and_fps_but_keeps_weights():
+    with connect() as (socket, session, _):
+        weights = [W.copy() for W in session.run.network.weights]
+        socket.send_json({"type": "set", "lr": 0.5, "optimizer": "adam", "speed": 7, "fps": 12})
+        header, _ = next_frame(socket)
+        assert header["seq"] == 1 and header["speed"] == 7 and header["fps"] == 12
+        assert session.run.config["training"]["lr"] == 0.5
+        assert session.run.config["training"]["optimizer"] == "adam"
+        for old, new in zip(weights, session.run.network.weights, strict=True):
+            np.testing.assert_array_equal(old, new)
+
+
+def test_play_streams_frames_and_pause_stops_them():
+    with connect() as (socket, session, _):
+        socket.send_json({"type": "ack"})
+        socket.send_json({"type": "set", "speed": 5, "fps": 60})
+        socket.send_json({"type": "play"})
+        assert next_text(socket) == {"type": "status", "playing": True}
+        iterations = []
+        for _ in range(4):
+            header, _ = next_frame(socket)
+            iterations.append(header["iteration"])
+            socket.send_json({"type": "ack"})
+        assert iterations == sorted(iterations) and iterations[-1] >= 10
+        assert iterations[-1] % 5 == 0  # whole ticks of `speed` iterations
+        socket.send_json({"type": "pause"})
+        assert next_text(socket) == {"type": "status", "playing": False}
+        stopped = session.run.iteration
+        time.sleep(0.1)
+        assert session.run.iteration == stopped
+
+
+def test_history_carries_the_loss_of_ticks_whose_frames_were_never_sent():
+    with connect() as (socket, _, _greeting):
+        socket.send_json({"type": "set", "fps": 60})
+        socket.send_json({"type": "play"})
+        next_frame(socket)  # the second credit is now used too
+        time.sleep(0.3)  # ~18 ticks without a free credit
+        socket.send_json({"type": "ack"})
+        header, _ = next_frame(socket)
+        iterations = [point[0] for point in header["history"]]
+        assert len(iterations) >= 5 and iterations == sorted(iterations)
+        assert iterations[-1] == header["iteration"]
+        assert all(len(point) == 3 for point in header["history"])
+
+
+def test_reset_with_seed_draws_new_weights():
+    with connect() as (socket, session, _):
+        before = session.run.network.weights[0].copy()
+        socket.send_json({"type": "reset", "seed": 9})
+        state = next_text(socket)
+        assert state["type"] == "state" and state["config"]["network"]["seed"] == 9
+        assert not np.array_equal(before, session.run.network.weights[0])
+        assert np.asarray(state["network"]["weights"][0]).shape == (2, 4)
+
+
+def test_step_phase_sends_each_phase_in_order():
+    with connect() as (socket, _, _greeting):
+        socket.send_json({"type": "step", "unit": "phase", "count": 5})
+        names = []
+        for _ in range(5):
+            header, arrays = next_frame(socket)
+            assert header["type"] == "phase"
+            names.append((header["phase"], header.get("layer")))
+            if header["phase"] == "forward":
+                assert arrays["Z"].shape == arrays["A"].shape and "focus/Z" in arrays
+        assert names == [
+            ("forward", 0),
+            ("forward", 1),
+            ("forward", 2),
+            ("loss", None),
+            ("backward", 2),
+        ]
+
+
+def test_step_iteration_and_epoch_advance_the_counters():
+    with connect() as (socket, session, _):
+        socket.send_json({"type": "ack"})
+        socket.send_json({"type": "step", "unit": "iteration", "count": 3})
+        header, arrays = next_frame(socket)
+        assert header["iteration"] == 3 and header["seq"] == 1
+        assert np.abs(arrays["dW/0"]).sum() > 0  # the gradient of the last step is shown
+        socket.send_json({"type": "ack"})
+        socket.send_json({"type": "step", "unit": "epoch"})
+        header, _ = next_frame(socket)
+        assert header["iteration"] == 13 and header["epoch"] == 1  # 100 samples, batches of 10
+        assert session.playing is False
+
+
+def test_inspect_replies_with_the_engines_explanation():
+    with connect() as (socket, session, _):
+        socket.send_json({"type": "inspect", "kind": "weight", "layer": 0, "i": 1, "j": 2})
+        reply = next_text(socket)
+        expected = session.run.inspect({"kind": "weight", "layer": 0, "i": 1, "j": 2})
+        assert reply["type"] == "inspect"
+        assert reply["value"] == pytest.approx(expected["value"])
+
+
+def test_focus_moves_the_phase_view_to_that_sample():
+    with connect() as (socket, session, _):
+        socket.send_json({"type": "focus", "sample": 42})
+        next_frame(socket)
+        assert session.run.focus == 42
+        socket.send_json({"type": "step", "unit": "phase"})
+        header, _ = next_frame(socket)
+        assert header["type"] == "phase" and "focus_sample" in header
+
+
+def test_edit_sets_one_weight_and_resends_state():
+    with connect() as (socket, session, _):
+        socket.send_json({"type": "edit", "param": "W", "layer": 1, "i": 3, "j": 0, "value": 2.5})
+        state = next_text(socket)
+        assert state["network"]["weights"][1][3][0] == 2.5
+        assert session.run.network.weights[1][3, 0] == 2.5
+        socket.send_json({"type": "edit", "param": "b", "layer": 2, "j": 0, "value": -1})
+        assert next_text(socket)["network"]["biases"][2][0] == -1
+
+
+def test_points_replace_the_data():
+    with connect() as (socket, _, _greeting):
+        points = [[1.0, 1.0, 1], [-1.0, -1.0, 0], [2.0, -2.0, 1], [-3.0, 3.0, 0]]
+        socket.send_json({"type": "points", "points": points})
+        assert next_text(socket)["type"] == "state"
+        data = next_text(socket)
+        assert data["type"] == "data" and len(data["train"]) + len(data["test"]) == 4
+
+
+def test_compare_races_clones_and_reports_their_losses_in_each_frame():
+    with connect() as (socket, session, _):
+        socket.send_json({"type": "ack"})
+        variants = [{"label": "sgd"}, {"label": "adam", "optimizer": "adam", "lr": 0.01}]
+        socket.send_json({"type": "compare", "variants": variants})
+        socket.send_json({"type": "set", "speed": 3, "fps": 60})
+        socket.send_json({"type": "play"})
+        for _ in range(3):
+            header, _ = next_frame(socket)
+            socket.send_json({"type": "ack"})
+        assert [racer["label"] for racer in header["compare"]] == ["sgd", "adam"]
+        assert all(racer["iteration"] == header["iteration"] for racer in header["compare"])
+        sgd = header["compare"][0]
+        assert sgd["train_loss"] == pytest.approx(header["train_loss"], rel=1e-6)  # same options
+        assert header["compare"][1]["train_loss"] != pytest.approx(sgd["train_loss"])
+        socket.send_json({"type": "compare", "variants": []})
+        socket.send_json({"type": "pause"})
+        next_text(socket)
+        assert session.variants == []
+
+
+def test_diverging_run_pauses_itself_and_says_why():
+    with connect() as (socket, session, _):
+        socket.send_json({"type": "config", **DIVERGING})
+        assert next_text(socket)["type"] == "state"
+        assert next_text(socket)["type"] == "data"
+        socket.send_json({"type": "set", "speed": 50, "fps": 60})
+        socket.send_json({"type": "play"})
+        assert next_text(socket)["playing"] is True
+        status = next_text(socket)
+        assert status == {"type": "status", "playing": False, "message": status["message"]}
+        assert "diverged" in status["message"] and session.playing is False
+
+
+# ----- bad input: an error, the connection stays, nothing changes ----------------------------
+
+BAD_MESSAGES = {
+    "not json": "{nope",
+    "not an object": "[1, 2, 3]",
+    "unknown type": {"type": "launch"},
+    "unknown key": {"type": "pause", "force": True},
+    "wrong type": {"type": "set", "lr": "fast"},
+    "NaN literal": '{"type": "set", "lr": NaN}',
+    "Infinity literal": '{"type": "edit", "param": "W", "layer": 0, "i": 0, "j": 0, '
+    '"value": Infinity}',
+    "negative lr": {"type": "set", "lr": -0.1},
+    "absurd lr": {"type": "set", "lr": 1e9},
+    "zero batch": {"type": "set", "batch_size": 0},
+    "absurd batch": {"type": "set", "batch_size": 10**6},
+    "half-good set": {"type": "set", "lr": 0.5, "speed": 5, "momentum": 2},
+    "unknown optimizer": {"type": "set", "optimizer": "sgdx"},
+    "too many layers": {"type": "config", "network": {"layers": [2] + [4] * 9 + [1]}},
+    "too many neurons": {"type": "config", "network": {"layers": [2, 33, 1]}},
+    "wrong weight shapes": {
+        "type": "config",
+        "network": {"layers": [2, 2, 1], "weights": [[[1, 2, 3]], [[1], [2]]]},
+    },
+    "wrong weight in edit": {"type": "edit", "param": "W", "layer": 0, "i": 5, "j": 0, "value": 1},
+    "layer out of range": {"type": "inspect", "kind": "neuron", "layer": 7, "j": 0},
+    "deep nesting": '{"type": "points", "points": ' + "[" * 5000 + "]" * 5000 + "}",
+    "oversized": json.dumps({"type": "points", "points": [[1.5, 1.5, 1]] * 6000}),
+    "too many points": {"type": "points", "points": [[1, 1, 1]] * 5001},
+    "point off the plane": {"type": "points", "points": [[100, 1, 1], [1, 1, 0]]},
+    "focus beyond data": {"type": "focus", "sample": 100},
+    "one racer": {"type": "compare", "variants": [{"label": "alone"}]},
+    "bad racer": {"type": "compare", "variants": [{"label": "a"}, {"label": "b", "lr": -1}]},
+}
+
+
+@pytest.mark.parametrize("name", BAD_MESSAGES)
+def test_bad_input_gets_an_error_and_changes_nothing(name):
+    with connect() as (socket, session, _):
+        before = snapshot(session)
+        bad = BAD_MESSAGES[name]
+        socket.send_text(bad if isinstance(bad, str) else json.dumps(bad))
+        reply = next_text(socket)
+        assert reply["type"] == "error" and reply["message"], reply
+        assert_unchanged(before, session)
+        socket.send_json({"type": "inspect", "kind": "bias", "layer": 0, "j": 0})
+        assert next_text(socket)["type"] == "inspect"  # the connection is still open
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("negative lr", "training.lr: must be a finite number in (0, 10]"),
+        ("too many layers", "at most 8 hidden layers"),
+        ("too many neurons", "network.layers[1]: must be an integer in [1, 32]"),
+        ("NaN literal", "NaN"),
+        ("oversized", "larger than the limit of 65536"),
+        ("deep nesting", "nested"),
+        ("unknown type", "unknown message type 'launch'"),
+    ],
+)
+def test_error_messages_say_what_was_wrong(name, expected):
+    with connect() as (socket, _, _greeting):
+        bad = BAD_MESSAGES[name]
+        socket.send_text(bad if isinstance(bad, str) else json.dumps(bad))
+        assert expected in next_text(socket)["message"]
+
+
+def test_binary_message_from_client_is_refused():
+    with connect() as (socket, session, _):
+        before = snapshot(session)
+        socket.send_bytes(b"\x00\x01binary")
+        assert "binary messages are not accepted" in next_text(socket)["message"]
+        assert_unchanged(before, session)
+
+
+def test_rate_limit_drops_the_flood_with_one_error():
+    settings = Settings(rate_limit_per_second=1, rate_limit_burst=3)
+    with connect(settings) as (socket, session, _):
+        for seed in range(10):
+            socket.send_json({"type": "focus", "sample": seed})
+        reply = next_text(socket)
+        assert reply["type"] == "error" and reply["message"].startswith("rate limit")
+        assert session.run.focus == 2  # the first three (the burst) were applied
+
+
+# ----- flow control -------------------------------------------------------------------------
+
+
+def test_a_client_that_never_acks_gets_exactly_its_window():
+    with connect() as (socket, session, _):
+        socket.send_json({"type": "set", "speed": 1, "fps": 60})
+        socket.send_json({"type": "play"})
+        assert next_text(socket)["type"] == "status"
+        second, _ = next_frame(socket)  # the greeting's frame plus this one fill the window
+        time.sleep(0.3)
+        assert session.run.iteration >= 5  # training went on without the client
+        assert session.in_flight == 2
+        socket.send_json({"type": "focus", "sample": 1})
+        socket.send_json({"type": "launch"})
+        # Messages arrive in order: a third frame sent before the error would show up here.
+        assert next_text(socket)["type"] == "error"
+        socket.send_json({"type": "ack"})
+        header, _ = next_frame(socket)  # the credit brings the newest state, not a stale one
+        assert header["iteration"] >= second["iteration"] + 5
+
+
+def test_a_silent_client_is_closed_after_the_ack_timeout():
+    with connect(Settings(ack_timeout=0.3)) as (socket, _, _greeting):
+        started = time.monotonic()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                socket.receive_bytes()
+        assert closed.value.code == 1008 and "no ack" in closed.value.reason
+        assert time.monotonic() - started < 3
+
+
+def test_acks_beyond_the_frames_in_flight_grant_nothing():
+    with connect() as (socket, session, _):
+        for _ in range(5):
+            socket.send_json({"type": "ack"})
+        socket.send_json({"type": "focus", "sample": 3})
+        next_frame(socket)
+        assert session.in_flight == 1
+
+
+# ----- handshake ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        ("http://testserver", True),  # the page's own origin (TestClient's Host is testserver)
+        ("https://testserver", True),
+        ("http://classroom.example:8000", True),  # given with --allow-origin
+        ("http://evil.example", False),
+        ("http://testserver.evil.example", False),
+        ("null", False),
+    ],
+)
+def test_origin_check(origin, allowed):
+    settings = Settings(allowed_origins=("http://classroom.example:8000",))
+    app = create_app(settings)
+    with TestClient(app) as client:
+        if allowed:
+            with client.websocket_connect("/ws", headers={"origin": origin}) as socket:
+                assert socket.receive_json()["type"] == "hello"
+        else:
+            with (
+                pytest.raises(WebSocketDisconnect) as refused,
+                client.websocket_connect("/ws", headers={"origin": origin}),
+            ):
+                pass
+            assert refused.value.code == 1008
+
+
+def test_missing_origin_is_allowed_for_non_browser_clients():
+    with connect() as (_, _session, greeting):
+        assert greeting["hello"]["type"] == "hello"
+
+
+def test_connections_beyond_the_cap_are_refused_with_a_reason():
+    app = create_app(Settings(max_connections=1))
+    with TestClient(app) as client, client.websocket_connect("/ws") as first:
+        assert first.receive_json()["type"] == "hello"
+        with (
+            client.websocket_connect("/ws") as second,
+            pytest.raises(WebSocketDisconnect) as refused,
+        ):
+            second.receive_json()
+        assert refused.value.code == 1013 and "server full" in refused.value.reason
