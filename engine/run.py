@@ -18,7 +18,7 @@ from .features import FEATURES, expand
 from .gradcheck import check_parameter, numeric_derivative, parameter_index, relative_error
 from .losses import DEFAULT_LOSS
 from .metrics import accuracy, layer_metrics
-from .network import Network
+from .network import Network, Trace
 from .optimizers import OPTIMIZERS
 from .phases import explain_bias, explain_neuron, explain_weight
 from .surfaces import surfaces
@@ -414,28 +414,26 @@ class Run:
     def metrics(self) -> dict[str, Any]:
         """JSON-able figures after the last iteration; losses are the data loss without the
         L1/L2 penalty, measured without dropout. Test figures are None without a test set."""
-        trace = self.network.forward_trace(self._X_train)
-        Y = self.data.train_targets
-        classification = self.data.kind == "classification"
+        train_loss, train_accuracy, trace = self._evaluate(self._X_train, self.data.train_targets)
+        test_loss, test_accuracy = None, None
+        if len(self._X_test):
+            test_loss, test_accuracy, _ = self._evaluate(self._X_test, self.data.test_targets)
         return {
             "iteration": self.iteration,
             "epoch": self.epoch,
-            "train_loss": self.network.trace_loss(trace, Y),
-            "test_loss": self._test_loss(),
-            "train_accuracy": accuracy(trace.A[-1], Y) if classification else None,
-            "test_accuracy": self._test_accuracy() if classification else None,
+            "train_loss": train_loss,
+            "test_loss": test_loss,
+            "train_accuracy": train_accuracy,
+            "test_accuracy": test_accuracy,
             "layers": self._layer_metrics(trace.A),
         }
 
-    def _test_loss(self) -> float | None:
-        if len(self._X_test) == 0:
-            return None
-        return self.network.loss(self._X_test, self.data.test_targets)
-
-    def _test_accuracy(self) -> float | None:
-        if len(self._X_test) == 0:
-            return None
-        return accuracy(self.network.forward(self._X_test), self.data.test_targets)
+    def _evaluate(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, float | None, Trace]:
+        """Loss, accuracy (None for regression) and the forward pass, in one pass over X."""
+        trace = self.network.forward_trace(X)
+        classification = self.data.kind == "classification"
+        correct = accuracy(trace.A[-1], Y) if classification else None
+        return self.network.trace_loss(trace, Y), correct, trace
 
     def _layer_metrics(self, activations: list[np.ndarray]) -> list[dict[str, float | None]]:
         gradients = self.trainer.last_gradients if self._stepped else None
@@ -522,7 +520,8 @@ class Run:
         twin.config = copy.deepcopy(self.config)
         twin.config["training"] = options
         twin.network = self.network.copy()
-        twin.trainer = Trainer(twin.network, **_trainer_options(options))
+        seed = twin.config["network"]["seed"]
+        twin.trainer = Trainer(twin.network, **_trainer_options(options), seed=seed)
         twin.trainer.rng = copy.deepcopy(self.trainer.rng)
         twin._shuffle_rng = copy.deepcopy(self._shuffle_rng)
         twin._order = self._order.copy()
