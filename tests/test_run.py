@@ -546,3 +546,48 @@ def test_config_is_not_shared_with_the_caller() -> None:
     assert given["training"]["lr"] == 0.03
     copy.deepcopy(run.config)["training"]["lr"] = 5
     assert run.config["training"]["lr"] == 0.2
+
+
+def test_set_or_edit_restarts_an_unfinished_iteration_on_the_same_batch() -> None:
+    run, twin = Run({}), Run({})
+    first = run.next_phase()
+    run.next_phase()
+    run.set({"lr": 0.1})
+    again = run.next_phase()
+    assert again["phase"] == "forward" and again["layer"] == 0
+    assert np.array_equal(again["Z"], first["Z"]) and run.iteration == 0
+    run.edit("W", 0, 0, 0, 0.5)
+    assert run.next_phase()["phase"] == "forward"
+    twin.set({"lr": 0.1})
+    twin.edit("W", 0, 0, 0, 0.5)
+    run.train(3)
+    twin.train(3)
+    assert np.array_equal(run.network.params, twin.network.params)
+
+
+def test_three_classes_train_with_softmax_and_cross_entropy() -> None:
+    run = Run(
+        config(
+            network={"layers": [2, 6, 3], "output": "softmax", "loss": "ce"},
+            training={"lr": 0.1},
+            data={"dataset": "three_gauss"},
+        )
+    )
+    assert run.data.train_targets.shape == (100, 3) and run.data.n_classes == 3
+    start = run.metrics()["train_loss"]
+    run.train(300)
+    end = run.metrics()
+    assert end["train_loss"] < 0.5 * start and end["train_accuracy"] >= 0.95
+
+
+def test_inspecting_a_bias_of_a_network_without_biases_has_no_check() -> None:
+    run = Run(config(network={"bias": False}))
+    bias = run.inspect({"kind": "bias", "layer": 0, "j": 1})
+    assert bias["gradcheck"] is None and bias["trained"] is False
+    neuron = run.inspect({"kind": "neuron", "layer": 0, "j": 1})
+    assert neuron["gradcheck"]["relative_error"] < 1e-6
+
+
+def test_classification_points_have_one_target() -> None:
+    with pytest.raises(ValueError, match=r"data\.points\[0\]: must be \[x1, x2, target\]"):
+        Run(config(data={"points": [[0, 0, 1, 0]]}))
