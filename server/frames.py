@@ -120,10 +120,10 @@ def frame_message(
     return encode_entries({"type": "frame", **header, "extent": surfaces["extent"]}, entries)
 
 
-def phase_message(phase: Mapping[str, Any], extra: Mapping[str, Any]) -> bytes:
+def phase_message(phase: Mapping[str, Any]) -> bytes:
     """A `phase`: array fields (nested ones named `focus/Z`, `W/0`, ...) as f32, the rest in the
     header; a boolean mask travels as u8 0/1."""
-    header: dict[str, Any] = {"type": "phase", **extra}
+    header: dict[str, Any] = {"type": "phase"}
     entries: list[tuple[dict[str, Any], bytes]] = []
     _split_phase(phase, "", header, entries)
     return encode_entries(header, entries)

@@ -452,9 +452,5 @@ class Session:
         return arrays
 
     async def send_phase(self, phase: dict[str, Any]) -> None:
-        extra = {
-            "iteration": self.run.iteration,
-            "focus_sample": self.focus,
-            "seq": self.applied + 1,
-        }
-        await self.send_bytes(frames.phase_message(phase, extra))
+        # The engine's phase already names its iteration and the sample it follows.
+        await self.send_bytes(frames.phase_message(phase))

@@ -77,7 +77,7 @@ def test_phase_message_splits_arrays_from_header():
         "focus": {"Z": np.ones(2), "loss": 0.5},
         "W": [np.ones((2, 2)), np.ones((2, 1))],
     }
-    header, arrays = frames.decode(frames.phase_message(phase, {"iteration": 7}))
+    header, arrays = frames.decode(frames.phase_message({**phase, "iteration": 7}))
     assert header["type"] == "phase" and header["phase"] == "forward" and header["layer"] == 1
     assert header["iteration"] == 7 and header["focus"] == {"loss": 0.5}
     assert sorted(arrays) == ["W/0", "W/1", "Z", "focus/Z", "mask"]
