@@ -143,3 +143,32 @@ def test_server_error_is_shown_as_text_never_as_html(page, live_server):
     expect(error).to_contain_text("data.dataset")
     assert error.locator("img").count() == 0
     assert page.evaluate("window.pwned") is None
+
+
+def click_on_network(page, expression: str) -> None:
+    """Clicks the canvas point that `expression` (over `columns` of the layout) evaluates to."""
+    box = page.get_by_test_id("network-canvas").bounding_box()
+    layout = "window.backpropLab.scene.layout"
+    x, y = page.evaluate(f"(() => {{ const columns = {layout}.columns; return {expression}; }})()")
+    page.mouse.click(box["x"] + x, box["y"] + y)
+
+
+def test_inspector_shows_the_gradient_check_and_edits_a_weight(page, live_server):
+    open_page(page, live_server, "#dataset=circle&layers=2,4,2,1")
+    # A third of the way along the edge from hidden-1 neuron 1 to hidden-2 neuron 0 (the middle
+    # is where it crosses another edge): weight (1, 1, 0).
+    point = "[0, 1].map((k) => { const a = columns[1].nodes[1], b = columns[2].nodes[0]; "
+    point += "const key = k ? 'y' : 'x'; return a[key] + (b[key] - a[key]) / 3; })"
+    click_on_network(page, point)
+    inspector = page.get_by_test_id("inspector")
+    expect(inspector).to_contain_text("layer 1, input 1 → neuron 0")
+    expect(inspector).to_contain_text("central difference")
+    relative_error = float(page.get_by_test_id("gradcheck-error").text_content())
+    assert relative_error < 1e-4
+    expect(inspector).to_contain_text("∂L/∂w = a_i · δ_j =")
+    editor = page.get_by_test_id("inspect-edit")
+    editor.fill("1.25")
+    editor.press("Enter")
+    page.wait_for_function(f"{STORE}.network.weights[1][1][0] === 1.25")
+    expect(page.get_by_test_id("inspect-edit")).to_have_value("1.25")
+    assert page.console_errors == []

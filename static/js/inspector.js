@@ -4,7 +4,7 @@
 import { formatNumber } from "./network.js";
 
 const TITLES = { weight: "Weight", bias: "Bias", neuron: "Neuron" };
-const SKIP = new Set(["type", "target", "kind", "layer", "i", "j", "history"]);
+const SKIP = new Set(["type", "target", "kind", "layer", "i", "j", "note"]);
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -13,10 +13,18 @@ function element(tag, className, text) {
   return node;
 }
 
+/** Four significant digits: the inspector is where people check the arithmetic by hand. */
+function precise(value) {
+  if (!Number.isFinite(value)) return String(value);
+  const magnitude = Math.abs(value);
+  if (magnitude !== 0 && (magnitude < 1e-4 || magnitude >= 1e5)) return value.toExponential(3);
+  return String(Number(value.toPrecision(4)));
+}
+
 function format(value) {
-  if (typeof value === "number") return formatNumber(value);
+  if (typeof value === "number") return precise(value);
   if (Array.isArray(value) && value.every((item) => typeof item === "number")) {
-    return value.length > 8 ? `[${value.slice(0, 8).map(formatNumber).join(", ")}, …]` : `[${value.map(formatNumber).join(", ")}]`;
+    return value.length > 8 ? `[${value.slice(0, 8).map(precise).join(", ")}, …]` : `[${value.map(precise).join(", ")}]`;
   }
   if (value === null || value === undefined) return "—";
   return String(value);
@@ -46,40 +54,10 @@ function fields(object, depth = 0) {
   return list;
 }
 
-/** A tiny line of the parameter's recent values. */
-function sparkline(history) {
-  const canvas = element("canvas", "inspect-history");
-  canvas.width = 260;
-  canvas.height = 48;
-  canvas.setAttribute("aria-label", "recent values");
-  const values = history.filter(Number.isFinite);
-  if (values.length < 2) return canvas;
-  const ctx = canvas.getContext("2d");
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
-  ctx.strokeStyle = "#0072b2";
-  ctx.lineWidth = 1.5;
-  ctx.beginPath();
-  values.forEach((value, k) => {
-    const x = (k / (values.length - 1)) * (canvas.width - 4) + 2;
-    const y = canvas.height - 4 - ((value - lo) / (hi - lo || 1)) * (canvas.height - 8);
-    if (k) ctx.lineTo(x, y);
-    else ctx.moveTo(x, y);
-  });
-  ctx.stroke();
-  return canvas;
-}
-
-function historyValues(reply) {
-  const history = reply.history;
-  if (!history) return null;
-  if (Array.isArray(history)) return history.map((item) => (typeof item === "object" ? item?.value : item));
-  return history.value ?? history.values ?? null;
-}
-
 /**
- * Shows `reply` for `selection` inside `panel`. `onEdit(value)` sends a typed value for weights
- * and biases. Rebuilt only when a new reply arrives, never per frame.
+ * Shows `reply` for `selection` inside `panel`: value (editable), gradient, recent values, the
+ * chain rule with the focus sample's real numbers, the batch gradient and the gradient check.
+ * Rebuilt only when a new reply arrives, never per frame; returns the history canvas to update.
  */
 export function render(panel, selection, reply, { onEdit, onClose }) {
   const header = element("div", "inspect-header");
@@ -89,16 +67,101 @@ export function render(panel, selection, reply, { onEdit, onClose }) {
   close.setAttribute("aria-label", "Close inspector");
   close.addEventListener("click", onClose);
   header.append(close);
+  const history = element("canvas", "inspect-history");
+  history.width = 260;
+  history.height = 40;
   const parts = [header];
-  if (selection.kind !== "neuron") parts.push(editor(reply?.value, onEdit));
+  if (selection.kind !== "neuron") parts.push(editor(reply?.value, onEdit), element("div", "inspect-label", "recent values"), history);
   if (!reply) parts.push(element("p", "inspect-waiting", "asking the server…"));
-  else {
-    const history = historyValues(reply);
-    if (history?.length) parts.push(element("div", "inspect-label", "recent values"), sparkline(history));
-    parts.push(fields(reply));
-  }
+  else parts.push(...(selection.kind === "neuron" ? neuronParts(reply) : parameterParts(reply)), gradcheck(reply.gradcheck), details(reply));
   panel.replaceChildren(...parts);
   panel.hidden = false;
+  return history;
+}
+
+function row(label, value, testId) {
+  const line = element("div", "inspect-row");
+  const number = element("strong", null, format(value));
+  if (testId) number.dataset.testid = testId;
+  line.append(element("span", null, label), number);
+  return line;
+}
+
+function formula(text, className = "inspect-formula") {
+  return text ? element("p", className, text) : element("span");
+}
+
+function parameterParts(reply) {
+  return [
+    row("∂L/∂" + (reply.kind === "bias" ? "b" : "w") + " (batch)", reply.gradient, "inspect-gradient"),
+    element("h3", null, `Chain rule for sample ${reply.focus_sample ?? 0}`),
+    formula(reply.formula),
+    formula(reply.delta_formula),
+    element("h3", null, "Over the batch"),
+    formula(reply.batch_formula),
+  ];
+}
+
+function neuronParts(reply) {
+  return [
+    row("z (weighted sum)", reply.z),
+    row(`a = ${reply.activation ?? "f"}(z)`, reply.a),
+    row("mean δ over the batch", reply.batch_mean_delta, "inspect-gradient"),
+    element("h3", null, `Forward and backward for sample ${reply.focus_sample ?? 0}`),
+    formula(reply.formula),
+    formula(reply.delta_formula),
+  ];
+}
+
+/** Backprop next to the central-difference estimate and their relative error. */
+function gradcheck(check) {
+  const box = element("section", "inspect-gradcheck");
+  box.dataset.testid = "gradcheck";
+  if (!check) return box;
+  const error = check.relative_error;
+  const verdict = Number.isFinite(error) ? (error < 1e-4 ? "agree" : "DISAGREE") : "";
+  box.append(
+    element("h3", null, "Gradient check"),
+    row("backprop", check.analytic),
+    row("central difference", check.numeric),
+    row("relative error", error, "gradcheck-error"),
+    element("p", verdict === "agree" ? "inspect-ok" : "inspect-bad", verdict && `the two ${verdict}`),
+  );
+  return box;
+}
+
+/** Everything else the engine said, folded away. */
+function details(reply) {
+  const box = element("details", "inspect-details");
+  box.append(element("summary", null, "all numbers"), fields(reply));
+  if (reply.note) box.append(element("p", "inspect-note", reply.note));
+  return box;
+}
+
+/** Redraws the recent-values line in place (called per frame, no DOM changes). */
+export function drawHistory(canvas, values) {
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const finite = values.filter(Number.isFinite);
+  if (finite.length < 2) return;
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  ctx.strokeStyle = "#0072b2";
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  finite.forEach((value, k) => {
+    const x = (k / (finite.length - 1)) * (canvas.width - 4) + 2;
+    const y = canvas.height - 4 - ((value - lo) / (hi - lo || 1)) * (canvas.height - 8);
+    if (k) ctx.lineTo(x, y);
+    else ctx.moveTo(x, y);
+  });
+  ctx.stroke();
+  ctx.fillStyle = "#555";
+  ctx.font = "10px system-ui, sans-serif";
+  ctx.textBaseline = "top";
+  ctx.fillText(formatNumber(hi), 2, 0);
+  ctx.textBaseline = "bottom";
+  ctx.fillText(formatNumber(lo), 2, canvas.height);
 }
 
 function editor(value, onEdit) {

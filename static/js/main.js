@@ -27,7 +27,7 @@ let userPoints = null; // the person's own points while they draw, else null
 let helloSeen = false;
 
 const socket = new Socket(socketUrl(), { onOpen, onClose, onText, onBinary });
-window.backpropLab = { store, socket, weights }; // a handle for tests and the curious
+window.backpropLab = { store, socket, weights, scene }; // a handle for tests and the curious
 
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -102,8 +102,13 @@ function onState(message) {
 }
 
 function onInspect(reply) {
+  const selection = store.selection;
+  // Replies to an earlier selection may still arrive after a new click: drop those.
+  if (!selection || reply.kind !== selection.kind || reply.layer !== selection.layer || reply.j !== selection.j) return;
+  if (selection.kind === "weight" && reply.i !== selection.i) return;
   store.inspect = reply;
-  if (store.selection) renderInspector();
+  renderInspector();
+  if (selected.canvas) inspector.drawHistory(selected.canvas, selected.history);
 }
 
 function onBinary(decoded) {
@@ -455,6 +460,7 @@ function applyFrame({ header, arrays }) {
   setText("test-accuracy", percent(header.test_accuracy));
   if (store.playing) setText("phase-label", "training");
   buildThumbnails(arrays);
+  followSelection(header);
   dirty.network = dirty.surface = dirty.charts = true;
 }
 
@@ -527,12 +533,42 @@ function select(target) {
     $("inspector").hidden = true;
     return;
   }
+  selected.history = [];
   renderInspector();
+  selected.inspectedAt = store.frame?.header.iteration ?? -1;
+  selected.askedAt = performance.now();
   socket.send({ type: "inspect", ...target });
 }
 
+/** Recent values of the selected weight or bias, one per drawn frame. */
+const selected = { history: [], canvas: null, inspectedAt: -1, askedAt: 0 };
+
+function selectedValue() {
+  const { kind, layer, i, j } = store.selection;
+  const array = kind === "weight" ? weights.W[layer] : weights.b[layer];
+  if (!array) return Number.NaN;
+  return kind === "weight" ? array.data[i * array.shape[1] + j] : array.data[j];
+}
+
+/** After each frame: extend the selection's history; ask again when the run has moved on. */
+function followSelection(header) {
+  if (!store.selection) return;
+  if (store.selection.kind !== "neuron") {
+    selected.history.push(selectedValue());
+    if (selected.history.length > 200) selected.history.shift();
+    if (selected.canvas) inspector.drawHistory(selected.canvas, selected.history);
+  }
+  // Every message makes the server send a frame, so only a changed iteration asks again
+  // (else inspect → frame → inspect would never stop); while playing, once a second at most.
+  const now = performance.now();
+  if (header.iteration === selected.inspectedAt || (store.playing && now - selected.askedAt < 1000)) return;
+  selected.inspectedAt = header.iteration;
+  selected.askedAt = now;
+  socket.send({ type: "inspect", ...store.selection });
+}
+
 function renderInspector() {
-  inspector.render($("inspector"), store.selection, store.inspect, {
+  selected.canvas = inspector.render($("inspector"), store.selection, store.inspect, {
     onEdit: (value) => {
       const { kind, layer, i, j } = store.selection;
       const message = { type: "edit", param: kind === "bias" ? "b" : "W", layer, j, value };
