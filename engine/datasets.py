@@ -256,6 +256,9 @@ def _build(
     rng: np.random.Generator,
 ) -> Dataset:
     parts = split(points, targets.astype(np.float64), train_ratio, rng)
+    for array in parts:
+        # Runs and their clones share these arrays; nobody may change them in place.
+        array.flags.writeable = False
     return Dataset(*parts, kind=entry.kind, n_classes=entry.n_classes)
 
 
@@ -293,6 +296,9 @@ def is_finite_number(value: object) -> bool:
     """True for a finite int or float; False for bool, which Python counts as an int."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
+    if isinstance(value, int):
+        # An int too large for a float (10**400) is not a usable number either.
+        return abs(value) < 2**1023
     return math.isfinite(value)
 
 

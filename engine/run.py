@@ -193,6 +193,7 @@ def _validate_network(given: Any, data: dict[str, Any], limits: Limits) -> dict[
             f"network.layers[{len(layers) - 1}]: must equal the number of outputs of "
             f"{data['dataset']} ({n_outputs}), got {layers[-1]}"
         )
+    _refuse_huge_integers("network", network)
     try:
         spec = Network.from_spec(network).to_spec()
     except ValueError as error:
@@ -201,6 +202,21 @@ def _validate_network(given: Any, data: dict[str, Any], limits: Limits) -> dict[
         if network.get(key) is None:
             del spec[key]
     return spec
+
+
+def _refuse_huge_integers(field: str, value: Any) -> None:
+    """Network.from_spec turns numbers into floats; an int beyond float range (10**400) would
+    raise OverflowError there, so it is named here as the bad field instead."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_huge_integers(f"{field}.{key}", item)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _refuse_huge_integers(f"{field}[{index}]", item)
+    elif isinstance(value, int) and not isinstance(value, bool) and not _is_number(value):
+        raise ValueError(
+            f"{field}: must be a finite number, got an integer of {value.bit_length()} bits"
+        )
 
 
 def _layers(layers: Any, limits: Limits) -> list[int]:

@@ -130,3 +130,14 @@ def test_regression_rows_may_carry_several_outputs() -> None:
 def test_regression_rows_must_share_one_width() -> None:
     with pytest.raises(ValueError, match=r"points\[1\]: must be \[x1, x2, y_1, ..., y_2\]"):
         validate_rows([[0, 0, 0.1, 0.2], [0, 0, 0.1]], "plane", max_points=10)
+
+
+def test_huge_integers_are_not_numbers() -> None:
+    with pytest.raises(ValueError, match=r"points\[0\]: every entry must be a finite number"):
+        validate_rows([[10**400, 0, 1]], "circle", max_points=10)
+
+
+def test_data_arrays_are_read_only() -> None:
+    data = generate("circle", 20, 0, 0.5, seed=0)
+    with pytest.raises(ValueError, match="read-only"):
+        data.train_points[0, 0] = 1.0

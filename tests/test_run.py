@@ -591,3 +591,22 @@ def test_inspecting_a_bias_of_a_network_without_biases_has_no_check() -> None:
 def test_classification_points_have_one_target() -> None:
     with pytest.raises(ValueError, match=r"data\.points\[0\]: must be \[x1, x2, target\]"):
         Run(config(data={"points": [[0, 0, 1, 0]]}))
+
+
+def test_huge_numbers_are_refused_not_crashed_on() -> None:
+    with pytest.raises(ValueError, match=r"training\.lr: must be a finite number"):
+        Run(config(training={"lr": 10**400}))
+    with pytest.raises(ValueError, match="value: must be a finite number"):
+        Run({}).edit("W", 0, 0, 0, -(10**400))
+    bad = config()
+    bad["network"]["init_scale"] = 10**400
+    with pytest.raises(ValueError, match=r"network\.init_scale: must be a finite number"):
+        Run(bad)
+    bad = config()
+    bad["network"]["weights"] = [
+        [[1.0] * 4, [1.0, 10**400, 1.0, 1.0]],
+        [[0.0] * 2] * 4,
+        [[0.0]] * 2,
+    ]
+    with pytest.raises(ValueError, match=r"network\.weights\[0\]\[1\]\[1\]: must be a finite"):
+        Run(bad)
