@@ -89,6 +89,9 @@ WORKED_EXAMPLE_NETWORK = {
     "biases": [[0.35, 0.35], [0.60, 0.60]],
 }
 
+# Lesson 4's "far too large" rate: the main run diverges with it and pauses with a message.
+DIVERGING_LR = 10.0
+
 LESSONS: list[dict] = [
     {
         "id": "forward-pass",
@@ -177,22 +180,24 @@ LESSONS: list[dict] = [
     {
         "id": "learning-rate",
         "title": "The learning rate",
-        "summary": "Too small, about right, too large and far too large, side by side.",
+        "summary": "Too small, about right, too large, and far too large.",
         "text": (
             "Each update moves every weight by the learning rate times its gradient. Too small "
             "a rate and the network barely moves; a good rate makes steady progress; too large "
             "a rate overshoots the valley it is trying to reach, so the loss jumps up and down; "
-            "far too large and the weights fly off to infinity. The four runs here share their "
-            "data and their starting weights and differ only in the learning rate. Each step "
-            "uses the whole training set, so every wiggle in a curve is the learning rate's doing."
+            "far too large and the weights fly off to infinity. The three racing runs share "
+            "their data and their starting weights and differ only in the learning rate. Each "
+            "step uses the whole training set, so every wiggle in a curve is the learning "
+            "rate's doing."
         ),
         "watch": (
-            "The overlaid loss curves: a flat line, a smooth fall, a zigzag, and a run that "
-            "breaks off."
+            "The overlaid loss curves on the log scale: a nearly flat line (lr 0.00003), a "
+            "smooth fall (lr 0.1), and a curve that keeps bouncing up and down (lr 0.5)."
         ),
         "try": (
-            "Set the main run's learning rate to 10 and press Play: the loss becomes infinite, "
-            "training pauses itself and tells you why, and the last good weights are kept."
+            f"Stop the race, set the learning rate to {DIVERGING_LR:g} and press Play: the loss "
+            "shoots up to infinity, training pauses itself and tells you why, and the last "
+            "good weights are kept."
         ),
         "config": _config(
             network={"layers": [2, 4, 1], "output": "linear", "loss": "mse", "seed": 3},
@@ -204,9 +209,9 @@ LESSONS: list[dict] = [
                 {"label": "lr 0.00003", "lr": 0.00003},
                 {"label": "lr 0.1", "lr": 0.1},
                 {"label": "lr 0.5", "lr": 0.5},
-                {"label": "lr 10", "lr": 10.0},
             ],
             "charts": "loss",
+            "log_loss": True,
         },
     },
     {
