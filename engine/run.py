@@ -6,6 +6,7 @@ The run configuration's validation lives here too; see docs/architecture.md for 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -277,6 +278,11 @@ def validate_config(config: Any, limits: Limits) -> dict[str, Any]:
     return {"network": network, "training": training, "data": data}
 
 
+def _finite_or_none(value: float | None) -> float | None:
+    """JSON has no inf or NaN: an overflowed figure is reported as None."""
+    return value if value is None or math.isfinite(value) else None
+
+
 def _trainer_options(training: dict[str, Any]) -> dict[str, Any]:
     """The Trainer's keyword options from a training section (batches are the Run's job)."""
     return {key: value for key, value in training.items() if key != "batch_size"}
@@ -429,7 +435,8 @@ class Run:
 
     def metrics(self) -> dict[str, Any]:
         """JSON-able figures after the last iteration; losses are the data loss without the
-        L1/L2 penalty, measured without dropout. Test figures are None without a test set."""
+        L1/L2 penalty, measured without dropout. Test figures are None without a test set, and
+        any figure that overflowed (a run on the edge of divergence) is None."""
         train_loss, train_accuracy, trace = self._evaluate(self._X_train, self.data.train_targets)
         test_loss, test_accuracy = None, None
         if len(self._X_test):
@@ -446,10 +453,13 @@ class Run:
 
     def _evaluate(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, float | None, Trace]:
         """Loss, accuracy (None for regression) and the forward pass, in one pass over X."""
-        trace = self.network.forward_trace(X)
+        # Parameters on the edge of divergence may overflow here; that is reported as None.
+        with np.errstate(all="ignore"):
+            trace = self.network.forward_trace(X)
+            loss = self.network.trace_loss(trace, Y)
         classification = self.data.kind == "classification"
         correct = accuracy(trace.A[-1], Y) if classification else None
-        return self.network.trace_loss(trace, Y), correct, trace
+        return _finite_or_none(loss), correct, trace
 
     def _layer_metrics(self, activations: list[np.ndarray]) -> list[dict[str, float | None]]:
         gradients = self.trainer.last_gradients if self._stepped else None
@@ -459,7 +469,9 @@ class Run:
         for index, (W, A) in enumerate(zip(self.network.weights, activations, strict=True)):
             dW = gradients[index]["W"] if gradients else None
             update = updates[index]["W"] if updates else None
-            layers.append(layer_metrics(W, dW, update, A, names[index]))
+            with np.errstate(all="ignore"):
+                figures = layer_metrics(W, dW, update, A, names[index])
+            layers.append({key: _finite_or_none(value) for key, value in figures.items()})
         return layers
 
     def surfaces(self, output_grid: int = 48, neuron_grid: int = 20) -> dict[str, Any]:

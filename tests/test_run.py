@@ -610,3 +610,12 @@ def test_huge_numbers_are_refused_not_crashed_on() -> None:
     ]
     with pytest.raises(ValueError, match=r"network\.weights\[0\]\[1\]\[1\]: must be a finite"):
         Run(bad)
+
+
+def test_metrics_of_an_overflowing_network_stay_json() -> None:
+    run = Run(config(network={"output": "linear", "loss": "mse"}, data={"dataset": "plane"}))
+    run.network.weights[2][...] = 1e300  # beyond what edit allows: the loss overflows
+    metrics = run.metrics()
+    assert metrics["train_loss"] is None and metrics["test_loss"] is None
+    assert metrics["layers"][2]["weight_norm"] is None
+    json.dumps(metrics, allow_nan=False)
