@@ -292,6 +292,12 @@ def validate_rows(rows: object, name: str, max_points: int, field: str = "points
     return np.array(rows, dtype=np.float64)
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """repr(value) cut to `limit` characters, so an error never echoes a huge input back."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def is_finite_number(value: object) -> bool:
     """True for a finite int or float; False for bool, which Python counts as an int."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -315,7 +321,7 @@ def _check_row(row: object, width: int, entry: DatasetKind, where: str) -> None:
         raise ValueError(f"{where}: must be {shape}")
     for value in row:
         if not is_finite_number(value):
-            raise ValueError(f"{where}: every entry must be a finite number, got {value!r}")
+            raise ValueError(f"{where}: every entry must be a finite number, got {shown(value)}")
     if abs(row[0]) > EXTENT or abs(row[1]) > EXTENT:
         raise ValueError(f"{where}: x1 and x2 must lie in [-6, 6], got {row[0]}, {row[1]}")
     for target in row[2:]:

@@ -13,7 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from .datasets import DATASETS, MAX_NOISE, Dataset, from_rows, generate, train_count, validate_rows
+from .datasets import (
+    DATASETS,
+    MAX_NOISE,
+    Dataset,
+    from_rows,
+    generate,
+    shown,
+    train_count,
+    validate_rows,
+)
 from .datasets import is_finite_number as _is_number
 from .features import FEATURES, expand
 from .gradcheck import check_parameter, numeric_derivative, parameter_index, relative_error
@@ -97,7 +106,7 @@ def _number(field: str, value: Any, low: float, high: float, bounds: str = "[]")
     if _is_number(value) and _within(value, low, high, bounds):
         return float(value)
     interval = f"{bounds[0]}{low:g}, {high:g}{bounds[1]}"
-    raise ValueError(f"{field}: must be a finite number in {interval}, got {value!r}")
+    raise ValueError(f"{field}: must be a finite number in {interval}, got {shown(value)}")
 
 
 def _within(value: float, low: float, high: float, bounds: str) -> bool:
@@ -108,13 +117,13 @@ def _within(value: float, low: float, high: float, bounds: str) -> bool:
 
 def _integer(field: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{field}: must be an integer in [{low}, {high}], got {value!r}")
+        raise ValueError(f"{field}: must be an integer in [{low}, {high}], got {shown(value)}")
     return value
 
 
 def _choice(field: str, value: Any, allowed: Any) -> str:
     if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{field}: must be one of {', '.join(allowed)}, got {value!r}")
+        raise ValueError(f"{field}: must be one of {', '.join(allowed)}, got {shown(value)}")
     return value
 
 
@@ -124,7 +133,8 @@ def _section(field: str, given: Any, allowed_keys: tuple[str, ...]) -> dict[str,
         raise ValueError(f"{field}: must be an object, got {type(given).__name__}")
     for key in given:
         if key not in allowed_keys:
-            raise ValueError(f"{field}.{key}: unknown key; allowed: {', '.join(allowed_keys)}")
+            name = key if isinstance(key, str) and len(key) <= 40 else shown(key)
+            raise ValueError(f"{field}.{name}: unknown key; allowed: {', '.join(allowed_keys)}")
     return copy.deepcopy(given)
 
 
@@ -150,11 +160,11 @@ def _validate_data(given: Any, limits: Limits) -> dict[str, Any]:
 
 def _features(names: Any) -> list[str]:
     if not isinstance(names, list) or not names:
-        raise ValueError(f"data.features: must be a non-empty list of names, got {names!r}")
+        raise ValueError(f"data.features: must be a non-empty list of names, got {shown(names)}")
     for index, name in enumerate(names):
         _choice(f"data.features[{index}]", name, FEATURES)
     if len(set(names)) != len(names):
-        raise ValueError(f"data.features: each feature at most once, got {names!r}")
+        raise ValueError(f"data.features: each feature at most once, got {shown(names)}")
     return list(names)
 
 
@@ -226,7 +236,7 @@ def _layers(layers: Any, limits: Limits) -> list[int]:
     if not isinstance(layers, list) or not 2 <= len(layers) <= hidden_max + 2:
         raise ValueError(
             f"network.layers: must be a list of 2 to {hidden_max + 2} sizes "
-            f"(at most {hidden_max} hidden layers), got {layers!r}"
+            f"(at most {hidden_max} hidden layers), got {shown(layers)}"
         )
     for index, size in enumerate(layers):
         _integer(f"network.layers[{index}]", size, 1, limits.max_neurons)
@@ -257,11 +267,11 @@ def validate_training(
 
 def _frozen(frozen: Any, n_layers: int) -> list[int]:
     if not isinstance(frozen, list):
-        raise ValueError(f"training.frozen: must be a list of layer indices, got {frozen!r}")
+        raise ValueError(f"training.frozen: must be a list of layer indices, got {shown(frozen)}")
     for index, layer in enumerate(frozen):
         _integer(f"training.frozen[{index}]", layer, 0, n_layers - 1)
     if len(set(frozen)) != len(frozen):
-        raise ValueError(f"training.frozen: each layer at most once, got {frozen!r}")
+        raise ValueError(f"training.frozen: each layer at most once, got {shown(frozen)}")
     return sorted(frozen)
 
 

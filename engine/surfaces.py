@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .datasets import EXTENT
+from .datasets import EXTENT, shown
 from .features import expand
 from .network import Network
 
@@ -30,7 +30,7 @@ def _as_grids(values: np.ndarray, size: int) -> np.ndarray:
 
 def _check_size(name: str, size: object) -> int:
     if isinstance(size, bool) or not isinstance(size, int) or not 2 <= size <= MAX_GRID:
-        raise ValueError(f"{name}: must be an integer in [2, {MAX_GRID}], got {size!r}")
+        raise ValueError(f"{name}: must be an integer in [2, {MAX_GRID}], got {shown(size)}")
     return size
 
 

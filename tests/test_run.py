@@ -619,3 +619,12 @@ def test_metrics_of_an_overflowing_network_stay_json() -> None:
     assert metrics["train_loss"] is None and metrics["test_loss"] is None
     assert metrics["layers"][2]["weight_norm"] is None
     json.dumps(metrics, allow_nan=False)
+
+
+def test_errors_never_echo_a_huge_value() -> None:
+    with pytest.raises(ValueError, match=r"training\.lr: must be a finite number") as error:
+        Run(config(training={"lr": "x" * 100_000}))
+    assert len(str(error.value)) < 200
+    with pytest.raises(ValueError, match=r"unknown key") as error:
+        Run({"training": {"y" * 100_000: 1}})
+    assert len(str(error.value)) < 400
