@@ -43,7 +43,9 @@ _BASE_CONFIG: dict = {
 }
 
 
-def _config(network: dict | None = None, training: dict | None = None, data: dict | None = None):
+def _config(
+    network: dict | None = None, training: dict | None = None, data: dict | None = None
+) -> dict:
     """A full run configuration: the base configuration with the given keys replaced."""
     config = copy.deepcopy(_BASE_CONFIG)
     config["network"].update(copy.deepcopy(network or {}))
@@ -261,7 +263,7 @@ LESSONS: list[dict] = [
         "watch": "The decision line pivots about the origin and never settles between the stripes.",
         "try": (
             "Switch biases on and train again: the line slides over to x1 = 3 and every point "
-            "is classified correctly. Show biases as weights from a 1-node to see them as edges."
+            "is classified correctly. The always-1 node now feeds the output through a weight."
         ),
         "config": _config(
             network={"layers": [2, 1], "bias": False},
@@ -277,9 +279,9 @@ LESSONS: list[dict] = [
         "text": (
             "The sigmoid's slope is at most 0.25, and the backward pass multiplies by one such "
             "slope per layer. Through six hidden sigmoid layers the error signal shrinks by "
-            "orders of magnitude, so the first layer gets a gradient hundreds of times smaller "
-            "than the last and hardly learns. ReLU's slope is 1 wherever it is active, so the "
-            "signal reaches the first layer intact."
+            "orders of magnitude, so the first layer gets a gradient more than a hundred times "
+            "smaller than the last and hardly learns. ReLU's slope is 1 wherever it is active, "
+            "so the signal reaches the first layer intact."
         ),
         "watch": (
             "The per-layer gradient-norm chart (log scale): the bars fall steeply from the "
@@ -388,9 +390,8 @@ LESSONS: list[dict] = [
         "text": (
             "Real data is noisy: labels overlap and no boundary can be perfect. With no noise "
             "this network separates the two clusters completely. At 50 % noise the clusters "
-            "spill into one another, the loss stops far above zero and accuracy stays well "
-            "below 100 %, however long it trains: the remaining error is in the data, not in "
-            "the network."
+            "spill into one another: the loss levels off far above zero and accuracy stays well "
+            "below 100 %. That remaining error is in the data, not in the network."
         ),
         "watch": "The final loss and accuracy at each noise level.",
         "try": "Move the noise slider to 50 and train again from the same seed.",

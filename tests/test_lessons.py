@@ -63,6 +63,8 @@ def test_lessons_are_complete_json_with_unique_slugs():
     for lesson in LESSONS:
         assert set(lesson) >= LESSON_KEYS, lesson["id"]
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", lesson["id"])
+        # The panel's button is data-testid="lesson-<id>", next to lesson-title, lesson-text ...
+        assert lesson["id"] not in {"title", "text", "watch", "try", "list", "detail"}
         for key in ("title", "summary", "text", "watch", "try"):
             assert isinstance(lesson[key], str) and lesson[key].strip(), (lesson["id"], key)
         assert set(lesson["config"]) == {"network", "training", "data"}
@@ -302,6 +304,7 @@ def test_layer_locking_freezes_the_first_layer_while_later_ones_learn():
     run.train(300)
     W_after, b_after = weights(run), biases(run)
     assert np.array_equal(W_after[0], W_before[0]) and np.array_equal(b_after[0], b_before[0])
+    assert grad_norms(run)[0] > 0  # the backward pass still reaches the frozen layer
     for W_old, W_new in zip(W_before[1:], W_after[1:], strict=True):
         assert not np.allclose(W_old, W_new)
     assert run.metrics()["train_loss"] < loss_before
