@@ -59,7 +59,8 @@ def encode_entries(
     for descriptor, data in entries:
         descriptors.append(descriptor)
         chunks.append(data + b"\0" * (-len(data) % ALIGN))
-    compact = json_safe({**header, "arrays": descriptors}, digits=HEADER_DIGITS)
+    # Descriptors hold only names, ints and finite Python floats: no need to walk them.
+    compact = {**json_safe(header, digits=HEADER_DIGITS), "arrays": descriptors}
     text = json.dumps(compact, separators=(",", ":"), allow_nan=False).encode("utf-8")
     text += b" " * (-(4 + len(text)) % ALIGN)
     return b"".join([struct.pack("<I", len(text)), text, *chunks])

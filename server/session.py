@@ -103,6 +103,8 @@ class Session:
     ) -> None:
         try:
             await task()
+        except WebSocketDisconnect:
+            pass  # the client left while we were sending: the session simply ends
         finally:
             scope.cancel()
 
