@@ -70,7 +70,8 @@ function boundsOf(series, log) {
   if (!Number.isFinite(x0)) return null;
   // A little headroom so a flat line is not glued to the frame.
   const pad = (y1 - y0) * 0.05 || Math.abs(y1) * 0.05 || 0.5;
-  y0 -= pad;
+  // Losses are never negative: keep the axis from dipping below zero for the padding's sake.
+  y0 = !log && y0 >= 0 ? Math.max(0, y0 - pad) : y0 - pad;
   y1 += pad;
   return { x0, x1, y0, y1 };
 }

@@ -89,6 +89,10 @@ function onHello(message) {
 }
 
 function onState(message) {
+  // Frames of the old run may still arrive before this reply; the new run starts from its own
+  // iteration, so history from beyond that point belongs to the old run.
+  const last = store.history.iteration.at(-1);
+  if (last !== undefined && (message.iteration ?? 0) < last) store.clearHistory();
   store.config = message.config;
   store.network = message.network;
   if (message.network?.weights) setWeights(specParameters(message.network));
@@ -120,8 +124,8 @@ function onBinary(decoded) {
 
 function onPhase({ header, arrays }) {
   const phase = { ...header, receivedAt: performance.now() };
-  const trace = store.trace;
   if (phase.phase === "forward" && phase.layer === 0) resetTrace();
+  const trace = store.trace;
   if (phase.phase === "forward") trace.forward.set(phase.layer, { A: arrays.get("focus/A")?.data, Z: arrays.get("focus/Z")?.data });
   if (phase.phase === "loss") trace.loss = phase.focus?.loss ?? phase.loss;
   if (phase.phase === "backward") {
@@ -273,6 +277,7 @@ function setPlaying(playing) {
   const button = $("play");
   button.textContent = playing ? "Pause" : "Play";
   button.setAttribute("aria-pressed", String(playing));
+  if (!playing && $("phase-label").textContent === "training") setText("phase-label", "paused");
 }
 
 function togglePlay() {
@@ -454,14 +459,18 @@ function applyFrame({ header, arrays }) {
   if (header.playing) resetTrace();
   setText("iteration", header.iteration);
   setText("epoch", header.epoch);
-  setText("train-loss", network.formatNumber(header.train_loss));
-  setText("test-loss", network.formatNumber(header.test_loss));
+  setText("train-loss", lossText(header.train_loss));
+  setText("test-loss", lossText(header.test_loss));
   setText("train-accuracy", percent(header.train_accuracy));
   setText("test-accuracy", percent(header.test_accuracy));
   if (store.playing) setText("phase-label", "training");
   buildThumbnails(arrays);
   followSelection(header);
   dirty.network = dirty.surface = dirty.charts = true;
+}
+
+function lossText(value) {
+  return Number.isFinite(value) ? network.formatNumber(value) : "—";
 }
 
 function percent(value) {

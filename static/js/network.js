@@ -96,7 +96,18 @@ function drawEdges(ctx, scene) {
     const selected = isSelected(scene.selection, edge);
     ctx.lineWidth = Math.min(8, 0.6 + Math.abs(value) * 2.2);
     ctx.strokeStyle = divergingCss(Math.tanh(value * 1.5), edge.param === "b" ? 0.7 : 0.9);
-    if (edge.param === "b") ctx.setLineDash([4, 3]);
+    if (edge.param === "b") {
+      // A faint grey guide first, so a zero (or switched-off) bias still shows its edge.
+      ctx.save();
+      ctx.setLineDash([4, 3]);
+      ctx.lineWidth = 1;
+      ctx.strokeStyle = "#bbb";
+      line(ctx, edge.from, edge.to);
+      ctx.restore();
+      ctx.lineWidth = Math.min(8, 0.6 + Math.abs(value) * 2.2);
+      ctx.strokeStyle = divergingCss(Math.tanh(value * 1.5), 0.7);
+      ctx.setLineDash([4, 3]);
+    }
     line(ctx, edge.from, edge.to);
     ctx.setLineDash([]);
     if (updating) {
@@ -238,7 +249,8 @@ function drawPhaseValues(ctx, scene) {
     columns[l + 1]?.nodes.forEach((node, j) =>
       label(ctx, `δ=${formatNumber(values.dZ?.[j])}`, node.x, node.y + half + 10, "center", BACKWARD_COLOUR, true),
     );
-    drawEdgeGradients(ctx, scene, l, values);
+    // Once the update starts, the ΔW labels take over the edges.
+    if (trace.last.phase !== "update") drawEdgeGradients(ctx, scene, l, values);
   }
   if (trace.update && trace.last.phase === "update") drawUpdateLabels(ctx, scene);
 }
@@ -249,7 +261,7 @@ function drawEdgeGradients(ctx, scene, l, values) {
   const fanOut = values.dWShape?.[1] ?? scene.layout.columns[l + 1].nodes.length;
   for (const edge of edges) {
     const gradient = values.dW[edge.i * fanOut + edge.j];
-    const at = midpoint(edge, staggered(edge, fanOut));
+    const at = midpoint(edge, GRADIENT_LABEL_AT);
     label(ctx, `∂L/∂w=${formatNumber(gradient)}`, at.x, at.y, "center", BACKWARD_COLOUR);
   }
 }
@@ -262,16 +274,16 @@ function drawUpdateLabels(ctx, scene) {
     if (edges.length > MAX_EDGE_LABELS) continue;
     for (const edge of edges) {
       const delta = weightAt(scene.weights, l, edge.i, edge.j) - weightAt(before, l, edge.i, edge.j);
-      const at = midpoint(edge, staggered(edge, scene.layout.columns[l + 1].nodes.length));
+      const at = midpoint(edge, UPDATE_LABEL_AT);
       label(ctx, `ΔW=${formatNumber(delta)}`, at.x, at.y, "center", UPDATE_COLOUR, true);
     }
   }
 }
 
-/** Where along an edge its label sits: spread by target so labels of one source do not overlap. */
-function staggered(edge, fanOut) {
-  return 0.25 + (0.5 * (edge.j + 0.5)) / fanOut;
-}
+// Labels sit near one end of their edge: edges fan out from a node, so near it they are far
+// apart, while in the middle edges cross. Gradients near the source, weight changes near the target.
+const GRADIENT_LABEL_AT = 0.3;
+const UPDATE_LABEL_AT = 0.7;
 
 function midpoint(edge, t) {
   return { x: edge.from.x + (edge.to.x - edge.from.x) * t, y: edge.from.y + (edge.to.y - edge.from.y) * t };

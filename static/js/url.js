@@ -67,6 +67,11 @@ function readBool(text) {
   throw new Error(`not 0 or 1: "${text}"`);
 }
 
+/** Percent-encodes a value but keeps list commas readable in the address bar. */
+function encode(text) {
+  return encodeURIComponent(text).replaceAll("%2C", ",");
+}
+
 function getPath(object, path) {
   return path.reduce((node, key) => (node == null ? undefined : node[key]), object);
 }
@@ -82,12 +87,12 @@ export function serialise(config, view = {}) {
   for (const property of CONFIG_PROPERTIES) {
     const value = getPath(config, property.path);
     if (value === undefined || value === null) continue;
-    parts.push(`${property.key}=${encodeURIComponent(CODECS[property.type].write(value))}`);
+    parts.push(`${property.key}=${encode(CODECS[property.type].write(value))}`);
   }
   for (const property of VIEW_PROPERTIES) {
     const value = getPath(view, property.path);
     if (value === undefined || JSON.stringify(value) === JSON.stringify(property.fallback)) continue;
-    parts.push(`${property.key}=${encodeURIComponent(CODECS[property.type].write(value))}`);
+    parts.push(`${property.key}=${encode(CODECS[property.type].write(value))}`);
   }
   return parts.join("&");
 }
