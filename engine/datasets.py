@@ -73,11 +73,6 @@ def _fraction(noise: float) -> float:
     return noise / 100.0
 
 
-def _clip(points: np.ndarray) -> np.ndarray:
-    # Noise may push a point off the drawn plane; keep every input inside [-6, 6]².
-    return np.clip(points, -EXTENT, EXTENT)
-
-
 def _binary(labels: np.ndarray) -> np.ndarray:
     """Booleans (n,) as 0/1 targets (n, 1)."""
     return labels.astype(np.float64).reshape(-1, 1)
@@ -96,36 +91,54 @@ def _halves(n: int) -> tuple[int, int]:
 
 
 def circle(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Class 1 inside radius 2.5, class 0 on the ring 3.5-5; noise shifts each point."""
+    """Class 1 inside radius 2.5, class 0 on the ring 3.5-5.
+
+    As in Playground, noise moves where the label is read (up to ±2.5 per axis at 50 %), so
+    labels near the boundary flip while every point stays where it was drawn.
+    """
     radius = 5.0
     n_in, n_out = _halves(n)
     r = np.concatenate(
         [rng.uniform(0, radius * 0.5, n_in), rng.uniform(radius * 0.7, radius, n_out)]
     )
-    angle = rng.uniform(0, 2 * math.pi, n)
-    shift = rng.uniform(-radius, radius, (n, 2)) * _fraction(noise)
-    labels = np.arange(n) < n_in
-    return _clip(_polar(r, angle) + shift), _binary(labels)
+    points = _polar(r, rng.uniform(0, 2 * math.pi, n))
+    read_at = points + rng.uniform(-radius, radius, (n, 2)) * _fraction(noise)
+    return points, _binary(np.linalg.norm(read_at, axis=1) < radius * 0.5)
 
 
 def xor(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Class 1 where x1·x2 > 0 (quadrants I and III), with a 0.3 gap along both axes."""
+    """Class 1 where x1·x2 > 0 (quadrants I and III), with a 0.3 gap along both axes.
+
+    Noise moves where the label is read (up to ±2.5 per axis at 50 %), as in Playground.
+    """
     padding = 0.3
-    clean = rng.uniform(-5, 5, (n, 2))
-    clean += np.where(clean > 0, padding, -padding)
-    labels = clean[:, 0] * clean[:, 1] > 0
-    shift = rng.uniform(-5, 5, (n, 2)) * _fraction(noise)
-    return _clip(clean + shift), _binary(labels)
+    points = rng.uniform(-5, 5, (n, 2))
+    points += np.where(points > 0, padding, -padding)
+    read_at = points + rng.uniform(-5, 5, (n, 2)) * _fraction(noise)
+    return points, _binary(read_at[:, 0] * read_at[:, 1] > 0)
+
+
+def _scatter(centres: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
+    """centres (n, 2) plus Gaussian noise of `std`, redrawn for points that leave the plane.
+
+    Redrawing (not clipping) keeps points from piling up along the edges.
+    """
+    points = centres + rng.normal(0, std, centres.shape)
+    outside = np.any(np.abs(points) > EXTENT, axis=1)
+    while outside.any():
+        points[outside] = centres[outside] + rng.normal(0, std, (int(outside.sum()), 2))
+        outside = np.any(np.abs(points) > EXTENT, axis=1)
+    return points
 
 
 def gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Two round clusters at (2, 2) (class 1) and (-2, -2) (class 0); noise widens them."""
-    # Playground's mapping: std 0.5 at no noise up to 4 at 50 %.
+    # Playground's range, 0.5 at no noise up to 4 at 50 %, used as the std.
     std = 0.5 + 3.5 * _fraction(noise) / 0.5
     n_pos, n_neg = _halves(n)
     centres = np.concatenate([np.full((n_pos, 2), 2.0), np.full((n_neg, 2), -2.0)])
     labels = np.arange(n) < n_pos
-    return _clip(centres + rng.normal(0, std, (n, 2))), _binary(labels)
+    return _scatter(centres, std, rng), _binary(labels)
 
 
 def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -137,20 +150,20 @@ def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, 
     t = 1.75 * step * 2 * math.pi + turn
     shift = rng.uniform(-1, 1, (n, 2)) * _fraction(noise)
     labels = np.arange(n) < n_pos
-    return _clip(_polar(r, t) + shift), _binary(labels)
+    return _polar(r, t) + shift, _binary(labels)
 
 
 def moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's two half-moons, scaled by 3.5 and centred; noise is Gaussian."""
+    scale = 3.5
     n_upper, _ = _halves(n)
     t = rng.uniform(0, math.pi, n)
     upper = np.column_stack([np.cos(t), np.sin(t)])
     lower = np.column_stack([1 - np.cos(t), 0.5 - np.sin(t)])
     is_upper = np.arange(n) < n_upper
-    unit = np.where(is_upper[:, None], upper, lower) - [0.5, 0.25]
-    # Noise 50 % gives a std of 0.5 in the unit moons, about the gap between them.
-    unit += rng.normal(0, 1, (n, 2)) * _fraction(noise)
-    return _clip(unit * 3.5), _binary(is_upper)
+    clean = (np.where(is_upper[:, None], upper, lower) - [0.5, 0.25]) * scale
+    # Noise 50 % gives a std of half the unit moons' size, about the gap between them.
+    return _scatter(clean, scale * _fraction(noise), rng), _binary(is_upper)
 
 
 def three_gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +172,7 @@ def three_gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndar
     classes = np.arange(n) % 3
     angle = math.pi / 2 + classes * (2 * math.pi / 3)
     centres = np.column_stack([3.5 * np.cos(angle), 3.5 * np.sin(angle)])
-    return _clip(centres + rng.normal(0, std, (n, 2))), np.eye(3)[classes]
+    return _scatter(centres, std, rng), np.eye(3)[classes]
 
 
 # ---------------------------------------------------------------------- regression sets

@@ -32,12 +32,27 @@ def test_same_seed_same_data_other_seed_other_data(name: str) -> None:
     assert not np.array_equal(first.train_points, other.train_points)
 
 
-@pytest.mark.parametrize("name", ["circle", "xor", "gauss", "moons", "three_gauss"])
-def test_noise_moves_points_away_from_the_clean_set(name: str) -> None:
+@pytest.mark.parametrize("name", ["gauss", "spiral", "moons", "three_gauss"])
+def test_noise_moves_points_and_none_pile_up_on_the_edges(name: str) -> None:
     generate_points = DATASETS[name].generate
     clean, _ = generate_points(400, 0, np.random.default_rng(1))
     noisy, _ = generate_points(400, 50, np.random.default_rng(1))
     assert not np.allclose(clean, noisy)
+    assert np.all(np.abs(noisy) < 6)  # redrawn, not clipped onto the border
+
+
+@pytest.mark.parametrize(("name", "rule"), [
+    ("circle", lambda P: np.linalg.norm(P, axis=1) < 2.5),
+    ("xor", lambda P: P[:, 0] * P[:, 1] > 0),
+])  # fmt: skip
+def test_noise_flips_labels_of_circle_and_xor_and_keeps_the_points(name: str, rule) -> None:
+    generate_points = DATASETS[name].generate
+    flipped = []
+    for noise in (0, 10, 50):
+        points, targets = generate_points(1000, noise, np.random.default_rng(5))
+        assert np.array_equal(points, generate_points(1000, 0, np.random.default_rng(5))[0])
+        flipped.append(np.mean(rule(points) != (targets[:, 0] == 1)))
+    assert flipped[0] == 0 < flipped[1] < flipped[2] < 0.5
 
 
 def test_noise_free_circle_and_xor_are_separable_by_their_rule() -> None:
