@@ -34,10 +34,6 @@ class Loss:
             return (np.maximum(Z, 0.0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))).sum(axis=1)
         return -(Y * _log_softmax(Z)).sum(axis=1)
 
-    def output_gradient(self, Yhat: Array, Y: Array) -> Array:
-        """∂L/∂ŷ per sample for mse (ŷ − y); fused losses go straight to δ instead."""
-        return Yhat - Y
-
     def delta(self, Z: Array, Yhat: Array, Y: Array, output: Activation) -> Array:
         """δ = ∂L/∂z of each sample's own loss at the output layer, (n, o)."""
         if self.fused is not None:

@@ -112,6 +112,16 @@ def test_l1_and_l2_penalise_weights_but_not_biases() -> None:
     assert np.allclose(net.params, w0 - LR * (gradient_at(w0) + penalty), rtol=1e-14, atol=1e-17)
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "rmsprop", "adam"])
+def test_a_network_without_biases_keeps_them_at_zero(optimizer: str) -> None:
+    net = Network.from_spec({**SPEC, "bias": False})
+    trainer = Trainer(net, optimizer=optimizer, lr=LR, l1=0.01, l2=0.1)
+    for _ in range(3):
+        assert not trainer.step(X, Y).diverged
+    assert all(not b.any() for b in net.biases)
+    assert Network.from_spec(net.to_spec()).bias is False
+
+
 # ----- frozen layers --------------------------------------------------------------------------
 
 
