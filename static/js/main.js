@@ -180,7 +180,8 @@ function sendConfig(config, { keepHistory = false } = {}) {
   resetTrace();
   userPoints = null;
   if (socket.send({ type: "config", ...pick(config, ["network", "training", "data"]) })) {
-    socket.send({ type: "set", speed: SPEEDS[Number($("speed").value)] });
+    // The display rate: the server streams at most one frame per screen refresh we ask for.
+    socket.send({ type: "set", speed: SPEEDS[Number($("speed").value)], fps: 60 });
     controls?.fill(store.config);
     writeHash();
     relayout();
