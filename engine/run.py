@@ -250,7 +250,8 @@ def validate_training(
     options: Any, base: dict[str, Any], n_train: int, n_layers: int
 ) -> dict[str, Any]:
     """`base` with `options` (any subset of the training keys) applied, every field checked."""
-    training = {**base, **_section("training", options, tuple(DEFAULT_TRAINING))}
+    given = _section("training", options, tuple(DEFAULT_TRAINING))
+    training = {**base, **given}
     training["optimizer"] = _choice("training.optimizer", training["optimizer"], OPTIMIZERS)
     training["lr"] = _number("training.lr", training["lr"], 0, 10, "(]")
     training["momentum"] = _number("training.momentum", training["momentum"], 0, 1, "[)")
@@ -260,7 +261,11 @@ def validate_training(
     for key in ("l1", "l2"):
         training[key] = _number(f"training.{key}", training[key], 0, 1)
     training["dropout"] = _number("training.dropout", training["dropout"], 0, 0.9)
-    training["batch_size"] = _integer("training.batch_size", training["batch_size"], 1, n_train)
+    # A batch size kept from before new points shrank the training set is left alone (each
+    # batch is then the whole set); a batch size being changed must fit the training set.
+    kept = given.get("batch_size", base["batch_size"]) == base["batch_size"]
+    largest = max(n_train, base["batch_size"]) if kept else n_train
+    training["batch_size"] = _integer("training.batch_size", training["batch_size"], 1, largest)
     training["frozen"] = _frozen(training["frozen"], n_layers)
     return training
 
@@ -281,7 +286,8 @@ def validate_config(config: Any, limits: Limits) -> dict[str, Any]:
     data = _validate_data(config.get("data", {}), limits)
     network = _validate_network(config.get("network", {}), data, limits)
     n_train = _data_shape(data)[0]
-    base = copy.deepcopy(DEFAULT_TRAINING)
+    # The default batch size shrinks to fit a smaller training set; a given one must fit.
+    base = {**copy.deepcopy(DEFAULT_TRAINING), "batch_size": min(10, n_train)}
     training = validate_training(
         config.get("training", {}), base, n_train, len(network["layers"]) - 1
     )

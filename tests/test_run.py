@@ -628,3 +628,17 @@ def test_errors_never_echo_a_huge_value() -> None:
     with pytest.raises(ValueError, match=r"unknown key") as error:
         Run({"training": {"y" * 100_000: 1}})
     assert len(str(error.value)) < 400
+
+
+def test_a_small_training_set_shrinks_the_default_batch_and_keeps_a_set_one() -> None:
+    points = [[1, 1, 1], [-1, 2, 0], [3, -3, 1], [0.5, 0.5, 0]]
+    assert Run({"data": {"points": points}}).config["training"]["batch_size"] == 2
+    with pytest.raises(ValueError, match=r"training\.batch_size: must be an integer in \[1, 2\]"):
+        Run({"data": {"points": points}, "training": {"batch_size": 10}})
+    run = Run({})
+    run.set_points(points)
+    run.set({"lr": 0.1})  # batch_size 10 stays: each batch is the whole training set
+    assert run.config["training"]["batch_size"] == 10
+    run.clone(training=run.config["training"])
+    with pytest.raises(ValueError, match=r"training\.batch_size: must be an integer in \[1, 2\]"):
+        run.set({"batch_size": 3})
