@@ -32,20 +32,22 @@ function renderDetail(detail, lesson) {
 function lessonButton(lesson, index, onPick) {
   const button = element("button", { className: "lesson-item", testId: "lesson-" + lesson.id });
   button.type = "button";
+  button.title = lesson.summary; // the summary may be hidden by the layout; hovering shows it
   button.dataset.lessonId = lesson.id;
   button.append(
     element("span", { className: "lesson-number", text: String(index + 1) + ". " }),
     element("span", { className: "lesson-name", text: lesson.title }),
     element("span", { className: "lesson-summary", text: lesson.summary }),
   );
-  button.addEventListener("click", () => onPick(lesson, button));
+  button.addEventListener("click", () => onPick(lesson, button, { load: true }));
   return button;
 }
 
 /**
  * Renders the lessons into `container`. `lessons` is hello.lessons (engine.lessons.LESSONS);
  * `loadLesson(lesson)` is the page's hook that applies lesson.config and lesson.view.
- * Returns {select(id)} so the page can open a lesson named in the URL.
+ * Returns {select(id, {load})} so the page can open a lesson named in the URL: with
+ * load: false it only shows the lesson's text, keeping a run the link itself describes.
  */
 export function mountLessons(container, { lessons = [], loadLesson = () => {} } = {}) {
   const list = element("ol", { className: "lesson-list", testId: "lesson-list" });
@@ -54,11 +56,11 @@ export function mountLessons(container, { lessons = [], loadLesson = () => {} } 
   detail.setAttribute("aria-live", "polite");
   const buttons = new Map();
 
-  const pick = (lesson, button) => {
+  const pick = (lesson, button, { load = true } = {}) => {
     for (const other of buttons.values()) other.setAttribute("aria-pressed", "false");
     button.setAttribute("aria-pressed", "true");
     renderDetail(detail, lesson);
-    loadLesson(lesson);
+    if (load) loadLesson(lesson);
   };
 
   lessons.forEach((lesson, index) => {
@@ -76,9 +78,9 @@ export function mountLessons(container, { lessons = [], loadLesson = () => {} } 
   container.replaceChildren(element("h2", { text: "Lessons" }), list, detail);
 
   return {
-    select(id) {
+    select(id, { load = true } = {}) {
       const lesson = lessons.find((candidate) => candidate.id === id);
-      if (lesson) pick(lesson, buttons.get(id));
+      if (lesson) pick(lesson, buttons.get(id), { load });
       return Boolean(lesson);
     },
   };
