@@ -172,3 +172,54 @@ def test_inspector_shows_the_gradient_check_and_edits_a_weight(page, live_server
     page.wait_for_function(f"{STORE}.network.weights[1][1][0] === 1.25")
     expect(page.get_by_test_id("inspect-edit")).to_have_value("1.25")
     assert page.console_errors == []
+
+
+def test_a_dropped_connection_reconnects_and_restores_the_run(page, live_server):
+    open_page(page, live_server, "#dataset=moons&lr=0.3&seed=5")
+    weights = page.evaluate(f"{STORE}.network.weights")
+    page.evaluate("window.backpropLab.socket.ws.close()")
+    expect(page.get_by_test_id("connection")).to_contain_text("disconnected")
+    expect(page.get_by_test_id("connection")).to_have_text("connected")
+    # The new session got our config again: same data set, options and seed-built weights.
+    page.wait_for_function(f"{STORE}.network.weights[0][0][0] === {weights[0][0][0]}")
+    assert page.evaluate(f"{STORE}.network.weights") == weights
+    assert page.evaluate(f"{STORE}.config.data.dataset") == "moons"
+    assert page.evaluate(f"{STORE}.config.training.lr") == 0.3
+
+
+def test_points_by_click_and_a_bad_csv_gets_a_clear_message(page, live_server):
+    open_page(page, live_server, "#dataset=gauss&points=40")
+    before = page.evaluate(f"{STORE}.data.train.length + {STORE}.data.test.length")
+    plane = page.get_by_test_id("surface")
+    box = plane.bounding_box()
+    plane.click(position={"x": box["width"] * 0.75, "y": box["height"] * 0.25})
+    page.wait_for_function(f"{STORE}.data.train.length + {STORE}.data.test.length === {before + 1}")
+    page.get_by_test_id("upload-points").set_input_files(
+        files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"x1,x2,y\n1,2,1\n3,oops,0\n"}]
+    )
+    error = page.get_by_test_id("error")
+    expect(error).to_contain_text("bad.csv: line 3: every value must be a number")
+    page.get_by_test_id("upload-points").set_input_files(
+        files=[{"name": "good.csv", "mimeType": "text/csv", "buffer": b"1,1,1\n-1,-1,0\n2,2,1\n"}]
+    )
+    page.wait_for_function(f"{STORE}.data.train.length + {STORE}.data.test.length === 3")
+    assert page.console_errors == []
+
+
+def test_exported_network_json_imports_back_with_its_weights(page, live_server, tmp_path):
+    open_page(page, live_server, "#dataset=xor&layers=2,3,1&seed=3&lr=1")
+    with page.expect_download() as download:
+        page.get_by_test_id("export-network").click()
+    exported = tmp_path / "network.json"
+    download.value.save_as(exported)
+    weights = page.evaluate(f"{STORE}.network.weights")
+    page.get_by_test_id("step-unit").select_option("epoch")
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(f"window.backpropLab.weights.W[0].data[0] !== {weights[0][0][0]}")
+    page.get_by_test_id("import-network").set_input_files(str(exported))
+    page.wait_for_function(f"{STORE}.network.weights[0][0][0] === {weights[0][0][0]}")
+    # Exported before any training, so the file holds the exact float64 weights of the seed.
+    assert page.evaluate(f"{STORE}.network.weights") == weights
+    with page.expect_download() as download:
+        page.get_by_test_id("download-csv").click()
+    assert download.value.suggested_filename == "loss-history.csv"

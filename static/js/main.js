@@ -95,6 +95,7 @@ function onState(message) {
   if (last !== undefined && (message.iteration ?? 0) < last) store.clearHistory();
   store.config = message.config;
   store.network = message.network;
+  store.stateIteration = message.iteration ?? 0;
   if (message.network?.weights) setWeights(specParameters(message.network));
   setPlaying(Boolean(message.playing));
   setText("iteration", message.iteration ?? 0);
@@ -519,7 +520,8 @@ function featureNames() {
 function drawSurface() {
   const { ctx, width, height } = fitCanvas(canvases.surface);
   const data = userPoints ? { ...store.data, train: userPoints, test: [] } : store.data;
-  surface.draw(ctx, { width, height, surface: surfaceArray, output: store.config?.network.output, data, view: store.view });
+  const focus = userPoints ? null : store.focus ?? 0;
+  surface.draw(ctx, { width, height, surface: surfaceArray, output: store.config?.network.output, data, view: store.view, focus });
   dirty.surface = false;
 }
 
@@ -644,10 +646,13 @@ async function importNetwork(file) {
   }
 }
 
+/** The exact float64 weights of the last `state` when nothing has trained since, else the
+ * newest frame's float32 copies (frames carry f32). */
 function exportNetwork() {
   const config = structuredClone(store.config);
-  config.network.weights = weights.W.map((W) => files.nested(W));
-  config.network.biases = weights.b.map((b) => Array.from(b.data));
+  const exact = store.network?.weights && store.frame?.header.iteration === store.stateIteration;
+  config.network.weights = exact ? store.network.weights : weights.W.map((W) => files.nested(W));
+  config.network.biases = exact ? store.network.biases : weights.b.map((b) => Array.from(b.data));
   files.download("backprop-lab-network.json", JSON.stringify(config, null, 2), "application/json");
 }
 
@@ -701,6 +706,13 @@ on("export-network", "click", exportNetwork);
 on("download-csv", "click", () => files.download("loss-history.csv", files.historyCsv(store.history), "text/csv"));
 on("download-png", "click", () => files.downloadView(canvases));
 on("error-close", "click", () => ($("error").hidden = true));
+on("focus-sample", "change", (event) => {
+  const sample = Number(event.target.value);
+  if (!Number.isInteger(sample) || sample < 0) return showError("follow sample: must be a whole number ≥ 0");
+  store.focus = sample;
+  socket.send({ type: "focus", sample });
+  dirty.surface = true;
+});
 canvases.network.addEventListener("click", onNetworkClick);
 canvases.surface.addEventListener("click", onPlaneClick);
 window.addEventListener("resize", () => {

@@ -26,6 +26,17 @@ export function draw(ctx, scene) {
   const colour = pointColour(scene);
   drawPoints(ctx, data.train, colour, false, width, height);
   if (view.showTest) drawPoints(ctx, data.test, colour, true, width, height);
+  if (scene.focus !== null && data.train?.[scene.focus]) drawFocus(ctx, data.train[scene.focus], width, height);
+}
+
+/** A ring around the training sample the phase view follows. */
+function drawFocus(ctx, point, width, height) {
+  const [x, y] = toCanvas(point, width, height);
+  ctx.lineWidth = 2;
+  ctx.strokeStyle = "#111";
+  ctx.beginPath();
+  ctx.arc(x, y, Math.max(7, width / 40), 0, 2 * Math.PI);
+  ctx.stroke();
 }
 
 function drawSurface(ctx, scene) {
