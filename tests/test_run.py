@@ -642,3 +642,21 @@ def test_a_small_training_set_shrinks_the_default_batch_and_keeps_a_set_one() ->
     run.clone(training=run.config["training"])
     with pytest.raises(ValueError, match=r"training\.batch_size: must be an integer in \[1, 2\]"):
         run.set({"batch_size": 3})
+
+
+def test_a_relu_layer_pushed_below_zero_is_reported_dead() -> None:
+    run = Run(config(network={"activation": "relu", "init": "he"}))
+    assert run.metrics()["layers"][0]["dead_fraction"] < 1
+    for j in range(4):
+        run.edit("b", 0, None, j, -100.0)  # |W x| < 100 on the whole plane: never fires
+    metrics = run.metrics()
+    assert metrics["layers"][0]["dead_fraction"] == 1.0
+    run.train(1)
+    assert run.metrics()["layers"][0]["grad_norm"] == 0.0  # dead units pass back no gradient
+
+
+def test_a_saturated_tanh_layer_is_reported() -> None:
+    run = Run(config(network={"init": "normal", "init_scale": 60.0}))
+    saturated = run.metrics()["layers"][0]["saturated_fraction"]
+    assert saturated > 0.9
+    assert run.metrics()["layers"][2]["saturated_fraction"] is not None  # sigmoid output

@@ -69,3 +69,17 @@ def test_grid_size_is_checked(size: object) -> None:
         surfaces(_network([2, 1]), ["x1", "x2"], output_grid=size)
     with pytest.raises(ValueError, match="neuron_grid: must be an integer in"):
         surfaces(_network([2, 1]), ["x1", "x2"], neuron_grid=size)
+
+
+def test_one_forward_pass_serves_every_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    network = _network([2, 3, 3, 1])
+    calls = []
+    original = network.forward_trace
+
+    def counted(X: np.ndarray, masks=None):
+        calls.append(X.shape)
+        return original(X, masks)
+
+    monkeypatch.setattr(network, "forward_trace", counted)
+    surfaces(network, ["x1", "x2"], output_grid=30, neuron_grid=10)
+    assert calls == [(30 * 30 + 10 * 10, 2)]
