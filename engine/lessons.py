@@ -354,7 +354,7 @@ LESSONS: list[dict] = [
             "smooth, so the gap between test and training loss shrinks."
         ),
         "watch": "Train and test loss curves drifting apart; the surface hugging single points.",
-        "try": "Set L2 to 0.03 and train again from the same seed: the gap all but closes.",
+        "try": "Set L2 to 0.03, press Reset, then Play: from the same start the gap nearly closes.",
         "config": _config(
             network={"layers": [2, 16, 16, 1], "activation": "relu", "init": "he"},
             training={"lr": 0.03, "optimizer": "adam"},
@@ -375,7 +375,7 @@ LESSONS: list[dict] = [
             "carve out the quadrants exactly, so a few points near the axes stay wrong)."
         ),
         "watch": "The loss curve flattening out well above zero, a quadrant left misclassified.",
-        "try": "Change the network seed to 1 and press Play again.",
+        "try": "Change the weight seed to 1 and press Play again.",
         "config": _config(
             network={"layers": [2, 2, 1], "seed": 2},
             training={"lr": 0.1},
