@@ -103,6 +103,10 @@ def test_forward_pass_shows_each_weighted_sum_and_activation():
     candidates = points @ W[0] + b[0]
     for row in forward[0]["Z"]:
         assert np.min(np.abs(candidates - row).max(axis=1)) < 1e-12
+    for phase in forward:  # the followed sample's numbers are one row of the batch's
+        row = np.abs(phase["Z"] - phase["focus"]["Z"]).max(axis=1).argmin()
+        assert np.array_equal(phase["Z"][row], phase["focus"]["Z"])
+        assert np.array_equal(phase["A"][row], phase["focus"]["A"])
     assert np.allclose(forward[0]["A"], np.tanh(forward[0]["Z"]), rtol=0, atol=1e-15)
     assert np.allclose(forward[1]["Z"], forward[0]["A"] @ W[1] + b[1], rtol=0, atol=1e-12)
     sigmoid = 1 / (1 + np.exp(-forward[1]["Z"]))
@@ -144,6 +148,17 @@ def test_chain_rule_reproduces_the_published_worked_example_phase_by_phase():
         assert W[layer][i, j] == pytest.approx(value, abs=1e-8), (layer, i, j)
     backward_output = next(p for p in phases if p["phase"] == "backward" and p["layer"] == 1)
     assert backward_output["dW"][0, 0] == pytest.approx(0.082167041, abs=1e-9)
+
+
+def test_chain_rule_inspector_gives_the_articles_terms_for_w5_and_w1():
+    run = make_run("chain-rule")
+    w5 = run.inspect({"kind": "weight", "layer": 1, "i": 0, "j": 0})
+    assert w5["focus"]["a_i"] == pytest.approx(0.593269992, abs=1e-9)  # out_h1
+    assert w5["focus"]["delta_j"] == pytest.approx(0.138498562, abs=1e-9)  # δ_o1
+    assert w5["gradient"] == pytest.approx(0.082167041, abs=1e-9)
+    w1 = run.inspect({"kind": "weight", "layer": 0, "i": 0, "j": 0})
+    assert w1["gradient"] == pytest.approx(0.000438568, abs=1e-9)
+    assert w1["gradcheck"]["relative_error"] < 1e-6
 
 
 def test_learning_rate_too_small_good_too_large_and_diverging():
