@@ -82,10 +82,15 @@ function onHello(message) {
   const parsed = url.parse(location.hash, message.defaults ?? message.state?.config);
   applyView(parsed.view);
   if (parsed.errors.length) showError(`Ignored parts of the link: ${parsed.errors.join("; ")}`);
-  // Always start by sending the run we want: the link's, else the server's default. The reply
+  // A linked lesson loads its own run when the link holds none, or when the lesson has its own
+  // points (a link cannot carry those); otherwise the link's run wins and the lesson shows its text.
+  const lesson = (message.lessons ?? []).find((candidate) => candidate.id === parsed.view.lesson);
+  const lessonRun = Boolean(lesson) && (!url.hasConfig(location.hash) || Boolean(lesson.config?.data?.points));
+  if (lesson) lessons?.select(lesson.id, { load: lessonRun });
+  if (lessonRun) return;
+  // Otherwise start by sending the run we want: the link's, else the server's default. The reply
   // (state, data and a first frame) fills every view the same way for both.
   sendConfig(url.hasConfig(location.hash) ? parsed.config : message.state?.config ?? parsed.config);
-  if (parsed.view.lesson) lessons?.select(parsed.view.lesson);
 }
 
 function onState(message) {
