@@ -18,6 +18,8 @@ from .losses import DEFAULT_LOSS, LOSSES
 Array = np.ndarray
 
 INITS = ("xavier", "he", "normal", "uniform", "zeros")
+# A teaching engine has no use for more; the cap keeps a typo from allocating gigabytes.
+MAX_PARAMETERS = 10_000_000
 SPEC_KEYS = (
     "layers",
     "activation",
@@ -334,6 +336,13 @@ def _validate_layers(layers: Any) -> list[int]:
     for index, size in enumerate(layers):
         if not _is_int(size) or size < 1:
             raise ValueError(f"layers[{index}]: expected an integer >= 1, got {size!r}")
+        if size > MAX_PARAMETERS:
+            raise ValueError(f"layers[{index}]: at most {MAX_PARAMETERS:,} neurons, got {size:.3g}")
+    n_parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(layers))
+    if n_parameters > MAX_PARAMETERS:
+        raise ValueError(
+            f"layers: {n_parameters:,} parameters, more than the {MAX_PARAMETERS:,} allowed"
+        )
     return [int(size) for size in layers]
 
 

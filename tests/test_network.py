@@ -29,6 +29,8 @@ def spec(**changes: object) -> dict:
         (spec(layers=[2, 0, 1]), "layers[1]"),
         (spec(layers=[2, True, 1]), "layers[1]"),
         (spec(layers=[2, 3.0, 1]), "layers[1]"),
+        (spec(layers=[2, 10**400, 1]), "layers[1]"),
+        (spec(layers=[2, 10**6, 10**6, 1]), "layers"),  # 10^12 parameters
         (spec(activation="softmax"), "activation"),
         (spec(activation="swish"), "activation"),
         (spec(output="tanh"), "output"),
