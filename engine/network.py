@@ -337,7 +337,8 @@ def _validate_layers(layers: Any) -> list[int]:
         if not _is_int(size) or size < 1:
             raise ValueError(f"layers[{index}]: expected an integer >= 1, got {size!r}")
         if size > MAX_PARAMETERS:
-            raise ValueError(f"layers[{index}]: at most {MAX_PARAMETERS:,} neurons, got {size:.3g}")
+            shown = f"{size:,}" if size < 10**15 else f"a {len(str(size))}-digit number"
+            raise ValueError(f"layers[{index}]: at most {MAX_PARAMETERS:,} neurons, got {shown}")
     n_parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(layers))
     if n_parameters > MAX_PARAMETERS:
         raise ValueError(
