@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -17,11 +18,12 @@ from fastapi import WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
-from engine.run import Limits, Run, default_config
+from engine.run import Limits, Run, TrainStatus, default_config
 from server import frames, protocol
 from server.config import PROTOCOL_VERSION, Settings
 
 MAX_CHUNK = 1000  # iterations per engine call, whatever the speed
+MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
 
 
 @dataclass
@@ -80,6 +82,11 @@ class Session:
         self.bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.last_rate_error = 0.0
         self.send_lock = asyncio.Lock()
+        # Serialises every use of the run: handlers, training slices, and frames built in a
+        # worker thread (NumPy releases the GIL, so other sessions keep going meanwhile).
+        self.engine_lock = asyncio.Lock()
+        # How long each kind of engine call took last; a gradient check always goes to a thread.
+        self.durations: dict[str, float] = {"inspect": math.inf}
         self._metrics: dict[str, Any] | None = None
         self._cancel: Callable[[], None] | None = None
 
@@ -110,7 +117,8 @@ class Session:
 
     async def close(self, code: int, reason: str) -> None:
         """Close the socket (tolerating one already gone) and stop every task of the session."""
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        # A client that stopped reading can hold a send forever: give the close a deadline.
+        with anyio.move_on_after(5), contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await self.websocket.close(code, reason)
         if self._cancel is not None:
             self._cancel()
@@ -149,7 +157,8 @@ class Session:
             if not self.dirty or self.in_flight >= self.settings.frame_window:
                 continue
             self.dirty = False
-            message = self.frame_message()
+            async with self.engine_lock:
+                message = await self.engine_call(self.frame_message)
             if self.in_flight == 0:
                 self.waiting_since = time.monotonic()
             self.in_flight += 1
@@ -206,9 +215,10 @@ class Session:
             self.acked()
             return
         handler = getattr(self, f"on_{message.type}")
-        await handler(message)
-        self.applied += 1
-        self.changed()
+        async with self.engine_lock:
+            await handler(message)
+            self.applied += 1
+            self.changed()
 
     # ----- message handlers: each validates fully before it changes anything -------------------
 
@@ -246,6 +256,7 @@ class Session:
         await self.send_json(self.state_message())
 
     async def on_step(self, message: protocol.Step) -> None:
+        self.check_step_size(message)
         if self.playing:
             self.set_playing(False)
             await self.send_status()
@@ -256,8 +267,20 @@ class Session:
         per_unit = 1 if message.unit == "iteration" else self.iterations_per_epoch()
         await self.train(message.count * per_unit)
 
+    def check_step_size(self, message: protocol.Step) -> None:
+        """A step runs while the receiver waits: keep it to seconds, play is for longer runs."""
+        if message.unit != "epoch":
+            return
+        iterations = message.count * self.iterations_per_epoch()
+        if iterations > MAX_STEP_ITERATIONS:
+            raise ValueError(
+                f"step.count: {message.count} epochs are {iterations} iterations, more than "
+                f"{MAX_STEP_ITERATIONS} in one step; use play"
+            )
+
     async def on_inspect(self, message: protocol.Inspect) -> None:
-        await self.send_json({"type": "inspect", **self.run.inspect(message.target())})
+        explanation = await self.engine_call(self.run.inspect, message.target())
+        await self.send_json({"type": "inspect", **explanation})
 
     async def on_focus(self, message: protocol.Focus) -> None:
         self.run.set_focus(message.sample)
@@ -311,18 +334,23 @@ class Session:
             tick_start = time.monotonic()
             interval = 1.0 / self.fps
             if self.speed == "max":
-                await self.train(None, deadline=tick_start + interval / 2)
+                await self.train(None, deadline=tick_start + interval / 2, lock_each_chunk=True)
             else:
-                await self.train(int(self.speed))
+                await self.train(int(self.speed), lock_each_chunk=True)
             if self.playing:
-                self.record_history()
+                async with self.engine_lock:
+                    await self.engine_call(self.record_history)
                 self.changed()
             await asyncio.sleep(max(0.0, tick_start + interval - time.monotonic()))
 
-    async def train(self, iterations: int | None, deadline: float | None = None) -> None:
+    async def train(
+        self, iterations: int | None, deadline: float | None = None, lock_each_chunk: bool = False
+    ) -> None:
         """Train in slices of at most `slice_seconds`, yielding to the event loop between them.
 
         `iterations=None` trains until `deadline`. A playing run stops as soon as it is paused.
+        The playing loop takes the engine lock per slice, so messages get in between slices; a
+        message handler already holds it.
         """
         was_playing = self.playing
         remaining = iterations
@@ -332,18 +360,43 @@ class Session:
             if deadline is not None and time.monotonic() >= deadline:
                 return
             chunk = self.chunk if remaining is None else min(self.chunk, remaining)
-            started = time.perf_counter()
-            run = self.run
-            status = run.train(chunk)
-            self.train_variants(chunk)
-            self.adapt_chunk(chunk, time.perf_counter() - started)
-            self._metrics = None
+            if lock_each_chunk:
+                async with self.engine_lock:
+                    if not self.playing:  # paused (or a new run) while we waited for the lock
+                        return
+                    status = self.train_slice(chunk)
+            else:
+                status = self.train_slice(chunk)
             if remaining is not None:
                 remaining -= chunk
             if status.diverged:
                 await self.diverged(status.message)
                 return
             await asyncio.sleep(0)
+
+    async def engine_call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Call `function` on the event loop if it took less than a slice last time, else in a
+        worker thread (NumPy releases the GIL there, so other sessions keep going).
+
+        Small networks stay inline because a thread hand-off costs more than it saves on a
+        busy machine; big ones (a 5000-point metrics pass, a gradient check) never block.
+        """
+        key = getattr(function, "__name__", "")
+        started = time.perf_counter()
+        if self.durations.get(key, 0.0) <= self.settings.slice_seconds:
+            result = function(*args)
+        else:
+            result = await anyio.to_thread.run_sync(function, *args)
+        self.durations[key] = time.perf_counter() - started
+        return result
+
+    def train_slice(self, chunk: int) -> TrainStatus:
+        started = time.perf_counter()
+        status = self.run.train(chunk)
+        self.train_variants(chunk)
+        self.adapt_chunk(chunk, time.perf_counter() - started)
+        self._metrics = None
+        return status
 
     def adapt_chunk(self, chunk: int, elapsed: float) -> None:
         per_iteration = max(elapsed / chunk, 1e-7)
