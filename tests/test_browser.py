@@ -223,3 +223,18 @@ def test_exported_network_json_imports_back_with_its_weights(page, live_server, 
     with page.expect_download() as download:
         page.get_by_test_id("download-csv").click()
     assert download.value.suggested_filename == "loss-history.csv"
+
+
+def test_a_refused_change_leaves_the_page_showing_the_running_network(page, live_server):
+    open_page(page, live_server, "#dataset=circle&layers=2,4,2,1")
+    # Six features but a first layer of two: the server refuses, the page keeps the old run.
+    page.goto(f"{live_server}/#dataset=circle&features=x1,x2,x1sq,x2sq,sinx1,sinx2&layers=2,3,1")
+    expect(page.get_by_test_id("error")).to_contain_text("network.layers")
+    page.wait_for_function(f"{STORE}.config.network.layers.join() === '2,4,2,1'")
+    expect(page.get_by_test_id("feature-x1sq")).not_to_be_checked()
+    assert "layers=2,4,2,1" in page.evaluate("location.hash")
+    lr = page.get_by_test_id("control-lr")
+    lr.fill("-5")
+    lr.press("Enter")
+    expect(page.get_by_test_id("error")).to_contain_text("lr")
+    expect(lr).to_have_value("0.03")

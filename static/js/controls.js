@@ -136,11 +136,13 @@ export function createControls(container, { options, onChange, onFeatures }) {
   sections.get("Data").append(features.box);
 
   return {
-    fill(config) {
+    /** Shows `config`; leaves a field being typed in alone unless `force` (an undo). */
+    fill(config, { force = false } = {}) {
       for (const { control, input, readout, row } of inputs.values()) {
         const value = getPath(config, control.path) ?? control.fallback;
+        const typing = document.activeElement === input && !force;
         if (control.kind === "checkbox") input.checked = Boolean(value);
-        else if (document.activeElement !== input && value !== undefined) input.value = String(value);
+        else if (!typing && value !== undefined) input.value = String(value);
         if (readout && value !== undefined) readout.textContent = formatReadout(control, value);
         if (control.only) row.hidden = !control.only.includes(config.training?.optimizer);
       }

@@ -25,6 +25,11 @@ let controls = null;
 let lessons = null;
 let userPoints = null; // the person's own points while they draw, else null
 let helloSeen = false;
+// The run the server last confirmed (its `state`), with live options applied on top; the page
+// falls back to it when the server rejects a change, so the controls never show a run that is not.
+let confirmed = null;
+let configPending = false;
+let lastSet = null; // {path, previous} of the newest live option, undone if the server refuses it
 
 const socket = new Socket(socketUrl(), { onOpen, onClose, onText, onBinary });
 window.backpropLab = { store, socket, weights, scene }; // a handle for tests and the curious
@@ -64,7 +69,7 @@ const TEXT_HANDLERS = {
     setPlaying(Boolean(message.playing));
     if (message.message) showNotice(message.message);
   },
-  error: (message) => showError(message.message ?? "the server reported an error"),
+  error: onError,
   inspect: onInspect,
 };
 
@@ -76,6 +81,7 @@ function onHello(message) {
   const firstTime = !helloSeen;
   helloSeen = true;
   store.hello = message;
+  confirmed ??= structuredClone(message.state?.config ?? message.defaults);
   if (firstTime) buildPanels(message);
   const restoring = store.config !== null && !firstTime;
   if (restoring) return; // onOpen already resent our config
@@ -99,6 +105,8 @@ function onState(message) {
   const last = store.history.iteration.at(-1);
   if (last !== undefined && (message.iteration ?? 0) < last) store.clearHistory();
   store.config = message.config;
+  confirmed = structuredClone(message.config);
+  configPending = false;
   store.network = message.network;
   store.stateIteration = message.iteration ?? 0;
   if (message.network?.weights) setWeights(specParameters(message.network));
@@ -109,6 +117,25 @@ function onState(message) {
   writeHash();
   relayout();
   dirty.network = dirty.charts = true;
+}
+
+/** Shows the server's words; a refused change is undone on the page too. */
+function onError(message) {
+  const text = message.message ?? "the server reported an error";
+  showError(text);
+  const refusedOption = /^(set|training)\./.test(text) && lastSet;
+  if (!configPending && !refusedOption) return;
+  if (refusedOption && !configPending) setPath(confirmed, lastSet.path, lastSet.previous);
+  configPending = false;
+  lastSet = null;
+  store.config = structuredClone(confirmed);
+  controls?.fill(store.config, { force: true });
+  writeHash();
+  relayout();
+}
+
+function setPath(object, path, value) {
+  path.slice(0, -1).reduce((node, key) => node[key], object)[path.at(-1)] = value;
 }
 
 function onInspect(reply) {
@@ -182,6 +209,7 @@ function setWeights({ W, b }) {
 /** Builds a new run from `config` (network rebuilt), clearing what belonged to the old one. */
 function sendConfig(config, { keepHistory = false } = {}) {
   store.config = structuredClone(config);
+  configPending = true;
   if (!keepHistory) store.clearHistory();
   resetTrace();
   userPoints = null;
@@ -200,10 +228,12 @@ function pick(object, keys) {
 
 function setOption(path, value, live) {
   const config = structuredClone(store.config);
-  path.slice(0, -1).reduce((node, key) => node[key], config)[path.at(-1)] = value;
+  setPath(config, path, value);
   if (path[1] === "dataset") fitHead(config);
   if (path[1] === "output") config.network.loss = { sigmoid: "bce", softmax: "ce", linear: "mse" }[value] ?? config.network.loss;
   if (live) {
+    lastSet = { path, previous: structuredClone(path.reduce((node, key) => node?.[key], confirmed)) };
+    setPath(confirmed, path, structuredClone(value));
     store.config = config;
     socket.send({ type: "set", [path[1]]: value });
     controls.fill(config);
