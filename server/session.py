@@ -158,7 +158,7 @@ class Session:
                 continue
             self.dirty = False
             async with self.engine_lock:
-                message = await self.engine_call(self.frame_message)
+                message = await self.engine_call("frame", self.frame_message)
             if self.in_flight == 0:
                 self.waiting_since = time.monotonic()
             self.in_flight += 1
@@ -279,7 +279,7 @@ class Session:
             )
 
     async def on_inspect(self, message: protocol.Inspect) -> None:
-        explanation = await self.engine_call(self.run.inspect, message.target())
+        explanation = await self.engine_call("inspect", self.run.inspect, message.target())
         await self.send_json({"type": "inspect", **explanation})
 
     async def on_focus(self, message: protocol.Focus) -> None:
@@ -339,7 +339,7 @@ class Session:
                 await self.train(int(self.speed), lock_each_chunk=True)
             if self.playing:
                 async with self.engine_lock:
-                    await self.engine_call(self.record_history)
+                    await self.engine_call("history", self.record_history)
                 self.changed()
             await asyncio.sleep(max(0.0, tick_start + interval - time.monotonic()))
 
@@ -374,20 +374,19 @@ class Session:
                 return
             await asyncio.sleep(0)
 
-    async def engine_call(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Call `function` on the event loop if it took less than a slice last time, else in a
-        worker thread (NumPy releases the GIL there, so other sessions keep going).
+    async def engine_call(self, kind: str, function: Callable[..., Any], *args: Any) -> Any:
+        """Call `function` on the event loop if its `kind` took less than a slice last time,
+        else in a worker thread (NumPy releases the GIL there, so other sessions keep going).
 
         Small networks stay inline because a thread hand-off costs more than it saves on a
         busy machine; big ones (a 5000-point metrics pass, a gradient check) never block.
         """
-        key = getattr(function, "__name__", "")
         started = time.perf_counter()
-        if self.durations.get(key, 0.0) <= self.settings.slice_seconds:
+        if self.durations.get(kind, 0.0) <= self.settings.slice_seconds:
             result = function(*args)
         else:
             result = await anyio.to_thread.run_sync(function, *args)
-        self.durations[key] = time.perf_counter() - started
+        self.durations[kind] = time.perf_counter() - started
         return result
 
     def train_slice(self, chunk: int) -> TrainStatus:

@@ -3,6 +3,7 @@ origin check, the connection cap, frame credits and the ack timeout."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from contextlib import contextmanager
@@ -375,6 +376,18 @@ def test_error_messages_say_what_was_wrong(name, expected):
         assert expected in next_text(socket)["message"]
 
 
+def test_a_step_longer_than_a_few_seconds_is_refused():
+    with connect() as (socket, session, _):
+        config = {"training": {"batch_size": 1}, "data": {"n_points": 5000, "train_ratio": 1}}
+        socket.send_json({"type": "config", **config})
+        next_text(socket), next_text(socket)
+        before = snapshot(session)
+        socket.send_json({"type": "step", "unit": "epoch", "count": 5})
+        message = next_text(socket)["message"]
+        assert message.startswith("step.count: 5 epochs are 25000 iterations, more than 20000")
+        assert_unchanged(before, session)
+
+
 def test_binary_message_from_client_is_refused():
     with connect() as (socket, session, _):
         before = snapshot(session)
@@ -478,3 +491,78 @@ def test_connections_beyond_the_cap_are_refused_with_a_reason():
         ):
             second.receive_json()
         assert refused.value.code == 1013 and "server full" in refused.value.reason
+
+
+# ----- pacing and concurrency ---------------------------------------------------------------
+
+
+def test_speed_max_trains_as_many_iterations_as_fit_in_each_tick():
+    with connect() as (socket, _session, _greeting):
+        socket.send_json({"type": "set", "speed": "max", "fps": 10})
+        socket.send_json({"type": "play"})
+        iterations = []
+        for _ in range(3):
+            header, _ = next_frame(socket)
+            iterations.append(header["iteration"])
+            socket.send_json({"type": "ack"})
+        assert header["speed"] == "max"
+        # Half of a 100 ms tick holds far more than one 0.3 ms iteration.
+        assert iterations[-1] - iterations[-2] > 20
+
+
+def test_several_sessions_play_side_by_side():
+    app = create_app(Settings())
+    with TestClient(app) as client:
+        sockets = [client.websocket_connect("/ws").__enter__() for _ in range(5)]
+        try:
+            for socket in sockets:
+                socket.send_json({"type": "set", "fps": 60})
+                socket.send_json({"type": "play"})
+            last = {}
+            for _ in range(8):
+                for index, socket in enumerate(sockets):
+                    header, _ = next_frame(socket)
+                    socket.send_json({"type": "ack"})
+                    last[index] = header["iteration"]
+            assert len(app.state.sessions) == 5
+            assert all(iteration >= 5 for iteration in last.values()), last
+        finally:
+            for socket in sockets:
+                socket.__exit__(None, None, None)
+
+
+def test_big_networks_are_inspected_off_the_event_loop():
+    with connect() as (socket, session, _):
+        network = {"layers": [2, 32, 32, 32, 1]}
+        socket.send_json({"type": "config", "network": network, "data": {"n_points": 400}})
+        next_text(socket), next_text(socket)
+        original, where = session.run.inspect, []
+
+        def inspect_and_note_the_thread(target):
+            try:
+                asyncio.get_running_loop()
+                where.append("event loop")
+            except RuntimeError:  # worker threads run no event loop
+                where.append("worker thread")
+            return original(target)
+
+        session.run.inspect = inspect_and_note_the_thread
+        socket.send_json({"type": "inspect", "kind": "neuron", "layer": 1, "j": 31})
+        reply = next_text(socket)
+        assert reply["type"] == "inspect" and where == ["worker thread"]
+
+
+def test_reset_restarts_the_race_from_the_new_weights():
+    with connect() as (socket, session, _):
+        variants = [{"label": "sgd"}, {"label": "fast", "lr": 0.3}]
+        socket.send_json({"type": "compare", "variants": variants})
+        socket.send_json({"type": "step", "unit": "iteration", "count": 5})
+        socket.send_json({"type": "reset", "seed": 3})
+        assert next_text(socket)["type"] == "state"
+        assert [variant.label for variant in session.variants] == ["sgd", "fast"]
+        for variant in session.variants:
+            assert variant.run.iteration == 0
+            assert variant.run.config["training"]["lr"] in (0.03, 0.3)
+            np.testing.assert_array_equal(
+                variant.run.network.weights[0], session.run.network.weights[0]
+            )
