@@ -173,9 +173,16 @@ function onPhase({ header, arrays }) {
   trace.last = phase;
   store.phaseCount = (store.phaseCount ?? 0) + 1;
   setText("phase-label", phase.phase);
-  setText("phase-detail", phase.layer !== undefined && phase.layer !== null ? `layer ${phase.layer}` : "");
+  setText("phase-detail", phaseDetail(phase));
   if (phase.iteration !== undefined) setText("iteration", phase.iteration);
   dirty.network = true;
+}
+
+/** Which layer, and whose numbers: node and edge labels follow one sample, ΔW the whole batch. */
+function phaseDetail(phase) {
+  const layer = Number.isInteger(phase.layer) ? `layer ${phase.layer} · ` : "";
+  if (phase.phase === "update") return `ΔW = step on the batch of ${store.config?.training.batch_size ?? "?"}`;
+  return `${layer}sample ${phase.focus_sample ?? store.focus ?? 0}`;
 }
 
 function resetTrace() {
