@@ -3,7 +3,16 @@
 import { CLASS_COLOURS } from "./palette.js";
 
 const PAD = { left: 46, right: 8, top: 18, bottom: 18 };
-const LAYER_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#999999"];
+const LAYER_COLOURS = [
+  "#0072b2",
+  "#d55e00",
+  "#009e73",
+  "#cc79a7",
+  "#e69f00",
+  "#56b4e9",
+  "#000000",
+  "#999999",
+];
 
 /** scene = {width, height, history, compare, log}: train solid, test dashed, variants coloured. */
 export function drawLoss(ctx, scene) {
@@ -12,7 +21,12 @@ export function drawLoss(ctx, scene) {
   if (compare?.size) {
     let k = 0;
     for (const [label, values] of compare) {
-      series.push({ x: values.iteration, y: values.loss, colour: CLASS_COLOURS[k++ % CLASS_COLOURS.length], label });
+      series.push({
+        x: values.iteration,
+        y: values.loss,
+        colour: CLASS_COLOURS[k++ % CLASS_COLOURS.length],
+        label,
+      });
     }
   } else {
     series.push({ x: history.iteration, y: history.train, colour: "#222", label: "train" });
@@ -43,7 +57,8 @@ function drawLines(ctx, { width, height, series, log, title }) {
   const plotWidth = width - PAD.left - PAD.right;
   const plotHeight = height - PAD.top - PAD.bottom;
   const sx = (x) => PAD.left + ((x - bounds.x0) / (bounds.x1 - bounds.x0 || 1)) * plotWidth;
-  const sy = (y) => PAD.top + (1 - (transform(y, log) - bounds.y0) / (bounds.y1 - bounds.y0 || 1)) * plotHeight;
+  const sy = (y) =>
+    PAD.top + (1 - (transform(y, log) - bounds.y0) / (bounds.y1 - bounds.y0 || 1)) * plotHeight;
   for (const line of series) drawSeries(ctx, line, sx, sy, log, plotWidth);
   drawLegend(ctx, series, width);
 }

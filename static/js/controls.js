@@ -11,33 +11,202 @@ const FALLBACK_OPTIONS = {
   optimizers: ["sgd", "momentum", "rmsprop", "adam"],
 };
 
-const FEATURE_LABELS = { x1: "x₁", x2: "x₂", x1sq: "x₁²", x2sq: "x₂²", x1x2: "x₁·x₂", sinx1: "sin x₁", sinx2: "sin x₂" };
+const FEATURE_LABELS = {
+  x1: "x₁",
+  x2: "x₂",
+  x1sq: "x₁²",
+  x2sq: "x₂²",
+  x1x2: "x₁·x₂",
+  sinx1: "sin x₁",
+  sinx2: "sin x₂",
+};
 
 /** Every control: where its value lives in the config and whether it applies live. */
 export const CONTROLS = [
   { section: "Data", key: "dataset", path: ["data", "dataset"], kind: "select", options: "datasets" },
-  { section: "Data", key: "noise", path: ["data", "noise"], kind: "range", min: 0, max: 50, step: 5, unit: "%" },
-  { section: "Data", key: "train_ratio", label: "train share", path: ["data", "train_ratio"], kind: "range", min: 0.1, max: 0.9, step: 0.1, percent: true },
-  { section: "Data", key: "n_points", label: "points", path: ["data", "n_points"], kind: "number", min: 10, max: 5000, step: 10 },
-  { section: "Data", key: "data_seed", label: "data seed", path: ["data", "seed"], kind: "number", min: 0, step: 1 },
-  { section: "Network", key: "activation", path: ["network", "activation"], kind: "select", options: "activations" },
+  {
+    section: "Data",
+    key: "noise",
+    path: ["data", "noise"],
+    kind: "range",
+    min: 0,
+    max: 50,
+    step: 5,
+    unit: "%",
+  },
+  {
+    section: "Data",
+    key: "train_ratio",
+    label: "train share",
+    path: ["data", "train_ratio"],
+    kind: "range",
+    min: 0.1,
+    max: 0.9,
+    step: 0.1,
+    percent: true,
+  },
+  {
+    section: "Data",
+    key: "n_points",
+    label: "points",
+    path: ["data", "n_points"],
+    kind: "number",
+    min: 10,
+    max: 5000,
+    step: 10,
+  },
+  {
+    section: "Data",
+    key: "data_seed",
+    label: "data seed",
+    path: ["data", "seed"],
+    kind: "number",
+    min: 0,
+    step: 1,
+  },
+  {
+    section: "Network",
+    key: "activation",
+    path: ["network", "activation"],
+    kind: "select",
+    options: "activations",
+  },
   { section: "Network", key: "output", path: ["network", "output"], kind: "select", options: "outputs" },
   { section: "Network", key: "loss", path: ["network", "loss"], kind: "select", options: "losses" },
   { section: "Network", key: "init", path: ["network", "init"], kind: "select", options: "inits" },
-  { section: "Network", key: "init_scale", label: "init scale", path: ["network", "init_scale"], kind: "number", min: 0, step: 0.1 },
-  { section: "Network", key: "seed", label: "weight seed", path: ["network", "seed"], kind: "number", min: 0, step: 1 },
-  { section: "Network", key: "bias", label: "use biases", path: ["network", "bias"], kind: "checkbox", fallback: true },
-  { section: "Training", key: "optimizer", path: ["training", "optimizer"], kind: "select", options: "optimizers", live: true },
-  { section: "Training", key: "lr", label: "learning rate", path: ["training", "lr"], kind: "number", min: 0, step: "any", live: true },
-  { section: "Training", key: "momentum", path: ["training", "momentum"], kind: "number", step: "any", live: true, only: ["momentum"] },
-  { section: "Training", key: "alpha", label: "α (decay)", path: ["training", "alpha"], kind: "number", step: "any", live: true, only: ["rmsprop"] },
-  { section: "Training", key: "beta1", label: "β₁", path: ["training", "beta1"], kind: "number", step: "any", live: true, only: ["adam"] },
-  { section: "Training", key: "beta2", label: "β₂", path: ["training", "beta2"], kind: "number", step: "any", live: true, only: ["adam"] },
-  { section: "Training", key: "eps", label: "ε", path: ["training", "eps"], kind: "number", step: "any", live: true, only: ["rmsprop", "adam"] },
-  { section: "Training", key: "l1", label: "L1", path: ["training", "l1"], kind: "number", min: 0, step: "any", live: true },
-  { section: "Training", key: "l2", label: "L2", path: ["training", "l2"], kind: "number", min: 0, step: "any", live: true },
-  { section: "Training", key: "dropout", path: ["training", "dropout"], kind: "range", min: 0, max: 0.9, step: 0.1, live: true },
-  { section: "Training", key: "batch_size", label: "batch size", path: ["training", "batch_size"], kind: "number", min: 1, step: 1, live: true },
+  {
+    section: "Network",
+    key: "init_scale",
+    label: "init scale",
+    path: ["network", "init_scale"],
+    kind: "number",
+    min: 0,
+    step: 0.1,
+  },
+  {
+    section: "Network",
+    key: "seed",
+    label: "weight seed",
+    path: ["network", "seed"],
+    kind: "number",
+    min: 0,
+    step: 1,
+  },
+  {
+    section: "Network",
+    key: "bias",
+    label: "use biases",
+    path: ["network", "bias"],
+    kind: "checkbox",
+    fallback: true,
+  },
+  {
+    section: "Training",
+    key: "optimizer",
+    path: ["training", "optimizer"],
+    kind: "select",
+    options: "optimizers",
+    live: true,
+  },
+  {
+    section: "Training",
+    key: "lr",
+    label: "learning rate",
+    path: ["training", "lr"],
+    kind: "number",
+    min: 0,
+    step: "any",
+    live: true,
+  },
+  {
+    section: "Training",
+    key: "momentum",
+    path: ["training", "momentum"],
+    kind: "number",
+    step: "any",
+    live: true,
+    only: ["momentum"],
+  },
+  {
+    section: "Training",
+    key: "alpha",
+    label: "α (decay)",
+    path: ["training", "alpha"],
+    kind: "number",
+    step: "any",
+    live: true,
+    only: ["rmsprop"],
+  },
+  {
+    section: "Training",
+    key: "beta1",
+    label: "β₁",
+    path: ["training", "beta1"],
+    kind: "number",
+    step: "any",
+    live: true,
+    only: ["adam"],
+  },
+  {
+    section: "Training",
+    key: "beta2",
+    label: "β₂",
+    path: ["training", "beta2"],
+    kind: "number",
+    step: "any",
+    live: true,
+    only: ["adam"],
+  },
+  {
+    section: "Training",
+    key: "eps",
+    label: "ε",
+    path: ["training", "eps"],
+    kind: "number",
+    step: "any",
+    live: true,
+    only: ["rmsprop", "adam"],
+  },
+  {
+    section: "Training",
+    key: "l1",
+    label: "L1",
+    path: ["training", "l1"],
+    kind: "number",
+    min: 0,
+    step: "any",
+    live: true,
+  },
+  {
+    section: "Training",
+    key: "l2",
+    label: "L2",
+    path: ["training", "l2"],
+    kind: "number",
+    min: 0,
+    step: "any",
+    live: true,
+  },
+  {
+    section: "Training",
+    key: "dropout",
+    path: ["training", "dropout"],
+    kind: "range",
+    min: 0,
+    max: 0.9,
+    step: 0.1,
+    live: true,
+  },
+  {
+    section: "Training",
+    key: "batch_size",
+    label: "batch size",
+    path: ["training", "batch_size"],
+    kind: "number",
+    min: 1,
+    step: 1,
+    live: true,
+  },
 ];
 
 /** Registry entries as [{value, label}], whatever shape the server sends (list, objects, map). */
@@ -47,7 +216,7 @@ export function optionList(options, name) {
   return entries.map((entry) => {
     if (typeof entry === "string") return { value: entry, label: FEATURE_LABELS[entry] ?? entry };
     if (entry.key !== undefined && entry.value !== undefined && !entry.id) {
-      const label = typeof entry.value === "string" ? entry.value : entry.value?.label ?? entry.key;
+      const label = typeof entry.value === "string" ? entry.value : (entry.value?.label ?? entry.key);
       return { value: entry.key, label, ...(typeof entry.value === "object" ? entry.value : {}) };
     }
     const value = entry.id ?? entry.name ?? entry.key ?? entry.value;
@@ -79,7 +248,8 @@ function buildInput(control, options, onInput) {
     }
   } else {
     input = element("input", { id, type: control.kind });
-    for (const name of ["min", "max", "step"]) if (control[name] !== undefined) input.setAttribute(name, control[name]);
+    for (const name of ["min", "max", "step"])
+      if (control[name] !== undefined) input.setAttribute(name, control[name]);
   }
   input.dataset.testid = id;
   row.append(input);
@@ -128,7 +298,9 @@ export function createControls(container, { options, onChange, onFeatures }) {
       sections.set(control.section, fieldset);
       container.append(fieldset);
     }
-    const built = buildInput(control, options, (value) => onChange(control.path, value, Boolean(control.live)));
+    const built = buildInput(control, options, (value) =>
+      onChange(control.path, value, Boolean(control.live)),
+    );
     sections.get(control.section).append(built.row);
     inputs.set(control.key, { control, ...built });
   }
@@ -162,7 +334,9 @@ function buildFeatures(options, onFeatures) {
     input.dataset.testid = `feature-${option.value}`;
     label.append(input, document.createTextNode(FEATURE_LABELS[option.value] ?? option.label));
     input.addEventListener("change", () => {
-      const chosen = [...boxes.values()].filter((candidate) => candidate.checked).map((candidate) => candidate.value);
+      const chosen = [...boxes.values()]
+        .filter((candidate) => candidate.checked)
+        .map((candidate) => candidate.value);
       if (chosen.length === 0) {
         input.checked = true;
         return;

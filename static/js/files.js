@@ -15,7 +15,8 @@ export function parsePointsCsv(text, maxPoints) {
     if (points.length === 0 && cells.some((cell) => cell !== "" && Number.isNaN(Number(cell)))) {
       if (index === lines.findIndex(Boolean)) return; // a header line
     }
-    if (cells.length < 3) throw new Error(`line ${index + 1}: expected x1,x2,target, got "${line.slice(0, 40)}"`);
+    if (cells.length < 3)
+      throw new Error(`line ${index + 1}: expected x1,x2,target, got "${line.slice(0, 40)}"`);
     const numbers = cells.map(Number);
     if (cells.some((cell) => cell === "") || !numbers.every(Number.isFinite)) {
       throw new Error(`line ${index + 1}: every value must be a number, got "${line.slice(0, 40)}"`);
@@ -48,11 +49,15 @@ export function parseNetworkJson(text) {
 
 /** A flat {data, shape: [rows, cols]} array → nested lists. */
 export function nested({ data, shape }) {
-  return Array.from({ length: shape[0] }, (_, row) => Array.from(data.subarray(row * shape[1], (row + 1) * shape[1])));
+  return Array.from({ length: shape[0] }, (_, row) =>
+    Array.from(data.subarray(row * shape[1], (row + 1) * shape[1])),
+  );
 }
 
 export function historyCsv(history) {
-  const rows = history.iteration.map((iteration, k) => `${iteration},${history.train[k] ?? ""},${history.test[k] ?? ""}`);
+  const rows = history.iteration.map(
+    (iteration, k) => `${iteration},${history.train[k] ?? ""},${history.test[k] ?? ""}`,
+  );
   return ["iteration,train_loss,test_loss", ...rows].join("\n") + "\n";
 }
 

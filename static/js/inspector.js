@@ -24,7 +24,9 @@ function precise(value) {
 function format(value) {
   if (typeof value === "number") return precise(value);
   if (Array.isArray(value) && value.every((item) => typeof item === "number")) {
-    return value.length > 8 ? `[${value.slice(0, 8).map(precise).join(", ")}, …]` : `[${value.map(precise).join(", ")}]`;
+    return value.length > 8
+      ? `[${value.slice(0, 8).map(precise).join(", ")}, …]`
+      : `[${value.map(precise).join(", ")}]`;
   }
   if (value === null || value === undefined) return "—";
   return String(value);
@@ -47,7 +49,8 @@ function fields(object, depth = 0) {
     const cell = element("dd");
     if (value && typeof value === "object" && !Array.isArray(value)) cell.append(fields(value, depth + 1));
     else if (Array.isArray(value) && value.some((item) => item && typeof item === "object")) {
-      for (const item of value) cell.append(typeof item === "object" ? fields(item, depth + 1) : element("div", null, format(item)));
+      for (const item of value)
+        cell.append(typeof item === "object" ? fields(item, depth + 1) : element("div", null, format(item)));
     } else cell.textContent = format(value);
     list.append(cell);
   }
@@ -71,9 +74,15 @@ export function render(panel, selection, reply, { onEdit, onClose }) {
   history.width = 260;
   history.height = 40;
   const parts = [header];
-  if (selection.kind !== "neuron") parts.push(editor(reply?.value, onEdit), element("div", "inspect-label", "recent values"), history);
+  if (selection.kind !== "neuron")
+    parts.push(editor(reply?.value, onEdit), element("div", "inspect-label", "recent values"), history);
   if (!reply) parts.push(element("p", "inspect-waiting", "asking the server…"));
-  else parts.push(...(selection.kind === "neuron" ? neuronParts(reply) : parameterParts(reply)), gradcheck(reply.gradcheck), details(reply));
+  else
+    parts.push(
+      ...(selection.kind === "neuron" ? neuronParts(reply) : parameterParts(reply)),
+      gradcheck(reply.gradcheck),
+      details(reply),
+    );
   panel.replaceChildren(...parts);
   panel.hidden = false;
   return history;

@@ -91,12 +91,13 @@ function onHello(message) {
   // A linked lesson loads its own run when the link holds none, or when the lesson has its own
   // points (a link cannot carry those); otherwise the link's run wins and the lesson shows its text.
   const lesson = (message.lessons ?? []).find((candidate) => candidate.id === parsed.view.lesson);
-  const lessonRun = Boolean(lesson) && (!url.hasConfig(location.hash) || Boolean(lesson.config?.data?.points));
+  const lessonRun =
+    Boolean(lesson) && (!url.hasConfig(location.hash) || Boolean(lesson.config?.data?.points));
   if (lesson) lessons?.select(lesson.id, { load: lessonRun });
   if (lessonRun) return;
   // Otherwise start by sending the run we want: the link's, else the server's default. The reply
   // (state, data and a first frame) fills every view the same way for both.
-  sendConfig(url.hasConfig(location.hash) ? parsed.config : message.state?.config ?? parsed.config);
+  sendConfig(url.hasConfig(location.hash) ? parsed.config : (message.state?.config ?? parsed.config));
 }
 
 function onState(message) {
@@ -141,7 +142,13 @@ function setPath(object, path, value) {
 function onInspect(reply) {
   const selection = store.selection;
   // Replies to an earlier selection may still arrive after a new click: drop those.
-  if (!selection || reply.kind !== selection.kind || reply.layer !== selection.layer || reply.j !== selection.j) return;
+  if (
+    !selection ||
+    reply.kind !== selection.kind ||
+    reply.layer !== selection.layer ||
+    reply.j !== selection.j
+  )
+    return;
   if (selection.kind === "weight" && reply.i !== selection.i) return;
   store.inspect = reply;
   renderInspector();
@@ -159,7 +166,8 @@ function onPhase({ header, arrays }) {
   const phase = { ...header, receivedAt: performance.now() };
   if (phase.phase === "forward" && phase.layer === 0) resetTrace();
   const trace = store.trace;
-  if (phase.phase === "forward") trace.forward.set(phase.layer, { A: arrays.get("focus/A")?.data, Z: arrays.get("focus/Z")?.data });
+  if (phase.phase === "forward")
+    trace.forward.set(phase.layer, { A: arrays.get("focus/A")?.data, Z: arrays.get("focus/Z")?.data });
   if (phase.phase === "loss") trace.loss = phase.focus?.loss ?? phase.loss;
   if (phase.phase === "backward") {
     const dW = arrays.get("focus/dW") ?? arrays.get("dW");
@@ -181,7 +189,8 @@ function onPhase({ header, arrays }) {
 /** Which layer, and whose numbers: node and edge labels follow one sample, ΔW the whole batch. */
 function phaseDetail(phase) {
   const layer = Number.isInteger(phase.layer) ? `layer ${phase.layer} · ` : "";
-  if (phase.phase === "update") return `ΔW = step on the batch of ${store.config?.training.batch_size ?? "?"}`;
+  if (phase.phase === "update")
+    return `ΔW = step on the batch of ${store.config?.training.batch_size ?? "?"}`;
   return `${layer}sample ${phase.focus_sample ?? store.focus ?? 0}`;
 }
 
@@ -201,7 +210,10 @@ function phaseParameters(arrays) {
 
 /** Nested lists from a `state` network spec → {data, shape} like the binary arrays. */
 function specParameters(spec) {
-  const W = spec.weights.map((rows) => ({ data: Float32Array.from(rows.flat()), shape: [rows.length, rows[0]?.length ?? 0] }));
+  const W = spec.weights.map((rows) => ({
+    data: Float32Array.from(rows.flat()),
+    shape: [rows.length, rows[0]?.length ?? 0],
+  }));
   const b = (spec.biases ?? []).map((row) => ({ data: Float32Array.from(row), shape: [row.length] }));
   return { W, b };
 }
@@ -237,7 +249,8 @@ function setOption(path, value, live) {
   const config = structuredClone(store.config);
   setPath(config, path, value);
   if (path[1] === "dataset") fitHead(config);
-  if (path[1] === "output") config.network.loss = { sigmoid: "bce", softmax: "ce", linear: "mse" }[value] ?? config.network.loss;
+  if (path[1] === "output")
+    config.network.loss = { sigmoid: "bce", softmax: "ce", linear: "mse" }[value] ?? config.network.loss;
   if (live) {
     lastSet = { path, previous: structuredClone(path.reduce((node, key) => node?.[key], confirmed)) };
     setPath(confirmed, path, structuredClone(value));
@@ -253,7 +266,9 @@ function setOption(path, value, live) {
 
 /** A new data set may need another output head (3 classes → softmax, regression → linear). */
 function fitHead(config) {
-  const option = optionList(store.hello?.options, "datasets").find((entry) => entry.value === config.data.dataset);
+  const option = optionList(store.hello?.options, "datasets").find(
+    (entry) => entry.value === config.data.dataset,
+  );
   const head = headFor(option ?? guessDataset(config.data.dataset));
   config.network.output = head.output;
   config.network.loss = head.loss;
@@ -311,7 +326,11 @@ function toggleFrozen(layer, frozen) {
   const current = new Set(store.config.training.frozen ?? []);
   if (frozen) current.add(layer);
   else current.delete(layer);
-  setOption(["training", "frozen"], [...current].sort((a, b) => a - b), true);
+  setOption(
+    ["training", "frozen"],
+    [...current].sort((a, b) => a - b),
+    true,
+  );
 }
 
 // ------------------------------------------------------------------ transport
@@ -367,7 +386,8 @@ function loadLesson(lesson) {
   applyView({ biasNodes: Boolean(view.bias_nodes) });
   sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...structuredClone(lesson.config) });
   if (view.compare?.length) startRace(view.compare);
-  if (view.charts) document.querySelector(`[data-chart="${view.charts}"]`)?.scrollIntoView({ block: "nearest" });
+  if (view.charts)
+    document.querySelector(`[data-chart="${view.charts}"]`)?.scrollIntoView({ block: "nearest" });
 }
 
 function applyView(view) {
@@ -562,15 +582,28 @@ function featureNames() {
 function drawSurface() {
   const { ctx, width, height } = fitCanvas(canvases.surface);
   const data = userPoints ? { ...store.data, train: userPoints, test: [] } : store.data;
-  const focus = userPoints ? null : store.focus ?? 0;
-  surface.draw(ctx, { width, height, surface: surfaceArray, output: store.config?.network.output, data, view: store.view, focus });
+  const focus = userPoints ? null : (store.focus ?? 0);
+  surface.draw(ctx, {
+    width,
+    height,
+    surface: surfaceArray,
+    output: store.config?.network.output,
+    data,
+    view: store.view,
+    focus,
+  });
   dirty.surface = false;
 }
 
 function drawCharts() {
   if (!document.querySelector('[data-panel="charts"]').hidden) {
     const loss = fitCanvas(canvases.loss);
-    charts.drawLoss(loss.ctx, { ...loss, history: store.history, compare: store.compare, log: store.view.logLoss });
+    charts.drawLoss(loss.ctx, {
+      ...loss,
+      history: store.history,
+      compare: store.compare,
+      log: store.view.logLoss,
+    });
     const grads = fitCanvas(canvases.grads);
     charts.drawGradients(grads.ctx, { ...grads, grads: store.grads });
   }
@@ -745,7 +778,9 @@ on("clear-points", "click", clearPoints);
 on("upload-points", "change", (event) => event.target.files[0] && uploadPoints(event.target.files[0]));
 on("import-network", "change", (event) => event.target.files[0] && importNetwork(event.target.files[0]));
 on("export-network", "click", exportNetwork);
-on("download-csv", "click", () => files.download("loss-history.csv", files.historyCsv(store.history), "text/csv"));
+on("download-csv", "click", () =>
+  files.download("loss-history.csv", files.historyCsv(store.history), "text/csv"),
+);
 on("download-png", "click", () => files.downloadView(canvases));
 on("error-close", "click", () => ($("error").hidden = true));
 on("focus-sample", "change", (event) => {
@@ -768,7 +803,13 @@ window.addEventListener("hashchange", () => {
   if (url.hasConfig(location.hash)) sendConfig(parsed.config);
 });
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest("input, select, textarea, label") || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (
+    event.target.closest("input, select, textarea, label") ||
+    event.ctrlKey ||
+    event.metaKey ||
+    event.altKey
+  )
+    return;
   // Space on a focused button already presses that button.
   if (event.key === " " && !event.target.closest("button")) {
     event.preventDefault();

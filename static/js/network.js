@@ -149,7 +149,13 @@ function drawPhasePulse(ctx, scene) {
   for (const edge of edgesOf(scene, last.layer)) {
     const s = backward ? 1 - t : t;
     ctx.beginPath();
-    ctx.arc(edge.from.x + (edge.to.x - edge.from.x) * s, edge.from.y + (edge.to.y - edge.from.y) * s, 3.5, 0, 2 * Math.PI);
+    ctx.arc(
+      edge.from.x + (edge.to.x - edge.from.x) * s,
+      edge.from.y + (edge.to.y - edge.from.y) * s,
+      3.5,
+      0,
+      2 * Math.PI,
+    );
     ctx.fill();
   }
 }
@@ -238,7 +244,15 @@ function drawPhaseValues(ctx, scene) {
   const half = size / 2;
   for (const [l, values] of trace.forward) {
     columns[l + 1]?.nodes.forEach((node, j) =>
-      label(ctx, `a=${formatNumber(values.A?.[j])}`, node.x, node.y - half - 8, "center", FORWARD_COLOUR, true),
+      label(
+        ctx,
+        `a=${formatNumber(values.A?.[j])}`,
+        node.x,
+        node.y - half - 8,
+        "center",
+        FORWARD_COLOUR,
+        true,
+      ),
     );
   }
   if (trace.loss !== null) {
@@ -247,7 +261,15 @@ function drawPhaseValues(ctx, scene) {
   }
   for (const [l, values] of trace.backward) {
     columns[l + 1]?.nodes.forEach((node, j) =>
-      label(ctx, `δ=${formatNumber(values.dZ?.[j])}`, node.x, node.y + half + 10, "center", BACKWARD_COLOUR, true),
+      label(
+        ctx,
+        `δ=${formatNumber(values.dZ?.[j])}`,
+        node.x,
+        node.y + half + 10,
+        "center",
+        BACKWARD_COLOUR,
+        true,
+      ),
     );
     // Once the update starts, the ΔW labels take over the edges.
     if (trace.last.phase !== "update") drawEdgeGradients(ctx, scene, l, values);
@@ -305,10 +327,15 @@ export function hitTest(scene, x, y) {
     for (let j = 0; j < columns[c].nodes.length; j++) {
       const node = columns[c].nodes[j];
       const side = Math.max(6, half * 0.38);
-      if (!columns[c - 1].bias && Math.abs(x - (node.x - half)) <= side && Math.abs(y - (node.y + half)) <= side) {
+      if (
+        !columns[c - 1].bias &&
+        Math.abs(x - (node.x - half)) <= side &&
+        Math.abs(y - (node.y + half)) <= side
+      ) {
         return { kind: "bias", layer: c - 1, j };
       }
-      if (Math.abs(x - node.x) <= half && Math.abs(y - node.y) <= half) return { kind: "neuron", layer: c - 1, j };
+      if (Math.abs(x - node.x) <= half && Math.abs(y - node.y) <= half)
+        return { kind: "neuron", layer: c - 1, j };
     }
   }
   let best = null;

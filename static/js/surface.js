@@ -26,7 +26,8 @@ export function draw(ctx, scene) {
   const colour = pointColour(scene);
   drawPoints(ctx, data.train, colour, false, width, height);
   if (view.showTest) drawPoints(ctx, data.test, colour, true, width, height);
-  if (scene.focus !== null && data.train?.[scene.focus]) drawFocus(ctx, data.train[scene.focus], width, height);
+  if (scene.focus !== null && data.train?.[scene.focus])
+    drawFocus(ctx, data.train[scene.focus], width, height);
 }
 
 /** A ring around the training sample the phase view follows. */
@@ -68,9 +69,12 @@ function argmaxCanvas(surface, discretize) {
   const [lo, hi] = surface.range ?? [0, 1];
   for (let p = 0; p < size * size; p++) {
     let best = 0;
-    for (let k = 1; k < classes; k++) if (surface.data[k * size * size + p] > surface.data[best * size * size + p]) best = k;
+    for (let k = 1; k < classes; k++)
+      if (surface.data[k * size * size + p] > surface.data[best * size * size + p]) best = k;
     const probability = lo + (surface.data[best * size * size + p] / 255) * (hi - lo);
-    const strength = discretize ? 0.75 : Math.max(0, Math.min(1, (probability - 1 / classes) / (1 - 1 / classes)));
+    const strength = discretize
+      ? 0.75
+      : Math.max(0, Math.min(1, (probability - 1 / classes) / (1 - 1 / classes)));
     const colour = rgb[best % rgb.length];
     for (let c = 0; c < 3; c++) pixels[p * 4 + c] = Math.round(247 + (colour[c] - 247) * strength * 0.8);
     pixels[p * 4 + 3] = 255;

@@ -105,9 +105,10 @@ export function parse(hash, defaults) {
   const config = structuredClone(defaults ?? {});
   const view = {};
   const errors = [];
-  const byKey = new Map(
-    [...CONFIG_PROPERTIES.map((p) => [p.key, [p, config]]), ...VIEW_PROPERTIES.map((p) => [p.key, [p, view]])],
-  );
+  const byKey = new Map([
+    ...CONFIG_PROPERTIES.map((p) => [p.key, [p, config]]),
+    ...VIEW_PROPERTIES.map((p) => [p.key, [p, view]]),
+  ]);
   const text = hash.startsWith("#") ? hash.slice(1) : hash;
   for (const pair of text.split("&").filter(Boolean)) {
     const [key, raw = ""] = pair.split("=");
@@ -129,5 +130,8 @@ export function parse(hash, defaults) {
 /** True when the hash names at least one configuration property (so it describes a run). */
 export function hasConfig(hash) {
   const keys = new Set(CONFIG_PROPERTIES.map((property) => property.key));
-  return hash.replace(/^#/, "").split("&").some((pair) => keys.has(pair.split("=")[0]));
+  return hash
+    .replace(/^#/, "")
+    .split("&")
+    .some((pair) => keys.has(pair.split("=")[0]));
 }
