@@ -238,3 +238,28 @@ def test_a_refused_change_leaves_the_page_showing_the_running_network(page, live
     lr.press("Enter")
     expect(page.get_by_test_id("error")).to_contain_text("lr")
     expect(lr).to_have_value("0.03")
+
+
+def test_structural_controls_rebuild_the_network(page, live_server):
+    open_page(page, live_server, "#dataset=circle&layers=2,4,2,1")
+
+    def layers_become(expected: str) -> None:
+        page.wait_for_function(f"{STORE}.network.weights.length === {expected.count(',')}")
+        page.wait_for_function(f"{STORE}.config.network.layers.join() === '{expected}'")
+
+    page.get_by_test_id("add-layer").click()
+    expect(page.get_by_test_id("notice")).to_have_text("network rebuilt")
+    layers_become("2,4,2,2,1")
+    page.get_by_role("button", name="more neurons in hidden layer 1").click()
+    layers_become("2,5,2,2,1")
+    page.get_by_test_id("remove-layer").click()
+    layers_become("2,5,2,1")
+    page.get_by_test_id("feature-x1sq").check()
+    layers_become("3,5,2,1")
+    page.get_by_test_id("control-dataset").select_option("three_gauss")
+    layers_become("3,5,2,3")
+    assert page.evaluate(f"{STORE}.config.network.output") == "softmax"
+    assert page.evaluate(f"{STORE}.config.network.loss") == "ce"
+    page.get_by_test_id("freeze-0").check()
+    page.wait_for_function("location.hash.includes('frozen=0')")
+    assert page.console_errors == []

@@ -1,13 +1,14 @@
 // Wires the page: socket → store → views, controls → messages, and the one drawing loop.
 
-import { createControls, headFor, optionList, FEATURE_LABELS } from "./controls.js";
+import { createControls, FEATURE_LABELS } from "./controls.js";
 import * as charts from "./charts.js";
 import * as files from "./files.js";
-import * as inspector from "./inspector.js";
 import { mountLessons } from "./lessons.js";
 import * as network from "./network.js";
+import { Selection } from "./selection.js";
 import { Socket } from "./socket.js";
 import { Store, emptyTrace } from "./store.js";
+import * as structure from "./structure.js";
 import * as surface from "./surface.js";
 import { surfaceCanvases } from "./thumbnails.js";
 import * as url from "./url.js";
@@ -32,6 +33,13 @@ let configPending = false;
 let lastSet = null; // {path, previous} of the newest live option, undone if the server refuses it
 
 const socket = new Socket(socketUrl(), { onOpen, onClose, onText, onBinary });
+const selection = new Selection({
+  store,
+  socket,
+  weights,
+  panel: $("inspector"),
+  onChange: () => (dirty.network = true),
+});
 window.backpropLab = { store, socket, weights, scene }; // a handle for tests and the curious
 
 function socketUrl() {
@@ -70,7 +78,7 @@ const TEXT_HANDLERS = {
     if (message.message) showNotice(message.message);
   },
   error: onError,
-  inspect: onInspect,
+  inspect: (reply) => selection.receive(reply),
 };
 
 function onText(message) {
@@ -137,22 +145,6 @@ function onError(message) {
 
 function setPath(object, path, value) {
   path.slice(0, -1).reduce((node, key) => node[key], object)[path.at(-1)] = value;
-}
-
-function onInspect(reply) {
-  const selection = store.selection;
-  // Replies to an earlier selection may still arrive after a new click: drop those.
-  if (
-    !selection ||
-    reply.kind !== selection.kind ||
-    reply.layer !== selection.layer ||
-    reply.j !== selection.j
-  )
-    return;
-  if (selection.kind === "weight" && reply.i !== selection.i) return;
-  store.inspect = reply;
-  renderInspector();
-  if (selected.canvas) inspector.drawHistory(selected.canvas, selected.history);
 }
 
 function onBinary(decoded) {
@@ -246,11 +238,10 @@ function pick(object, keys) {
 }
 
 function setOption(path, value, live) {
-  const config = structuredClone(store.config);
+  let config = structuredClone(store.config);
   setPath(config, path, value);
-  if (path[1] === "dataset") fitHead(config);
-  if (path[1] === "output")
-    config.network.loss = { sigmoid: "bce", softmax: "ce", linear: "mse" }[value] ?? config.network.loss;
+  if (path[1] === "dataset") config = structure.withDataset(config, value, store.hello?.options);
+  if (path[1] === "output") config.network.loss = structure.lossFor(value, config.network.loss);
   if (live) {
     lastSet = { path, previous: structuredClone(path.reduce((node, key) => node?.[key], confirmed)) };
     setPath(confirmed, path, structuredClone(value));
@@ -264,63 +255,14 @@ function setOption(path, value, live) {
   }
 }
 
-/** A new data set may need another output head (3 classes → softmax, regression → linear). */
-function fitHead(config) {
-  const option = optionList(store.hello?.options, "datasets").find(
-    (entry) => entry.value === config.data.dataset,
-  );
-  const head = headFor(option ?? guessDataset(config.data.dataset));
-  config.network.output = head.output;
-  config.network.loss = head.loss;
-  config.network.layers[config.network.layers.length - 1] = head.width;
-  delete config.data.points;
-}
-
-function guessDataset(name) {
-  if (name === "plane" || name === "multi_gauss") return { kind: "regression" };
-  if (name === "three_gauss") return { kind: "classification", n_classes: 3 };
-  return { kind: "classification", n_classes: 2 };
-}
-
-function setFeatures(features) {
-  const config = structuredClone(store.config);
-  config.data.features = features;
-  config.network.layers[0] = features.length;
-  delete config.network.weights;
-  delete config.network.biases;
+/** A structural change: a new network from the seed, and the page says so. */
+function rebuild(config) {
   sendConfig(config);
   showNotice("network rebuilt");
 }
 
-function changeLayers(change) {
-  const config = structuredClone(store.config);
-  const layers = config.network.layers;
-  const limits = store.hello?.limits ?? {};
-  change(layers, limits);
-  config.training.frozen = (config.training.frozen ?? []).filter((l) => l < layers.length - 1);
-  delete config.network.weights;
-  delete config.network.biases;
-  sendConfig(config);
-  showNotice("network rebuilt");
-}
-
-function addHiddenLayer() {
-  changeLayers((layers, limits) => {
-    if (layers.length - 2 < (limits.max_hidden_layers ?? 8)) layers.splice(layers.length - 1, 0, 2);
-  });
-}
-
-function removeHiddenLayer() {
-  changeLayers((layers) => {
-    if (layers.length > 2) layers.splice(layers.length - 2, 1);
-  });
-}
-
-function resizeLayer(column, delta) {
-  changeLayers((layers, limits) => {
-    layers[column] = Math.max(1, Math.min(limits.max_neurons ?? 32, layers[column] + delta));
-  });
-}
+const setFeatures = (features) => rebuild(structure.withFeatures(store.config, features));
+const limits = () => store.hello?.limits ?? {};
 
 function toggleFrozen(layer, frozen) {
   const current = new Set(store.config.training.frozen ?? []);
@@ -469,49 +411,13 @@ function relayout() {
   scene.layout = network.layout(store.config.network.layers, width, height, store.view.biasNodes);
   scene.width = width;
   scene.height = height;
-  buildLayerControls();
-  dirty.network = true;
-}
-
-/** +/− per hidden layer and a freeze box per weight layer, placed over the network canvas. */
-function buildLayerControls() {
-  const box = $("layer-controls");
-  const layers = store.config.network.layers;
-  const frozen = new Set(store.config.training.frozen ?? []);
-  const parts = [];
-  scene.layout.columns.forEach((column, c) => {
-    const group = document.createElement("div");
-    group.className = "layer-control";
-    group.style.left = `${column.x}px`;
-    if (c > 0 && c < layers.length - 1) {
-      group.append(smallButton("−", `fewer neurons in hidden layer ${c}`, () => resizeLayer(c, -1)));
-      group.append(smallButton("+", `more neurons in hidden layer ${c}`, () => resizeLayer(c, 1)));
-    }
-    if (c > 0) {
-      const label = document.createElement("label");
-      label.title = `freeze weight layer ${c - 1}`;
-      const input = document.createElement("input");
-      input.type = "checkbox";
-      input.checked = frozen.has(c - 1);
-      input.dataset.testid = `freeze-${c - 1}`;
-      input.addEventListener("change", () => toggleFrozen(c - 1, input.checked));
-      label.append(input, document.createTextNode("freeze"));
-      group.append(label);
-    }
-    parts.push(group);
+  structure.buildLayerControls($("layer-controls"), scene.layout, store.config, {
+    resize: (column, delta) => rebuild(structure.withLayerResized(store.config, column, delta, limits())),
+    freeze: toggleFrozen,
   });
-  box.replaceChildren(...parts);
-  setText("hidden-count", `${layers.length - 2} hidden layer${layers.length === 3 ? "" : "s"}`);
-}
-
-function smallButton(text, label, onClick) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "small";
-  button.textContent = text;
-  button.setAttribute("aria-label", label);
-  button.addEventListener("click", onClick);
-  return button;
+  const hidden = store.config.network.layers.length - 2;
+  setText("hidden-count", `${hidden} hidden layer${hidden === 1 ? "" : "s"}`);
+  dirty.network = true;
 }
 
 /** Takes the newest frame into the scene: metrics, history, parameters, surfaces. */
@@ -529,7 +435,7 @@ function applyFrame({ header, arrays }) {
   setText("test-accuracy", percent(header.test_accuracy));
   if (store.playing) setText("phase-label", "training");
   buildThumbnails(arrays);
-  followSelection(header);
+  selection.afterFrame(header);
   dirty.network = dirty.surface = dirty.charts = true;
 }
 
@@ -612,65 +518,10 @@ function drawCharts() {
 
 // ------------------------------------------------------------------ inspector and editing
 
-function select(target) {
-  store.selection = target;
-  store.inspect = null;
-  dirty.network = true;
-  if (!target) {
-    $("inspector").hidden = true;
-    return;
-  }
-  selected.history = [];
-  renderInspector();
-  selected.inspectedAt = store.frame?.header.iteration ?? -1;
-  selected.askedAt = performance.now();
-  socket.send({ type: "inspect", ...target });
-}
-
-/** Recent values of the selected weight or bias, one per drawn frame. */
-const selected = { history: [], canvas: null, inspectedAt: -1, askedAt: 0 };
-
-function selectedValue() {
-  const { kind, layer, i, j } = store.selection;
-  const array = kind === "weight" ? weights.W[layer] : weights.b[layer];
-  if (!array) return Number.NaN;
-  return kind === "weight" ? array.data[i * array.shape[1] + j] : array.data[j];
-}
-
-/** After each frame: extend the selection's history; ask again when the run has moved on. */
-function followSelection(header) {
-  if (!store.selection) return;
-  if (store.selection.kind !== "neuron") {
-    selected.history.push(selectedValue());
-    if (selected.history.length > 200) selected.history.shift();
-    if (selected.canvas) inspector.drawHistory(selected.canvas, selected.history);
-  }
-  // Every message makes the server send a frame, so only a changed iteration asks again
-  // (else inspect → frame → inspect would never stop); while playing, once a second at most.
-  const now = performance.now();
-  if (header.iteration === selected.inspectedAt || (store.playing && now - selected.askedAt < 1000)) return;
-  selected.inspectedAt = header.iteration;
-  selected.askedAt = now;
-  socket.send({ type: "inspect", ...store.selection });
-}
-
-function renderInspector() {
-  selected.canvas = inspector.render($("inspector"), store.selection, store.inspect, {
-    onEdit: (value) => {
-      const { kind, layer, i, j } = store.selection;
-      const message = { type: "edit", param: kind === "bias" ? "b" : "W", layer, j, value };
-      if (kind === "weight") message.i = i;
-      socket.send(message);
-      socket.send({ type: "inspect", ...store.selection });
-    },
-    onClose: () => select(null),
-  });
-}
-
 function onNetworkClick(event) {
   if (!scene.layout) return;
   const box = canvases.network.getBoundingClientRect();
-  select(network.hitTest(scene, event.clientX - box.left, event.clientY - box.top));
+  selection.select(network.hitTest(scene, event.clientX - box.left, event.clientY - box.top));
 }
 
 // ------------------------------------------------------------------ the person's own points
@@ -763,8 +614,8 @@ on("play", "click", togglePlay);
 on("step", "click", step);
 on("reset", "click", reset);
 on("speed", "change", setSpeed);
-on("add-layer", "click", addHiddenLayer);
-on("remove-layer", "click", removeHiddenLayer);
+on("add-layer", "click", () => rebuild(structure.withHiddenLayerAdded(store.config, limits())));
+on("remove-layer", "click", () => rebuild(structure.withHiddenLayerRemoved(store.config)));
 on("presenter", "click", () => applyView({ presenter: !store.view.presenter }));
 on("bias-nodes", "change", (event) => applyView({ biasNodes: event.target.checked }));
 on("show-test", "change", (event) => applyView({ showTest: event.target.checked }));

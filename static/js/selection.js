@@ -1,0 +1,86 @@
+// What the person clicked in the network: asks the server to explain it, keeps its recent values,
+// and re-asks when the run moves on. The inspector panel draws the replies.
+
+import * as inspector from "./inspector.js";
+
+const HISTORY_LENGTH = 200;
+const PLAYING_REFRESH_MS = 1000;
+
+export class Selection {
+  /** `weights` is the page's live {W, b}; `onChange()` asks for the network to be redrawn. */
+  constructor({ store, socket, weights, panel, onChange }) {
+    Object.assign(this, { store, socket, weights, panel, onChange });
+    this.history = [];
+    this.canvas = null;
+    this.inspectedAt = -1;
+    this.askedAt = 0;
+  }
+
+  /** target: {kind, layer, i?, j} from the network's hit test, or null to close. */
+  select(target) {
+    const { store } = this;
+    store.selection = target;
+    store.inspect = null;
+    this.onChange();
+    if (!target) {
+      this.panel.hidden = true;
+      return;
+    }
+    this.history = [];
+    this.render();
+    this.ask(store.frame?.header.iteration ?? -1);
+  }
+
+  ask(iteration) {
+    this.inspectedAt = iteration;
+    this.askedAt = performance.now();
+    this.socket.send({ type: "inspect", ...this.store.selection });
+  }
+
+  /** The server's explanation; replies to an earlier selection may still arrive, and are dropped. */
+  receive(reply) {
+    const selection = this.store.selection;
+    if (!selection || reply.kind !== selection.kind || reply.layer !== selection.layer) return;
+    if (reply.j !== selection.j || (selection.kind === "weight" && reply.i !== selection.i)) return;
+    this.store.inspect = reply;
+    this.render();
+    if (this.canvas) inspector.drawHistory(this.canvas, this.history);
+  }
+
+  /** After each drawn frame: extend the value history; ask again when the run has moved on. */
+  afterFrame(header) {
+    const { store } = this;
+    if (!store.selection) return;
+    if (store.selection.kind !== "neuron") {
+      this.history.push(this.value());
+      if (this.history.length > HISTORY_LENGTH) this.history.shift();
+      if (this.canvas) inspector.drawHistory(this.canvas, this.history);
+    }
+    // Every message makes the server send a frame, so only a changed iteration asks again
+    // (else inspect → frame → inspect would never stop); while playing, once a second at most.
+    const recently = performance.now() - this.askedAt < PLAYING_REFRESH_MS;
+    if (header.iteration === this.inspectedAt || (store.playing && recently)) return;
+    this.ask(header.iteration);
+  }
+
+  value() {
+    const { kind, layer, i, j } = this.store.selection;
+    const array = kind === "weight" ? this.weights.W[layer] : this.weights.b[layer];
+    if (!array) return Number.NaN;
+    return kind === "weight" ? array.data[i * array.shape[1] + j] : array.data[j];
+  }
+
+  render() {
+    const { store, socket } = this;
+    this.canvas = inspector.render(this.panel, store.selection, store.inspect, {
+      onEdit: (value) => {
+        const { kind, layer, i, j } = store.selection;
+        const message = { type: "edit", param: kind === "bias" ? "b" : "W", layer, j, value };
+        if (kind === "weight") message.i = i;
+        socket.send(message);
+        socket.send({ type: "inspect", ...store.selection });
+      },
+      onClose: () => this.select(null),
+    });
+  }
+}
