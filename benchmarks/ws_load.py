@@ -149,11 +149,14 @@ async def measure(n_clients: int, seconds: float) -> dict:
         url = f"ws://127.0.0.1:{port}/ws"
         browsers = [SimulatedBrowser(url) for _ in range(n_clients)]
         cpu_before, wall_before = cpu_seconds(server.pid), time.perf_counter()
+        own_before = time.process_time()
         # Client 0 plays for half the time, then probes `step` while the others keep playing.
         tasks = [browsers[0].run(seconds / 2, seconds / 2)]
         tasks += [browser.run(seconds, 0) for browser in browsers[1:]]
         figures = await asyncio.gather(*tasks)
-        cpu = (cpu_seconds(server.pid) - cpu_before) / (time.perf_counter() - wall_before)
+        wall = time.perf_counter() - wall_before
+        cpu = (cpu_seconds(server.pid) - cpu_before) / wall
+        client_cpu = (time.process_time() - own_before) / wall
         rss, peak = memory_mib(server.pid, "VmRSS"), memory_mib(server.pid, "VmHWM")
     finally:
         server.terminate()
@@ -170,6 +173,8 @@ async def measure(n_clients: int, seconds: float) -> dict:
         "step_ms_median": 1000 * statistics.median(steps),
         "step_ms_p95": 1000 * percentile(steps, 0.95),
         "server_cpu_percent": 100 * cpu,
+        "client_cpu_percent": 100 * client_cpu,
+        "load_average": os.getloadavg()[0],
         "server_rss_mib": rss,
         "server_peak_rss_mib": peak,
     }
@@ -182,7 +187,8 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"{'clients':>7} {'fps min':>8} {'fps med':>8} {'set p50':>8} {'set p95':>8} "
-        f"{'step p50':>9} {'step p95':>9} {'cpu %':>6} {'rss MiB':>8} {'peak':>6}"
+        f"{'step p50':>9} {'step p95':>9} {'cpu %':>6} {'rss MiB':>8} {'peak':>6} "
+        f"{'clients cpu %':>13} {'load':>5}"
     )
     for n in args.clients:
         r = asyncio.run(measure(n, args.seconds))
@@ -190,7 +196,8 @@ def main() -> None:
             f"{r['clients']:>7} {r['fps_min']:>8.1f} {r['fps_median']:>8.1f} "
             f"{r['set_ms_median']:>8.1f} {r['set_ms_p95']:>8.1f} {r['step_ms_median']:>9.1f} "
             f"{r['step_ms_p95']:>9.1f} {r['server_cpu_percent']:>6.0f} "
-            f"{r['server_rss_mib']:>8.1f} {r['server_peak_rss_mib']:>6.1f}",
+            f"{r['server_rss_mib']:>8.1f} {r['server_peak_rss_mib']:>6.1f} "
+            f"{r['client_cpu_percent']:>13.0f} {r['load_average']:>5.1f}",
             flush=True,
         )
 

@@ -41,13 +41,18 @@ def u8_entry(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
 def quantise(array: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Map `array` onto 0..255 over [min, max] of its finite values; non-finite values become lo."""
     values = np.asarray(array, dtype=np.float64)
-    finite = np.isfinite(values)
-    if not finite.any():
-        return np.zeros(values.shape, dtype=np.uint8), 0.0, 0.0
-    lo, hi = float(values[finite].min()), float(values[finite].max())
+    lo, hi = float(values.min(initial=np.inf)), float(values.max(initial=-np.inf))
+    finite = None
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # rare (a diverged run): slow path
+        finite = np.isfinite(values)
+        if not finite.any():
+            return np.zeros(values.shape, dtype=np.uint8), 0.0, 0.0
+        lo, hi = float(values[finite].min()), float(values[finite].max())
     if hi == lo:  # a flat surface: every q = 0 decodes to lo exactly
         return np.zeros(values.shape, dtype=np.uint8), lo, hi
-    scaled = np.where(finite, (values - lo) * (255.0 / (hi - lo)), 0.0)
+    scaled = (values - lo) * (255.0 / (hi - lo))
+    if finite is not None:
+        scaled[~finite] = 0.0
     return np.rint(scaled).astype(np.uint8), lo, hi
 
 
@@ -90,6 +95,13 @@ def decode(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 def json_safe(value: Any, digits: int | None = None) -> Any:
     """Values for JSON.parse: NumPy scalars become numbers, NaN and ±inf become null, and floats
     keep `digits` significant digits when given."""
+    kind = type(value)
+    if kind is float or kind is np.float64:
+        if not math.isfinite(value):
+            return None
+        return float(f"{value:.{digits}g}") if digits is not None else float(value)
+    if kind is int or kind is str or kind is bool or value is None:
+        return value
     if isinstance(value, Mapping):
         return {str(key): json_safe(item, digits) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -97,12 +109,7 @@ def json_safe(value: Any, digits: int | None = None) -> Any:
     if isinstance(value, np.ndarray):
         return json_safe(value.tolist(), digits)
     if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        if digits is not None:
-            return float(f"{value:.{digits}g}")
+        return json_safe(value.item(), digits)
     return value
 
 

@@ -146,8 +146,12 @@ class Session:
         await self.send_json(payload)
 
     def changed(self) -> None:
-        """The run changed: the next frame must show it."""
+        """The run changed: forget its figures, and the next frame must show it."""
         self._metrics = None
+        self.offer_frame()
+
+    def offer_frame(self) -> None:
+        """Fill the frame slot: the sender builds it as soon as a credit is free."""
         self.dirty = True
         self.wake.set()
 
@@ -336,7 +340,7 @@ class Session:
             if self.playing:
                 async with self.engine_lock:
                     await self.engine_call("history", self.record_history)
-                self.changed()
+                self.offer_frame()  # the figures just recorded are the frame's: keep them
             await asyncio.sleep(max(0.0, tick_start + interval - time.monotonic()))
 
     async def train(
@@ -377,19 +381,23 @@ class Session:
         Small networks stay inline because a thread hand-off costs more than it saves on a
         busy machine; big ones (a 5000-point metrics pass, a gradient check) never block.
         """
-        started = time.perf_counter()
-        if self.durations.get(kind, 0.0) <= self.settings.slice_seconds:
+
+        def timed() -> Any:
+            # CPU time of this thread: being preempted on a busy machine does not count.
+            started = time.thread_time()
             result = function(*args)
-        else:
-            result = await anyio.to_thread.run_sync(function, *args)
-        self.durations[kind] = time.perf_counter() - started
-        return result
+            self.durations[kind] = time.thread_time() - started
+            return result
+
+        if self.durations.get(kind, 0.0) <= self.settings.slice_seconds:
+            return timed()
+        return await anyio.to_thread.run_sync(timed)
 
     def train_slice(self, chunk: int) -> TrainStatus:
-        started = time.perf_counter()
+        started = time.thread_time()
         status = self.run.train(chunk)
         self.train_variants(chunk)
-        self.adapt_chunk(chunk, time.perf_counter() - started)
+        self.adapt_chunk(chunk, time.thread_time() - started)
         self._metrics = None
         return status
 
