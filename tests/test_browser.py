@@ -75,10 +75,11 @@ def test_step_by_phase_shows_forward_loss_backward_update_in_order(page, live_se
 
 
 def test_changing_the_learning_rate_while_playing_takes_effect(page, live_server):
-    open_page(page, live_server, "#dataset=circle&lr=0.001&batch=200")
+    open_page(page, live_server, "#dataset=circle&lr=0.001&batch=100")
     set_speed(page, 0)  # one iteration per frame, so each frame's update ratio is one step's
     page.get_by_role("button", name="Play").click()
     page.wait_for_function(f"{STORE}.frame.header.iteration >= 5")
+    assert page.evaluate(f"{STORE}.config.training.lr") == 0.001
     slow = newest(page, "layers.at(-1).update_ratio")
     lr = page.get_by_test_id("control-lr")
     lr.fill("1")
@@ -220,6 +221,11 @@ def test_exported_network_json_imports_back_with_its_weights(page, live_server, 
     page.wait_for_function(f"{STORE}.network.weights[0][0][0] === {weights[0][0][0]}")
     # Exported before any training, so the file holds the exact float64 weights of the seed.
     assert page.evaluate(f"{STORE}.network.weights") == weights
+    # A structural change after the import builds fresh weights from the (new) seed.
+    page.get_by_test_id("control-seed").fill("4")
+    page.get_by_test_id("control-seed").press("Enter")
+    page.wait_for_function(f"{STORE}.config.network.seed === 4")
+    assert page.evaluate(f"{STORE}.network.weights") != weights
     with page.expect_download() as download:
         page.get_by_test_id("download-csv").click()
     assert download.value.suggested_filename == "loss-history.csv"
@@ -262,4 +268,21 @@ def test_structural_controls_rebuild_the_network(page, live_server):
     assert page.evaluate(f"{STORE}.config.network.loss") == "ce"
     page.get_by_test_id("freeze-0").check()
     page.wait_for_function("location.hash.includes('frozen=0')")
+    assert page.console_errors == []
+
+
+def test_optimizer_race_overlays_four_loss_curves(page, live_server):
+    open_page(page, live_server, "#dataset=circle&lr=0.05")
+    set_speed(page, 4)
+    page.get_by_test_id("race").click()
+    expect(page.get_by_test_id("race")).to_have_text("Stop race")
+    page.get_by_role("button", name="Play").click()
+    every_curve_drawn = f"[...{STORE}.compare.values()].every((s) => s.loss.length > 5)"
+    page.wait_for_function(f"{STORE}.compare.size === 4 && {every_curve_drawn}")
+    labels = page.evaluate(f"[...{STORE}.compare.keys()]")
+    assert labels == ["sgd", "momentum", "rmsprop", "adam"]
+    page.get_by_role("button", name="Pause").click()
+    with page.expect_download() as download:
+        page.get_by_test_id("download-png").click()
+    assert download.value.suggested_filename == "backprop-lab.png"
     assert page.console_errors == []

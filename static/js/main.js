@@ -51,8 +51,9 @@ function socketUrl() {
 
 function onOpen() {
   setConnection("connected");
-  // A reconnect opens a new session: resend the run we had so the person keeps their place.
-  if (helloSeen && store.config) sendConfig(store.config, { keepHistory: true });
+  // A reconnect opens a new session: resend the run we had, with its trained weights, so the
+  // person keeps their place.
+  if (helloSeen && store.config) sendConfig(configWithWeights(), { keepHistory: true });
 }
 
 function onClose(retryMs) {
@@ -250,8 +251,10 @@ function setOption(path, value, live) {
     controls.fill(config);
     writeHash();
   } else {
-    sendConfig(config);
-    showNotice("network rebuilt");
+    // A structural option means a new network from the seed, not the weights of the old one.
+    delete config.network.weights;
+    delete config.network.biases;
+    rebuild(config);
   }
 }
 
@@ -328,6 +331,8 @@ function loadLesson(lesson) {
   applyView({ biasNodes: Boolean(view.bias_nodes) });
   sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...structuredClone(lesson.config) });
   if (view.compare?.length) startRace(view.compare);
+  else if ($("race").dataset.racing === "1") toggleRace();
+  if (view.mode === "step") $("step-unit").value = "phase";
   if (view.charts)
     document.querySelector(`[data-chart="${view.charts}"]`)?.scrollIntoView({ block: "nearest" });
 }
@@ -572,14 +577,20 @@ async function importNetwork(file) {
   }
 }
 
-/** The exact float64 weights of the last `state` when nothing has trained since, else the
- * newest frame's float32 copies (frames carry f32). */
-function exportNetwork() {
+/** The run with its current weights: the exact float64 ones of the last `state` when nothing has
+ * trained since, else the newest frame's float32 copies (frames carry f32). */
+function configWithWeights() {
   const config = structuredClone(store.config);
   const exact = store.network?.weights && store.frame?.header.iteration === store.stateIteration;
+  if (!exact && !weights.W.length) return config;
   config.network.weights = exact ? store.network.weights : weights.W.map((W) => files.nested(W));
   config.network.biases = exact ? store.network.biases : weights.b.map((b) => Array.from(b.data));
-  files.download("backprop-lab-network.json", JSON.stringify(config, null, 2), "application/json");
+  return config;
+}
+
+function exportNetwork() {
+  const text = JSON.stringify(configWithWeights(), null, 2);
+  files.download("backprop-lab-network.json", text, "application/json");
 }
 
 // ------------------------------------------------------------------ optimizer race
