@@ -397,10 +397,29 @@ const canvases = {
 };
 
 /** Matches each canvas's backing store to its CSS size × devicePixelRatio. */
+// CSS sizes of the canvases, kept by a ResizeObserver: reading clientWidth inside the drawing
+// loop, right after text updates, would force a layout every frame.
+const canvasSizes = new Map();
+const resizeObserver = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const { width, height } = entry.contentRect;
+    canvasSizes.set(entry.target, { width: Math.round(width), height: Math.round(height) });
+  }
+  relayout();
+  dirty.surface = dirty.charts = true;
+});
+
 function fitCanvas(canvas) {
   const ratio = window.devicePixelRatio || 1;
-  const width = Math.max(1, Math.round(canvas.clientWidth));
-  const height = Math.max(1, Math.round(canvas.clientHeight));
+  if (!canvasSizes.has(canvas)) {
+    canvasSizes.set(canvas, {
+      width: Math.round(canvas.clientWidth),
+      height: Math.round(canvas.clientHeight),
+    });
+  }
+  const size = canvasSizes.get(canvas);
+  const width = Math.max(1, size.width);
+  const height = Math.max(1, size.height);
   if (canvas.width !== width * ratio || canvas.height !== height * ratio) {
     canvas.width = width * ratio;
     canvas.height = height * ratio;
@@ -466,6 +485,7 @@ function buildThumbnails(arrays) {
 }
 
 function drawAll(now) {
+  const started = performance.now();
   let drewFrame = false;
   if (pendingFrame) {
     applyFrame(pendingFrame);
@@ -483,6 +503,8 @@ function drawAll(now) {
   if (dirty.charts) drawCharts();
   // Ack only after the frame is on screen, so a slow page slows the stream instead of queueing it.
   if (drewFrame) socket.send({ type: "ack" });
+  // A running average of the drawing work per animation frame, for benchmarks/page_fps.py.
+  store.drawMs = 0.95 * (store.drawMs ?? 0) + 0.05 * (performance.now() - started);
   requestAnimationFrame(drawAll);
 }
 
@@ -654,10 +676,7 @@ on("focus-sample", "change", (event) => {
 });
 canvases.network.addEventListener("click", onNetworkClick);
 canvases.surface.addEventListener("click", onPlaneClick);
-window.addEventListener("resize", () => {
-  relayout();
-  dirty.surface = dirty.charts = true;
-});
+for (const canvas of Object.values(canvases)) resizeObserver.observe(canvas);
 window.addEventListener("hashchange", () => {
   if (!store.hello || location.hash === `#${url.serialise(store.config, store.view)}`) return;
   const parsed = url.parse(location.hash, store.hello.defaults);
