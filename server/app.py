@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.status import WS_1008_POLICY_VIOLATION, WS_1013_TRY_AGAIN_LATER
 
-from server.config import PROTOCOL_VERSION, Settings
+from server.config import LOOPBACK_HOSTS, PROTOCOL_VERSION, Settings
 from server.session import Session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -38,6 +38,20 @@ def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...
     if origin in allowed:
         return True
     return host is not None and origin in (f"http://{host}", f"https://{host}")
+
+
+def host_allowed(host: str | None, loopback_bind: bool) -> bool:
+    """On a loopback bind the Host must be a loopback name too.
+
+    Otherwise a web page whose name was re-pointed at 127.0.0.1 (DNS rebinding) would be "the
+    page's own origin". A bind open to the room accepts any Host: students use its address.
+    """
+    if not loopback_bind:
+        return True
+    if host is None:
+        return False
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name.strip("[]") in LOOPBACK_HOSTS
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,8 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.websocket("/ws")
     async def training_socket(websocket: WebSocket) -> None:
-        origin = websocket.headers.get("origin")
-        if not origin_allowed(origin, websocket.headers.get("host"), settings.allowed_origins):
+        origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
+        if not (
+            origin_allowed(origin, host, settings.allowed_origins)
+            and host_allowed(host, settings.is_loopback)
+        ):
             # Closing before accept makes the server answer the handshake with HTTP 403.
             await websocket.close(WS_1008_POLICY_VIOLATION)
             return

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server import cli
-from server.app import asset_dir, create_app, origin_allowed
+from server.app import asset_dir, create_app, host_allowed, origin_allowed
 from server.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +51,16 @@ def test_javascript_is_served_as_javascript_for_es_modules(client):
 def test_assets_are_found_at_the_repository_root_in_a_checkout():
     assert asset_dir("templates") == ROOT / "templates"
     assert asset_dir("static") == ROOT / "static"
+
+
+def test_host_rules():
+    assert host_allowed("127.0.0.1:8000", loopback_bind=True)
+    assert host_allowed("[::1]:8000", loopback_bind=True)
+    assert host_allowed("localhost", loopback_bind=True)
+    assert not host_allowed("evil.example:8000", loopback_bind=True)
+    assert not host_allowed("127.0.0.1.evil.example", loopback_bind=True)
+    assert not host_allowed(None, loopback_bind=True)
+    assert host_allowed("192.168.1.20:8000", loopback_bind=False)
 
 
 def test_origin_rules():

@@ -18,6 +18,8 @@ from server import frames
 from server.app import create_app
 from server.config import Settings
 
+BASE = "http://127.0.0.1:8000"  # the page's own origin; a loopback bind wants a loopback Host
+WS_URL = "ws://127.0.0.1:8000/ws"
 DIVERGING = {
     "network": {
         "layers": [2, 8, 1],
@@ -35,7 +37,10 @@ DIVERGING = {
 def connect(settings: Settings | None = None, **headers: str):
     """An app, a client, one websocket past its greeting: yields (socket, session, greeting)."""
     app = create_app(settings or Settings())
-    with TestClient(app) as client, client.websocket_connect("/ws", headers=headers) as socket:
+    with (
+        TestClient(app) as client,
+        client.websocket_connect(WS_URL, headers=headers) as socket,
+    ):
         hello = socket.receive_json()
         data = socket.receive_json()
         first = frames.decode(socket.receive_bytes())
@@ -452,11 +457,12 @@ def test_acks_beyond_the_frames_in_flight_grant_nothing():
 @pytest.mark.parametrize(
     ("origin", "allowed"),
     [
-        ("http://testserver", True),  # the page's own origin (TestClient's Host is testserver)
-        ("https://testserver", True),
+        (BASE, True),  # the page's own origin
+        ("https://127.0.0.1:8000", True),
         ("http://classroom.example:8000", True),  # given with --allow-origin
         ("http://evil.example", False),
-        ("http://testserver.evil.example", False),
+        ("http://127.0.0.1:8000.evil.example", False),
+        ("http://127.0.0.1:9000", False),
         ("null", False),
     ],
 )
@@ -465,15 +471,33 @@ def test_origin_check(origin, allowed):
     app = create_app(settings)
     with TestClient(app) as client:
         if allowed:
-            with client.websocket_connect("/ws", headers={"origin": origin}) as socket:
+            with client.websocket_connect(WS_URL, headers={"origin": origin}) as socket:
                 assert socket.receive_json()["type"] == "hello"
         else:
             with (
                 pytest.raises(WebSocketDisconnect) as refused,
-                client.websocket_connect("/ws", headers={"origin": origin}),
+                client.websocket_connect(WS_URL, headers={"origin": origin}),
             ):
                 pass
             assert refused.value.code == 1008
+
+
+def test_dns_rebinding_is_refused_on_a_loopback_bind():
+    # evil.example re-pointed at 127.0.0.1: its Origin matches its Host, but the Host is not ours.
+    for settings, allowed in ((Settings(), False), (Settings(host="0.0.0.0"), True)):
+        app = create_app(settings)
+        with TestClient(app) as client:
+            url, headers = "ws://evil.example:8000/ws", {"origin": "http://evil.example:8000"}
+            if allowed:
+                with client.websocket_connect(url, headers=headers) as socket:
+                    assert socket.receive_json()["type"] == "hello"
+            else:
+                with (
+                    pytest.raises(WebSocketDisconnect) as refused,
+                    client.websocket_connect(url, headers=headers),
+                ):
+                    pass
+                assert refused.value.code == 1008
 
 
 def test_missing_origin_is_allowed_for_non_browser_clients():
@@ -483,10 +507,10 @@ def test_missing_origin_is_allowed_for_non_browser_clients():
 
 def test_connections_beyond_the_cap_are_refused_with_a_reason():
     app = create_app(Settings(max_connections=1))
-    with TestClient(app) as client, client.websocket_connect("/ws") as first:
+    with TestClient(app) as client, client.websocket_connect(WS_URL) as first:
         assert first.receive_json()["type"] == "hello"
         with (
-            client.websocket_connect("/ws") as second,
+            client.websocket_connect(WS_URL) as second,
             pytest.raises(WebSocketDisconnect) as refused,
         ):
             second.receive_json()
@@ -513,7 +537,7 @@ def test_speed_max_trains_as_many_iterations_as_fit_in_each_tick():
 def test_several_sessions_play_side_by_side():
     app = create_app(Settings())
     with TestClient(app) as client:
-        sockets = [client.websocket_connect("/ws").__enter__() for _ in range(5)]
+        sockets = [client.websocket_connect(WS_URL).__enter__() for _ in range(5)]
         try:
             for socket in sockets:
                 socket.send_json({"type": "set", "fps": 60})
