@@ -60,8 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.sessions = set()
         yield
+        # Tell every open tab why it lost its session (the page reconnects with backoff).
         for session in list(app.state.sessions):
             await session.close(1001, "server shutting down")
 

@@ -73,6 +73,7 @@ def test_variant_training_excludes_its_label():
         ('{"type": "set", "lr": -Infinity}', "-Infinity is not a number"),
         ('{"type": "set", "lr": 1e999}', "out of range"),
         ("[" * 60_000, "nested too deeply"),
+        ('{"type": "focus", "sample": ' + "9" * 5000 + "}", "not valid JSON"),
         ('{"type": "points", "points": ' + "[" * 20 + "]" * 20 + "}", "deeper than 8"),
     ],
     ids=lambda value: value[:30] if isinstance(value, str) else None,

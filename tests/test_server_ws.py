@@ -344,6 +344,8 @@ BAD_MESSAGES = {
     "too many points": {"type": "points", "points": [[1, 1, 1]] * 5001},
     "point off the plane": {"type": "points", "points": [[100, 1, 1], [1, 1, 0]]},
     "focus beyond data": {"type": "focus", "sample": 100},
+    "huge integer": {"type": "reset", "seed": 10**30},
+    "huge layer index": {"type": "edit", "param": "b", "layer": 10**30, "j": 0, "value": 1},
     "one racer": {"type": "compare", "variants": [{"label": "alone"}]},
     "bad racer": {"type": "compare", "variants": [{"label": "a"}, {"label": "b", "lr": -1}]},
 }
