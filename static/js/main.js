@@ -344,6 +344,7 @@ function applyView(view) {
   for (const panel of document.querySelectorAll("[data-panel]")) {
     panel.hidden = (hide ?? []).includes(panel.dataset.panel);
   }
+  layoutColumns(hide ?? []);
   $("presenter").setAttribute("aria-pressed", String(Boolean(presenter)));
   $("bias-nodes").checked = Boolean(biasNodes);
   $("show-test").checked = showTest !== false;
@@ -352,6 +353,15 @@ function applyView(view) {
   relayout();
   dirty.network = dirty.surface = dirty.charts = true;
   writeHash();
+}
+
+/** Grid columns for the panels still shown; the last one shown takes the free width. */
+function layoutColumns(hide) {
+  const widths = { controls: "var(--side)", network: "minmax(0, 1fr)", output: "var(--output)" };
+  const shown = Object.keys(widths).filter((panel) => !hide.includes(panel));
+  const grows = shown.includes("network") ? "network" : shown.at(-1);
+  const columns = shown.map((panel) => (panel === grows ? "minmax(0, 1fr)" : widths[panel]));
+  document.querySelector(".layout").style.gridTemplateColumns = columns.join(" ");
 }
 
 function writeHash() {
@@ -548,7 +558,10 @@ function drawCharts() {
 function onNetworkClick(event) {
   if (!scene.layout) return;
   const box = canvases.network.getBoundingClientRect();
-  selection.select(network.hitTest(scene, event.clientX - box.left, event.clientY - box.top));
+  const x = event.clientX - box.left;
+  // The inspector opens on the side away from what was clicked, so it never hides it.
+  $("inspector").classList.toggle("left", x > box.width / 2);
+  selection.select(network.hitTest(scene, x, event.clientY - box.top));
 }
 
 // ------------------------------------------------------------------ the person's own points
