@@ -25,6 +25,7 @@ let surfaceArray = null;
 let controls = null;
 let lessons = null;
 let userPoints = null; // the person's own points while they draw, else null
+let pointsUnconfirmed = false; // drawn on the page, not yet answered by the server's `data`
 let helloSeen = false;
 // The run the server last confirmed (its `state`), with live options applied on top; the page
 // falls back to it when the server rejects a change, so the controls never show a run that is not.
@@ -72,6 +73,7 @@ const TEXT_HANDLERS = {
   state: onState,
   data: (message) => {
     store.data = message;
+    pointsUnconfirmed = false;
     dirty.surface = true;
   },
   status: (message) => {
@@ -133,6 +135,12 @@ function onState(message) {
 function onError(message) {
   const text = message.message ?? "the server reported an error";
   showError(text);
+  if (pointsUnconfirmed && text.startsWith("points")) {
+    // The server kept its data: forget the refused points so the plane shows what is trained on.
+    pointsUnconfirmed = false;
+    userPoints = null;
+    dirty.surface = true;
+  }
   const refusedOption = /^(set|training)\./.test(text) && lastSet;
   if (!configPending && !refusedOption) return;
   if (refusedOption && !configPending) setPath(confirmed, lastSet.path, lastSet.previous);
@@ -524,8 +532,9 @@ function featureNames() {
 
 function drawSurface() {
   const { ctx, width, height } = fitCanvas(canvases.surface);
-  const data = userPoints ? { ...store.data, train: userPoints, test: [] } : store.data;
-  const focus = userPoints ? null : (store.focus ?? 0);
+  // Until the server answers, show the points as drawn (all as training points).
+  const data = pointsUnconfirmed ? { ...store.data, train: userPoints, test: [] } : store.data;
+  const focus = pointsUnconfirmed ? null : (store.focus ?? 0);
   surface.draw(ctx, {
     width,
     height,
@@ -572,6 +581,7 @@ function onPlaneClick(event) {
   const [x1, x2] = surface.toPlane(event.clientX - box.left, event.clientY - box.top, box.width, box.height);
   userPoints ??= [...store.data.train, ...store.data.test].map((row) => row.slice(0, 3));
   userPoints.push([round(x1), round(x2), targetFor(event.shiftKey)]);
+  pointsUnconfirmed = true;
   socket.send({ type: "points", points: userPoints });
   dirty.surface = true;
 }
@@ -588,6 +598,7 @@ function targetFor(shift) {
 
 function clearPoints() {
   userPoints = [];
+  pointsUnconfirmed = true;
   dirty.surface = true;
   showNotice("Plane cleared: click to add points, shift-click for the other class");
 }
@@ -596,6 +607,7 @@ async function uploadPoints(file) {
   try {
     const points = files.parsePointsCsv(await file.text(), store.hello?.limits?.max_points ?? 5000);
     userPoints = points;
+    pointsUnconfirmed = true;
     socket.send({ type: "points", points });
     dirty.surface = true;
   } catch (error) {
