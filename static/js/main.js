@@ -183,6 +183,9 @@ function onPhase({ header, arrays }) {
   store.phaseCount = (store.phaseCount ?? 0) + 1;
   setText("phase-label", phase.phase);
   setText("phase-detail", phaseDetail(phase));
+  $("phase-detail").title =
+    phase.focus_in_batch === false ? `sample ${store.focus ?? 0} is not in this batch` : "";
+  dirty.surface = true;
   if (phase.iteration !== undefined) setText("iteration", phase.iteration);
   dirty.network = true;
 }
@@ -534,7 +537,10 @@ function drawSurface() {
   const { ctx, width, height } = fitCanvas(canvases.surface);
   // Until the server answers, show the points as drawn (all as training points).
   const data = pointsUnconfirmed ? { ...store.data, train: userPoints, test: [] } : store.data;
-  const focus = pointsUnconfirmed ? null : (store.focus ?? 0);
+  // While stepping, ring the sample the phases actually follow (the chosen one may not be in
+  // this batch; the engine then follows another).
+  const followed = scene.trace.last?.focus_sample ?? store.focus ?? 0;
+  const focus = pointsUnconfirmed ? null : followed;
   surface.draw(ctx, {
     width,
     height,

@@ -16,7 +16,7 @@ export function layout(layers, width, height, biasNodes = false) {
   const pitch = (height - top - bottom) / tallest;
   const size = Math.max(14, Math.min(56, pitch * 0.72, (width / columns) * 0.32));
   const marginLeft = size / 2 + 44;
-  const marginRight = size / 2 + 60; // room for the loss and δ labels beside the output
+  const marginRight = size / 2 + 84; // room for the loss and δ labels beside the output
   const stepX = columns > 1 ? (width - marginLeft - marginRight) / (columns - 1) : 0;
   return {
     size,
