@@ -5,6 +5,7 @@ import * as charts from "./charts.js";
 import * as files from "./files.js";
 import { mountLessons } from "./lessons.js";
 import * as network from "./network.js";
+import { PlanePoints } from "./points.js";
 import { Selection } from "./selection.js";
 import { Socket } from "./socket.js";
 import { Store, emptyTrace } from "./store.js";
@@ -24,8 +25,6 @@ let pendingFrame = null;
 let surfaceArray = null;
 let controls = null;
 let lessons = null;
-let userPoints = null; // the person's own points while they draw, else null
-let pointsUnconfirmed = false; // drawn on the page, not yet answered by the server's `data`
 let helloSeen = false;
 // The run the server last confirmed (its `state`), with live options applied on top; the page
 // falls back to it when the server rejects a change, so the controls never show a run that is not.
@@ -40,6 +39,13 @@ const selection = new Selection({
   weights,
   panel: $("inspector"),
   onChange: () => (dirty.network = true),
+});
+const points = new PlanePoints({
+  store,
+  send: (list) => socket.send({ type: "points", points: list }),
+  onChange: () => (dirty.surface = true),
+  showError: (text) => showError(text),
+  showNotice: (text) => showNotice(text),
 });
 window.backpropLab = { store, socket, weights, scene }; // a handle for tests and the curious
 
@@ -73,7 +79,7 @@ const TEXT_HANDLERS = {
   state: onState,
   data: (message) => {
     store.data = message;
-    pointsUnconfirmed = false;
+    points.confirmed();
     dirty.surface = true;
   },
   status: (message) => {
@@ -135,12 +141,7 @@ function onState(message) {
 function onError(message) {
   const text = message.message ?? "the server reported an error";
   showError(text);
-  if (pointsUnconfirmed && text.startsWith("points")) {
-    // The server kept its data: forget the refused points so the plane shows what is trained on.
-    pointsUnconfirmed = false;
-    userPoints = null;
-    dirty.surface = true;
-  }
+  if (points.unconfirmed && text.startsWith("points")) points.refused();
   const refusedOption = /^(set|training)\./.test(text) && lastSet;
   if (!configPending && !refusedOption) return;
   if (refusedOption && !configPending) setPath(confirmed, lastSet.path, lastSet.previous);
@@ -235,7 +236,7 @@ function sendConfig(config, { keepHistory = false } = {}) {
   configPending = true;
   if (!keepHistory) store.clearHistory();
   resetTrace();
-  userPoints = null;
+  points.forget();
   if (socket.send({ type: "config", ...pick(config, ["network", "training", "data"]) })) {
     // The display rate: the server streams at most one frame per screen refresh we ask for.
     socket.send({ type: "set", speed: SPEEDS[Number($("speed").value)], fps: 60 });
@@ -294,8 +295,9 @@ function toggleFrozen(layer, frozen) {
 function setPlaying(playing) {
   store.playing = playing;
   const button = $("play");
+  // One button whose accessible name says what it will do ("Play" / "Pause").
   button.textContent = playing ? "Pause" : "Play";
-  button.setAttribute("aria-pressed", String(playing));
+  button.dataset.playing = String(playing);
   if (!playing && $("phase-label").textContent === "training") setText("phase-label", "paused");
 }
 
@@ -536,11 +538,11 @@ function featureNames() {
 function drawSurface() {
   const { ctx, width, height } = fitCanvas(canvases.surface);
   // Until the server answers, show the points as drawn (all as training points).
-  const data = pointsUnconfirmed ? { ...store.data, train: userPoints, test: [] } : store.data;
+  const data = store.data && points.visible(store.data);
   // While stepping, ring the sample the phases actually follow (the chosen one may not be in
   // this batch; the engine then follows another).
   const followed = scene.trace.last?.focus_sample ?? store.focus ?? 0;
-  const focus = pointsUnconfirmed ? null : followed;
+  const focus = points.unconfirmed ? null : followed;
   surface.draw(ctx, {
     width,
     height,
@@ -582,43 +584,9 @@ function onNetworkClick(event) {
 // ------------------------------------------------------------------ the person's own points
 
 function onPlaneClick(event) {
-  if (!store.data) return;
   const box = canvases.surface.getBoundingClientRect();
   const [x1, x2] = surface.toPlane(event.clientX - box.left, event.clientY - box.top, box.width, box.height);
-  userPoints ??= [...store.data.train, ...store.data.test].map((row) => row.slice(0, 3));
-  userPoints.push([round(x1), round(x2), targetFor(event.shiftKey)]);
-  pointsUnconfirmed = true;
-  socket.send({ type: "points", points: userPoints });
-  dirty.surface = true;
-}
-
-function round(value) {
-  return Math.round(value * 1000) / 1000;
-}
-
-/** Click: class 1 (or +1); shift-click: the other class (0, or −1 for regression). */
-function targetFor(shift) {
-  if (store.data.kind === "regression") return shift ? -1 : 1;
-  return shift ? 0 : 1;
-}
-
-function clearPoints() {
-  userPoints = [];
-  pointsUnconfirmed = true;
-  dirty.surface = true;
-  showNotice("Plane cleared: click to add points, shift-click for the other class");
-}
-
-async function uploadPoints(file) {
-  try {
-    const points = files.parsePointsCsv(await file.text(), store.hello?.limits?.max_points ?? 5000);
-    userPoints = points;
-    pointsUnconfirmed = true;
-    socket.send({ type: "points", points });
-    dirty.surface = true;
-  } catch (error) {
-    showError(`${file.name}: ${error.message}`);
-  }
+  points.add(x1, x2, event.shiftKey);
 }
 
 async function importNetwork(file) {
@@ -674,6 +642,15 @@ function on(testId, event, handler) {
   $(testId).addEventListener(event, handler);
 }
 
+/** A file input: hands over the chosen file, then empties itself so the same file can come again. */
+function onFile(testId, handler) {
+  on(testId, "change", (event) => {
+    const [file] = event.target.files;
+    event.target.value = "";
+    if (file) handler(file);
+  });
+}
+
 on("play", "click", togglePlay);
 on("step", "click", step);
 on("reset", "click", reset);
@@ -689,9 +666,9 @@ on("discretize", "change", (event) => {
 });
 on("log-loss", "change", (event) => applyView({ logLoss: event.target.checked }));
 on("race", "click", toggleRace);
-on("clear-points", "click", clearPoints);
-on("upload-points", "change", (event) => event.target.files[0] && uploadPoints(event.target.files[0]));
-on("import-network", "change", (event) => event.target.files[0] && importNetwork(event.target.files[0]));
+on("clear-points", "click", () => points.clear());
+onFile("upload-points", (file) => points.upload(file));
+onFile("import-network", importNetwork);
 on("export-network", "click", exportNetwork);
 on("download-csv", "click", () =>
   files.download("loss-history.csv", files.historyCsv(store.history), "text/csv"),

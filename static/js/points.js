@@ -1,0 +1,78 @@
+// The person's own points: clicked onto the plane (shift-click: the other class), cleared, or
+// uploaded as CSV. They are shown as drawn until the server answers with its `data`.
+
+import { parsePointsCsv } from "./files.js";
+
+export class PlanePoints {
+  /** `send(points)` sends a `points` message; `onChange()` asks for the plane to be redrawn. */
+  constructor({ store, send, onChange, showError, showNotice }) {
+    Object.assign(this, { store, send, onChange, showError, showNotice });
+    this.points = null; // the list being drawn, else null
+    this.unconfirmed = false; // drawn on the page, not yet answered by the server's `data`
+  }
+
+  /** One point at plane coordinates (x1, x2); the rest of the current data is kept. */
+  add(x1, x2, shift) {
+    const { data } = this.store;
+    if (!data) return;
+    this.points ??= [...data.train, ...data.test].map((row) => row.slice(0, 3));
+    this.points.push([round(x1), round(x2), this.targetFor(shift)]);
+    this.submit(this.points);
+  }
+
+  /** Click: class 1 (or +1); shift-click: the other class (0, or −1 for regression). */
+  targetFor(shift) {
+    if (this.store.data.kind === "regression") return shift ? -1 : 1;
+    return shift ? 0 : 1;
+  }
+
+  clear() {
+    this.points = [];
+    this.unconfirmed = true;
+    this.onChange();
+    this.showNotice("Plane cleared: click to add points, shift-click for the other class");
+  }
+
+  async upload(file) {
+    try {
+      const limit = this.store.hello?.limits?.max_points ?? 5000;
+      this.points = parsePointsCsv(await file.text(), limit);
+      this.submit(this.points);
+    } catch (error) {
+      this.showError(`${file.name}: ${error.message}`);
+    }
+  }
+
+  submit(points) {
+    this.unconfirmed = true;
+    this.send(points);
+    this.onChange();
+  }
+
+  /** The server's `data` arrived: from now on the plane shows its train/test split. */
+  confirmed() {
+    this.unconfirmed = false;
+  }
+
+  /** The server kept its data: forget the refused points so the plane shows what is trained on. */
+  refused() {
+    this.unconfirmed = false;
+    this.points = null;
+    this.onChange();
+  }
+
+  /** A new run: its data replaces whatever was being drawn. */
+  forget() {
+    this.points = null;
+    this.unconfirmed = false;
+  }
+
+  /** What the plane shows: the points as drawn until the server answers, else its data. */
+  visible(data) {
+    return this.unconfirmed ? { ...data, train: this.points, test: [] } : data;
+  }
+}
+
+function round(value) {
+  return Math.round(value * 1000) / 1000;
+}
