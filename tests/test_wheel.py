@@ -58,10 +58,19 @@ def installed(tmp_path_factory):
         capture_output=True,
     )
     (wheel,) = base.glob("backprop_lab-*.whl")
-    # System site-packages give the dependencies without a download; the project itself must
-    # come from the wheel, which the import check below makes sure of.
-    venv.create(base / "venv", system_site_packages=True, with_pip=False)
+    venv.create(base / "venv", with_pip=False)
     python = base / "venv" / "bin" / "python"
+    # The dependencies come from the environment running this test (no download), through a
+    # .pth of plain paths: the .pth files in them, such as an editable install of this
+    # checkout, are not run. The project itself must come from the wheel (checked below).
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    ours = [path for path in sys.path if path.endswith(("site-packages", "dist-packages"))]
+    Path(purelib, "_test_dependencies.pth").write_text("\n".join(ours) + "\n")
     subprocess.run(
         [
             sys.executable,
