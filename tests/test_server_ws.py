@@ -198,6 +198,18 @@ def test_history_carries_the_loss_of_ticks_whose_frames_were_never_sent():
         assert all(len(point) == 3 for point in header["history"])
 
 
+def test_history_is_capped_for_a_client_that_lags():
+    with connect(Settings(history_cap=4)) as (socket, _session, _greeting):
+        socket.send_json({"type": "set", "fps": 60})
+        socket.send_json({"type": "play"})
+        next_frame(socket)
+        time.sleep(0.3)
+        socket.send_json({"type": "ack"})
+        header, _ = next_frame(socket)
+        assert len(header["history"]) == 4  # the newest four ticks, this frame's last
+        assert header["history"][-1][0] == header["iteration"]
+
+
 def test_reset_with_seed_draws_new_weights():
     with connect() as (socket, session, _):
         before = session.run.network.weights[0].copy()
