@@ -69,6 +69,12 @@ def test_step_by_phase_shows_forward_loss_backward_update_in_order(page, live_se
         page.wait_for_function(f"{STORE}.phaseCount === {count}")
         seen.append(label.text_content())
     assert seen == ["forward", "forward", "loss", "backward", "backward", "update", "forward"]
+    # Space plays and pauses when no control has the focus.
+    page.locator("body").click(position={"x": 5, "y": 700})
+    page.keyboard.press(" ")
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    page.keyboard.press(" ")
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
     # The update phase moved the weights: its values are what the network now draws.
     assert page.evaluate("window.backpropLab.weights.W.length") == 2
     assert page.console_errors == []

@@ -84,7 +84,8 @@ const TEXT_HANDLERS = {
   },
   status: (message) => {
     setPlaying(Boolean(message.playing));
-    if (message.message) showNotice(message.message);
+    // Why a run paused itself (it diverged, ...) matters to the lesson: keep it up longer.
+    if (message.message) showNotice(message.message, 12000);
   },
   error: onError,
   inspect: (reply) => selection.receive(reply),
@@ -396,12 +397,12 @@ function showError(text) {
 
 let noticeTimer = 0;
 
-function showNotice(text) {
+function showNotice(text, lastsMs = 4000) {
   const box = $("notice");
   box.textContent = text;
   box.hidden = false;
   clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => (box.hidden = true), 4000);
+  noticeTimer = setTimeout(() => (box.hidden = true), lastsMs);
 }
 
 function setText(testId, value) {
