@@ -42,12 +42,12 @@ export function drawGradients(ctx, scene) {
     x: grads.iteration,
     y: values,
     colour: LAYER_COLOURS[l % LAYER_COLOURS.length],
-    label: `layer ${l}`,
+    label: String(l),
   }));
-  drawLines(ctx, { ...scene, series, log: true, title: "gradient norm per layer" });
+  drawLines(ctx, { ...scene, series, log: true, title: "gradient norm per layer", legendTitle: "layer" });
 }
 
-function drawLines(ctx, { width, height, series, log, title }) {
+function drawLines(ctx, { width, height, series, log, title, legendTitle }) {
   ctx.clearRect(0, 0, width, height);
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, width, height);
@@ -60,7 +60,7 @@ function drawLines(ctx, { width, height, series, log, title }) {
   const sy = (y) =>
     PAD.top + (1 - (transform(y, log) - bounds.y0) / (bounds.y1 - bounds.y0 || 1)) * plotHeight;
   for (const line of series) drawSeries(ctx, line, sx, sy, log, plotWidth);
-  drawLegend(ctx, series, width);
+  drawLegend(ctx, series, width, legendTitle);
 }
 
 function transform(y, log) {
@@ -127,7 +127,7 @@ function drawFrame(ctx, width, height, bounds, log, title) {
   if (!bounds) return;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  const tick = (value) => (log ? `1e${value.toFixed(1).replace(/\.0$/, "")}` : value.toPrecision(3));
+  const tick = (value) => readable(log ? 10 ** value : value);
   ctx.fillText(tick(bounds.y1), PAD.left - 4, PAD.top + 4);
   ctx.fillText(tick(bounds.y0), PAD.left - 4, height - PAD.bottom - 4);
   ctx.textAlign = "center";
@@ -137,17 +137,26 @@ function drawFrame(ctx, width, height, bounds, log, title) {
 }
 
 /** Labels in their colours, right-aligned just inside the top of the plot. */
-function drawLegend(ctx, series, width) {
+/** Three significant digits, in exponent form only when very small or large. */
+function readable(value) {
+  const magnitude = Math.abs(value);
+  if (magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e4)) return value.toExponential(1);
+  return String(Number(value.toPrecision(3)));
+}
+
+function drawLegend(ctx, series, width, legendTitle) {
   ctx.font = "11px system-ui, sans-serif";
   ctx.textBaseline = "top";
   ctx.textAlign = "right";
   let x = width - PAD.right - 4;
-  for (const line of [...series].reverse()) {
+  const entries = [...series].reverse();
+  if (legendTitle) entries.push({ label: legendTitle, colour: "#333" });
+  for (const line of entries) {
     const textWidth = ctx.measureText(line.label).width;
     ctx.fillStyle = "rgba(255,255,255,0.85)";
     ctx.fillRect(x - textWidth - 2, PAD.top + 2, textWidth + 4, 13);
     ctx.fillStyle = line.colour;
     ctx.fillText(line.label, x, PAD.top + 3);
-    x -= textWidth + 10;
+    x -= textWidth + (legendTitle ? 6 : 10);
   }
 }

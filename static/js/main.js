@@ -342,7 +342,8 @@ function buildPanels(hello) {
 function loadLesson(lesson) {
   const view = lesson.view ?? {};
   store.view.lesson = lesson.id;
-  applyView({ biasNodes: Boolean(view.bias_nodes) });
+  // Loss curves that race span orders of magnitude: a lesson about them reads best on a log axis.
+  applyView({ biasNodes: Boolean(view.bias_nodes), logLoss: view.charts === "loss" || store.view.logLoss });
   sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...structuredClone(lesson.config) });
   if (view.compare?.length) startRace(view.compare);
   else if ($("race").dataset.racing === "1") toggleRace();

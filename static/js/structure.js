@@ -83,13 +83,15 @@ export function buildLayerControls(box, layout, config, on) {
       group.append(smallButton("−", `fewer neurons in hidden layer ${c}`, () => on.resize(c, -1)));
       group.append(smallButton("+", `more neurons in hidden layer ${c}`, () => on.resize(c, 1)));
     }
-    if (c > 0) group.append(freezeBox(c - 1, frozen.has(c - 1), on.freeze));
+    // Narrow columns (deep networks) get the snowflake alone; the title still says "freeze".
+    const roomy = layout.columns.length < 2 || layout.columns[1].x - layout.columns[0].x > 110;
+    if (c > 0) group.append(freezeBox(c - 1, frozen.has(c - 1), on.freeze, roomy ? "freeze" : "❄"));
     return group;
   });
   box.replaceChildren(...groups);
 }
 
-function freezeBox(layer, checked, onFreeze) {
+function freezeBox(layer, checked, onFreeze, text) {
   const label = document.createElement("label");
   label.title = `freeze weight layer ${layer}`;
   const input = document.createElement("input");
@@ -97,7 +99,7 @@ function freezeBox(layer, checked, onFreeze) {
   input.checked = checked;
   input.dataset.testid = `freeze-${layer}`;
   input.addEventListener("change", () => onFreeze(layer, input.checked));
-  label.append(input, document.createTextNode("freeze"));
+  label.append(input, document.createTextNode(text));
   return label;
 }
 
