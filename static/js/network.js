@@ -142,21 +142,34 @@ function isSelected(selection, edge) {
 function drawPhasePulse(ctx, scene) {
   const last = scene.trace?.last;
   if (!last || (last.phase !== "forward" && last.phase !== "backward")) return;
+  const backward = last.phase === "backward";
+  const colour = backward ? BACKWARD_COLOUR : FORWARD_COLOUR;
+  const edges = edgesOf(scene, last.layer);
+  // The active layer keeps a coloured halo until the next phase, so a paused class sees where
+  // the pass is; the dots run once along it when the phase arrives.
+  ctx.save();
+  ctx.globalAlpha = 0.35;
+  ctx.lineWidth = 7;
+  ctx.strokeStyle = colour;
+  for (const edge of edges) line(ctx, edge.from, edge.to);
+  ctx.restore();
   const t = Math.min(1, (scene.now - last.receivedAt) / PHASE_MS);
   if (t >= 1) return;
-  const backward = last.phase === "backward";
-  ctx.fillStyle = backward ? BACKWARD_COLOUR : FORWARD_COLOUR;
-  for (const edge of edgesOf(scene, last.layer)) {
+  ctx.fillStyle = colour;
+  ctx.strokeStyle = "#fff";
+  ctx.lineWidth = 1.5;
+  for (const edge of edges) {
     const s = backward ? 1 - t : t;
     ctx.beginPath();
     ctx.arc(
       edge.from.x + (edge.to.x - edge.from.x) * s,
       edge.from.y + (edge.to.y - edge.from.y) * s,
-      3.5,
+      5,
       0,
       2 * Math.PI,
     );
     ctx.fill();
+    ctx.stroke();
   }
 }
 
