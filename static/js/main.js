@@ -47,7 +47,13 @@ const points = new PlanePoints({
   showError: (text) => showError(text),
   showNotice: (text) => showNotice(text),
 });
-window.backpropLab = { store, socket, weights, scene }; // a handle for tests and the curious
+window.backpropLab = { store, socket, weights, scene };
+
+// Which views a store change touches; the drawing loop redraws those on its next tick.
+const REDRAWS = { data: ["surface"], view: ["network", "surface", "charts"] };
+store.addEventListener("change", (event) => {
+  for (const key of event.detail) for (const view of REDRAWS[key] ?? []) dirty[view] = true;
+}); // a handle for tests and the curious
 
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -78,9 +84,8 @@ const TEXT_HANDLERS = {
   hello: onHello,
   state: onState,
   data: (message) => {
-    store.data = message;
     points.confirmed();
-    dirty.surface = true;
+    store.update({ data: message });
   },
   status: (message) => {
     setPlaying(Boolean(message.playing));
@@ -366,7 +371,6 @@ function applyView(view) {
   $("discretize").checked = Boolean(discretize);
   $("log-loss").checked = Boolean(logLoss);
   relayout();
-  dirty.network = dirty.surface = dirty.charts = true;
   writeHash();
 }
 
