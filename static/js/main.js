@@ -187,11 +187,11 @@ function onPhase({ header, arrays }) {
     setWeights(phaseParameters(arrays));
   }
   trace.last = phase;
-  store.phaseCount = (store.phaseCount ?? 0) + 1;
+  store.phaseCount += 1;
   setText("phase-label", phase.phase);
   setText("phase-detail", phaseDetail(phase));
   $("phase-detail").title =
-    phase.focus_in_batch === false ? `sample ${store.focus ?? 0} is not in this batch` : "";
+    phase.focus_in_batch === false ? `sample ${store.focus} is not in this batch` : "";
   dirty.surface = true;
   if (phase.iteration !== undefined) setText("iteration", phase.iteration);
   dirty.network = true;
@@ -202,7 +202,7 @@ function phaseDetail(phase) {
   const layer = Number.isInteger(phase.layer) ? `layer ${phase.layer} · ` : "";
   if (phase.phase === "update")
     return `ΔW = step on the batch of ${store.config?.training.batch_size ?? "?"}`;
-  return `${layer}sample ${phase.focus_sample ?? store.focus ?? 0}`;
+  return `${layer}sample ${phase.focus_sample ?? store.focus}`;
 }
 
 function resetTrace() {
@@ -533,7 +533,7 @@ function drawAll(now) {
   // Ack only after the frame is on screen, so a slow page slows the stream instead of queueing it.
   if (drewFrame) socket.send({ type: "ack" });
   // A running average of the drawing work per animation frame, for benchmarks/page_fps.py.
-  store.drawMs = 0.95 * (store.drawMs ?? 0) + 0.05 * (performance.now() - started);
+  store.drawMs = 0.95 * store.drawMs + 0.05 * (performance.now() - started);
   requestAnimationFrame(drawAll);
 }
 
@@ -547,7 +547,7 @@ function drawSurface() {
   const data = store.data && points.visible(store.data);
   // While stepping, ring the sample the phases actually follow (the chosen one may not be in
   // this batch; the engine then follows another).
-  const followed = scene.trace.last?.focus_sample ?? store.focus ?? 0;
+  const followed = scene.trace.last?.focus_sample ?? store.focus;
   const focus = points.unconfirmed ? null : followed;
   surface.draw(ctx, {
     width,
