@@ -292,3 +292,21 @@ def test_optimizer_race_overlays_four_loss_curves(page, live_server):
         page.get_by_test_id("download-png").click()
     assert download.value.suggested_filename == "backprop-lab.png"
     assert page.console_errors == []
+
+
+def test_follow_sample_moves_the_phase_view_and_a_bad_one_is_refused(page, live_server):
+    open_page(page, live_server, "#dataset=gauss&points=40&batch=20")
+    focus = page.get_by_test_id("focus-sample")
+    focus.fill("3")
+    focus.press("Enter")
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(f"{STORE}.phaseCount === 1")
+    # The followed sample is the chosen one when it is in this batch, else another of the batch.
+    followed = page.evaluate(f"{STORE}.trace.last.focus_sample")
+    in_batch = page.evaluate(f"{STORE}.trace.last.focus_in_batch")
+    assert (followed == 3) == in_batch
+    expect(page.get_by_test_id("phase-detail")).to_have_text(f"layer 0 · sample {followed}")
+    focus.fill("999")
+    focus.press("Enter")
+    expect(page.get_by_test_id("error")).to_contain_text("sample: must be an integer in [0, 19]")
+    expect(focus).to_have_value("0")

@@ -148,6 +148,10 @@ function onError(message) {
   const text = message.message ?? "the server reported an error";
   showError(text);
   if (points.unconfirmed && text.startsWith("points")) points.refused();
+  if (/^(focus|sample)\b/.test(text)) {
+    store.focus = 0; // the run kept following sample 0
+    $("focus-sample").value = "0";
+  }
   const refusedOption = /^(set|training)\./.test(text) && lastSet;
   if (!configPending && !refusedOption) return;
   if (refusedOption && !configPending) setPath(confirmed, lastSet.path, lastSet.previous);
@@ -246,6 +250,8 @@ function sendConfig(config, { keepHistory = false } = {}) {
   if (socket.send({ type: "config", ...pick(config, ["network", "training", "data"]) })) {
     // The display rate: the server streams at most one frame per screen refresh we ask for.
     socket.send({ type: "set", speed: SPEEDS[Number($("speed").value)], fps: 60 });
+    // A new run follows sample 0 unless told otherwise; keep following the chosen one.
+    if (store.focus) socket.send({ type: "focus", sample: store.focus });
     controls?.fill(store.config);
     writeHash();
     relayout();
