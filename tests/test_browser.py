@@ -99,7 +99,8 @@ def test_changing_the_learning_rate_while_playing_takes_effect(page, live_server
 
 
 def test_url_hash_restores_its_configuration(page, live_server):
-    link = "#dataset=xor&layers=2,3,1&activation=relu&lr=0.1&seed=7&features=x1,x2&hide=charts"
+    link = "#dataset=xor&layers=2,3,1&activation=relu&lr=0.1&seed=7&features=x1,x2"
+    link += "&hide=charts&presenter=1"
     open_page(page, live_server, link)
     config = page.evaluate(f"{STORE}.config")
     assert config["data"]["dataset"] == "xor"
@@ -110,6 +111,8 @@ def test_url_hash_restores_its_configuration(page, live_server):
     expect(page.get_by_test_id("control-dataset")).to_have_value("xor")
     expect(page.get_by_test_id("control-activation")).to_have_value("relu")
     expect(page.locator('[data-panel="charts"]')).to_be_hidden()
+    expect(page.locator("body")).to_have_class("presenter")
+    expect(page.get_by_test_id("presenter")).to_have_attribute("aria-pressed", "true")
     # The same link in a new tab builds the very same weights (the seed is in the link).
     weights = page.evaluate(f"{STORE}.network.weights")
     page.goto("about:blank")
@@ -178,6 +181,9 @@ def test_inspector_shows_the_gradient_check_and_edits_a_weight(page, live_server
     editor.press("Enter")
     page.wait_for_function(f"{STORE}.network.weights[1][1][0] === 1.25")
     expect(page.get_by_test_id("inspect-edit")).to_have_value("1.25")
+    page.locator("body").click(position={"x": 5, "y": 700})
+    page.keyboard.press("Escape")
+    expect(inspector).to_be_hidden()
     assert page.console_errors == []
 
 

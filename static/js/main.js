@@ -100,7 +100,12 @@ function onText(message) {
   TEXT_HANDLERS[message.type]?.(message);
 }
 
+const PROTOCOL = 1;
+
 function onHello(message) {
+  if (message.protocol !== PROTOCOL) {
+    showError(`This page speaks protocol ${PROTOCOL}, the server ${message.protocol}: reload the page.`);
+  }
   const firstTime = !helloSeen;
   helloSeen = true;
   store.hello = message;
@@ -704,13 +709,9 @@ window.addEventListener("hashchange", () => {
   if (url.hasConfig(location.hash)) sendConfig(parsed.config);
 });
 document.addEventListener("keydown", (event) => {
-  if (
-    event.target.closest("input, select, textarea, label") ||
-    event.ctrlKey ||
-    event.metaKey ||
-    event.altKey
-  )
-    return;
+  if (event.key === "Escape" && store.selection) return selection.select(null);
+  const typing = event.target.closest("input, select, textarea, label");
+  if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
   // Space on a focused button already presses that button.
   if (event.key === " " && !event.target.closest("button")) {
     event.preventDefault();
@@ -721,6 +722,6 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-setSpeed.call(null);
+setSpeed(); // the readout; the server hears the speed with the first config
 applyView(url.parse(location.hash, {}).view);
 requestAnimationFrame(drawAll);
