@@ -102,6 +102,16 @@ class SimulatedBrowser:
             await asyncio.sleep(0.1)
 
 
+async def stalled_browser(url: str, seconds: float) -> None:
+    """A tab that asks for a lot and never reads: the server must not buffer for it."""
+    async with connect(url, max_size=2**24) as socket_:
+        await socket_.send(json.dumps({"type": "play"}))
+        big = {"type": "config", "data": {"n_points": 5000}, "network": {"layers": [2, 32, 1]}}
+        for _ in range(200):  # the rate limit's burst
+            await socket_.send(json.dumps(big))
+        await asyncio.sleep(seconds)
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
@@ -142,7 +152,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-async def measure(n_clients: int, seconds: float) -> dict:
+async def measure(n_clients: int, seconds: float, n_stalled: int = 0) -> dict:
     port = free_port()
     server = start_server(port)
     try:
@@ -153,6 +163,7 @@ async def measure(n_clients: int, seconds: float) -> dict:
         # Client 0 plays for half the time, then probes `step` while the others keep playing.
         tasks = [browsers[0].run(seconds / 2, seconds / 2)]
         tasks += [browser.run(seconds, 0) for browser in browsers[1:]]
+        tasks += [stalled_browser(url, seconds) for _ in range(n_stalled)]
         figures = await asyncio.gather(*tasks)
         wall = time.perf_counter() - wall_before
         cpu = (cpu_seconds(server.pid) - cpu_before) / wall
@@ -161,6 +172,7 @@ async def measure(n_clients: int, seconds: float) -> dict:
     finally:
         server.terminate()
         server.wait(timeout=10)
+    figures = figures[:n_clients]
     rates = [f.frames_while_playing / f.playing_seconds for f in figures]
     sets = [latency for f in figures for latency in f.set_latencies]
     steps = figures[0].step_latencies
@@ -184,6 +196,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 20, 30])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--stalled", type=int, default=0, help="extra clients that flood and never read"
+    )
     args = parser.parse_args()
     print(
         f"{'clients':>7} {'fps min':>8} {'fps med':>8} {'set p50':>8} {'set p95':>8} "
@@ -191,7 +206,7 @@ def main() -> None:
         f"{'clients cpu %':>13} {'load':>5}"
     )
     for n in args.clients:
-        r = asyncio.run(measure(n, args.seconds))
+        r = asyncio.run(measure(n, args.seconds, args.stalled))
         print(
             f"{r['clients']:>7} {r['fps_min']:>8.1f} {r['fps_median']:>8.1f} "
             f"{r['set_ms_median']:>8.1f} {r['set_ms_p95']:>8.1f} {r['step_ms_median']:>9.1f} "

@@ -24,6 +24,9 @@ from server.config import PROTOCOL_VERSION, Settings
 
 MAX_CHUNK = 1000  # iterations per engine call, whatever the speed
 MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
+# Rate-limit tokens per message: building a run and sending its data, or a gradient check,
+# costs far more than a slider move (a person does not need ten of them a second).
+MESSAGE_COST = {"config": 20, "points": 20, "reset": 5, "inspect": 5, "compare": 5}
 
 
 @dataclass
@@ -43,13 +46,13 @@ class TokenBucket:
         self.rate, self.burst = rate, float(burst)
         self.tokens, self.stamp = float(burst), time.monotonic()
 
-    def take(self) -> bool:
+    def take(self, tokens: int) -> bool:
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens < 1.0:
+        if self.tokens < tokens:
             return False
-        self.tokens -= 1.0
+        self.tokens -= tokens
         return True
 
 
@@ -193,9 +196,12 @@ class Session:
             if event["type"] == "websocket.disconnect":
                 return
             await self.handle_raw(event.get("text"), event.get("bytes"))
+            # Queued messages are received without suspending: yield, or one flooding client
+            # would hold the event loop until its queue is empty.
+            await asyncio.sleep(0)
 
     async def handle_raw(self, text: str | None, data: bytes | None) -> None:
-        if not self.bucket.take():
+        if not self.bucket.take(1):  # before parsing: parsing is work too
             await self.rate_limited()
             return
         try:
@@ -204,6 +210,10 @@ class Session:
                 self.settings.max_message_bytes,
                 self.settings.max_json_depth,
             )
+            extra = MESSAGE_COST.get(message.type, 1) - 1
+            if extra and not self.bucket.take(extra):
+                await self.rate_limited()
+                return
             await self.apply(message)
         except ValueError as error:  # ProtocolError, and the engine's ValueError messages
             await self.send_error(str(error))

@@ -425,6 +425,20 @@ def test_rate_limit_drops_the_flood_with_one_error():
         assert session.run.focus == 2  # the first three (the burst) were applied
 
 
+def test_expensive_messages_cost_more_of_the_rate_limit():
+    with connect(Settings(rate_limit_per_second=1, rate_limit_burst=25)) as (socket, session, _):
+        socket.send_json({"type": "config", "network": {"layers": [2, 3, 1]}})
+        assert next_text(socket)["type"] == "state"
+        socket.send_json({"type": "config", "network": {"layers": [2, 5, 1]}})
+        while (reply := next_text(socket))["type"] == "data":
+            pass
+        assert reply["type"] == "error" and reply["message"].startswith("rate limit")
+        assert session.run.config["network"]["layers"] == [2, 3, 1]
+        socket.send_json({"type": "focus", "sample": 1})  # a cheap one still fits
+        next_frame(socket)
+        assert session.run.focus == 1
+
+
 # ----- flow control -------------------------------------------------------------------------
 
 
