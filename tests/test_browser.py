@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
+
+from server import frames
 
 pytestmark = pytest.mark.browser
 
@@ -316,3 +319,34 @@ def test_follow_sample_moves_the_phase_view_and_a_bad_one_is_refused(page, live_
     focus.press("Enter")
     expect(page.get_by_test_id("error")).to_contain_text("sample: must be an integer in [0, 19]")
     expect(focus).to_have_value("0")
+
+
+def test_the_page_decodes_the_servers_binary_envelope(page, live_server):
+    """server/frames.py encodes, static/js/socket.js decodes: both ends of one byte layout."""
+    W = np.array([[0.5, -1.25, 3.0], [1e-3, 2.0, -7.5]])
+    surface = np.linspace(-1.0, 1.0, 2 * 3 * 3).reshape(2, 3, 3)
+    message = frames.encode_entries(
+        {"type": "frame", "iteration": 7, "note": "é"},  # odd header length: padding needed
+        [frames.plain_entry("W/0", W), frames.u8_entry("surface/output", surface)],
+    )
+    open_page(page, live_server)
+    decoded = page.evaluate(
+        """async (bytes) => {
+            const { decodeEnvelope } = await import('/static/js/socket.js');
+            const { header, arrays } = decodeEnvelope(new Uint8Array(bytes).buffer);
+            const out = {};
+            for (const [name, a] of arrays) out[name] = {...a, data: Array.from(a.data)};
+            return { header, arrays: out };
+        }""",
+        list(message),
+    )
+    assert decoded["header"]["iteration"] == 7
+    assert decoded["header"]["note"] == "é"
+    weights = decoded["arrays"]["W/0"]
+    assert weights["shape"] == [2, 3]
+    assert weights["data"] == pytest.approx(W.astype(np.float32).ravel().tolist())
+    grid = decoded["arrays"]["surface/output"]
+    lo, hi = grid["range"]
+    values = [lo + q / 255 * (hi - lo) for q in grid["data"]]
+    assert grid["shape"] == [2, 3, 3]
+    assert values == pytest.approx(surface.ravel().tolist(), abs=(hi - lo) / 255)
