@@ -358,17 +358,20 @@ class Session:
     ) -> None:
         """Train in slices of at most `slice_seconds`, yielding to the event loop between them.
 
-        `iterations=None` trains until `deadline`. A playing run stops as soon as it is paused.
+        `iterations=None` trains until `deadline` (one slice at least). A playing run stops as
+        soon as it is paused.
         The playing loop takes the engine lock per slice, so messages get in between slices; a
         message handler already holds it.
         """
         was_playing = self.playing
-        remaining = iterations
+        remaining, sliced = iterations, False
         while remaining is None or remaining > 0:
             if was_playing and not self.playing:
                 return
-            if deadline is not None and time.monotonic() >= deadline:
+            # At least one slice per call: on a busy machine the deadline may be gone already.
+            if deadline is not None and sliced and time.monotonic() >= deadline:
                 return
+            sliced = True
             chunk = self.chunk if remaining is None else min(self.chunk, remaining)
             if lock_each_chunk:
                 async with self.engine_lock:

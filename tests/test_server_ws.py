@@ -553,13 +553,14 @@ def test_speed_max_trains_as_many_iterations_as_fit_in_each_tick():
         socket.send_json({"type": "set", "speed": "max", "fps": 10})
         socket.send_json({"type": "play"})
         iterations = []
-        for _ in range(3):
+        for _ in range(5):
             header, _ = next_frame(socket)
             iterations.append(header["iteration"])
             socket.send_json({"type": "ack"})
         assert header["speed"] == "max"
-        # Half of a 100 ms tick holds far more than one 0.3 ms iteration.
-        assert iterations[-1] - iterations[-2] > 20
+        # Half of a 100 ms tick holds some 150 iterations of 0.3 ms; ask for 10 a tick on
+        # average, which a busy machine still gives.
+        assert iterations[-1] - iterations[1] >= 30
 
 
 def test_several_sessions_play_side_by_side():
