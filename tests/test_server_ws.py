@@ -65,6 +65,14 @@ def next_frame(socket) -> tuple[dict, dict]:
             return frames.decode(message["bytes"])
 
 
+def wait_until(condition, seconds: float = 10.0) -> None:
+    """Poll `condition`: timing tests wait for what they need, not for a guessed sleep."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 def snapshot(session) -> tuple:
     run = session.run
     weights = [W.copy() for W in run.network.weights] + [b.copy() for b in run.network.biases]
@@ -185,11 +193,12 @@ def test_play_streams_frames_and_pause_stops_them():
 
 
 def test_history_carries_the_loss_of_ticks_whose_frames_were_never_sent():
-    with connect() as (socket, _, _greeting):
+    with connect() as (socket, session, _):
         socket.send_json({"type": "set", "fps": 60})
         socket.send_json({"type": "play"})
-        next_frame(socket)  # the second credit is now used too
-        time.sleep(0.3)  # ~18 ticks without a free credit
+        second, _ = next_frame(socket)  # the second credit is now used too
+        # Six ticks (of one iteration each) without a free credit.
+        wait_until(lambda: session.run.iteration >= second["iteration"] + 6)
         socket.send_json({"type": "ack"})
         header, _ = next_frame(socket)
         iterations = [point[0] for point in header["history"]]
@@ -199,11 +208,11 @@ def test_history_carries_the_loss_of_ticks_whose_frames_were_never_sent():
 
 
 def test_history_is_capped_for_a_client_that_lags():
-    with connect(Settings(history_cap=4)) as (socket, _session, _greeting):
+    with connect(Settings(history_cap=4)) as (socket, session, _):
         socket.send_json({"type": "set", "fps": 60})
         socket.send_json({"type": "play"})
-        next_frame(socket)
-        time.sleep(0.3)
+        second, _ = next_frame(socket)
+        wait_until(lambda: session.run.iteration >= second["iteration"] + 8)
         socket.send_json({"type": "ack"})
         header, _ = next_frame(socket)
         assert len(header["history"]) == 4  # the newest four ticks, this frame's last
@@ -446,15 +455,18 @@ def test_a_client_that_never_acks_gets_exactly_its_window():
     with connect() as (socket, session, _):
         socket.send_json({"type": "set", "speed": 1, "fps": 60})
         socket.send_json({"type": "play"})
-        assert next_text(socket)["type"] == "status"
         second, _ = next_frame(socket)  # the greeting's frame plus this one fill the window
-        time.sleep(0.3)
-        assert session.run.iteration >= 5  # training went on without the client
+        # Training goes on without the client.
+        wait_until(lambda: session.run.iteration >= second["iteration"] + 5)
         assert session.in_flight == 2
         socket.send_json({"type": "focus", "sample": 1})
         socket.send_json({"type": "launch"})
         # Messages arrive in order: a third frame sent before the error would show up here.
-        assert next_text(socket)["type"] == "error"
+        while True:
+            message = socket.receive()
+            assert message.get("bytes") is None, "a frame beyond the window"
+            if json.loads(message["text"])["type"] == "error":
+                break
         socket.send_json({"type": "ack"})
         header, _ = next_frame(socket)  # the credit brings the newest state, not a stale one
         assert header["iteration"] >= second["iteration"] + 5
