@@ -350,3 +350,21 @@ def test_the_page_decodes_the_servers_binary_envelope(page, live_server):
     values = [lo + q / 255 * (hi - lo) for q in grid["data"]]
     assert grid["shape"] == [2, 3, 3]
     assert values == pytest.approx(surface.ravel().tolist(), abs=(hi - lo) / 255)
+
+
+def test_double_click_on_a_bias_goes_straight_to_editing_it(page, live_server):
+    open_page(page, live_server, "#dataset=circle&layers=2,4,2,1")
+    # The bias mark sits at the lower-left corner of the output neuron: bias (2, 0).
+    corner = "[columns[3].nodes[0].x - window.backpropLab.scene.layout.size / 2, "
+    corner += "columns[3].nodes[0].y + window.backpropLab.scene.layout.size / 2]"
+    box = page.get_by_test_id("network-canvas").bounding_box()
+    layout = "window.backpropLab.scene.layout"
+    x, y = page.evaluate(f"(() => {{ const columns = {layout}.columns; return {corner}; }})()")
+    page.mouse.dblclick(box["x"] + x, box["y"] + y)
+    expect(page.get_by_test_id("inspector")).to_contain_text("Bias of neuron 0 in layer 2")
+    editor = page.get_by_test_id("inspect-edit")
+    expect(editor).to_be_focused()
+    page.keyboard.type("-0.5")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"{STORE}.network.biases[2][0] === -0.5")
+    assert page.console_errors == []

@@ -60,9 +60,11 @@ function fields(object, depth = 0) {
 /**
  * Shows `reply` for `selection` inside `panel`: value (editable), gradient, recent values, the
  * chain rule with the focus sample's real numbers, the batch gradient and the gradient check.
- * Rebuilt only when a new reply arrives, never per frame; returns the history canvas to update.
+ * Rebuilt when a reply arrives, never per frame. The value editor is built once per selection
+ * (`editor`, from `createEditor`) and moved across rebuilds, so typing in it survives a reply.
+ * Returns the canvas of recent values, which the caller redraws per frame.
  */
-export function render(panel, selection, reply, { onEdit, onClose }) {
+export function render(panel, selection, reply, { editor, onClose }) {
   const header = element("div", "inspect-header");
   header.append(element("h2", null, describe(selection)));
   const close = element("button", "inspect-close", "×");
@@ -73,19 +75,36 @@ export function render(panel, selection, reply, { onEdit, onClose }) {
   const history = element("canvas", "inspect-history");
   history.width = 260;
   history.height = 40;
-  const parts = [header];
-  if (selection.kind !== "neuron")
-    parts.push(editor(reply?.value, onEdit), element("div", "inspect-label", "recent values"), history);
-  if (!reply) parts.push(element("p", "inspect-waiting", "asking the server…"));
+  const body = [];
+  if (editor) body.push(element("div", "inspect-label", "recent values"), history);
+  if (!reply) body.push(element("p", "inspect-waiting", "asking the server…"));
   else
-    parts.push(
+    body.push(
       ...(selection.kind === "neuron" ? neuronParts(reply) : parameterParts(reply)),
       gradcheck(reply.gradcheck),
       details(reply),
     );
-  panel.replaceChildren(...parts);
+  const { top, bottom } = skeleton(panel, editor);
+  top.replaceChildren(header);
+  bottom.replaceChildren(...body);
+  if (editor) showValue(editor, reply?.value);
   panel.hidden = false;
   return history;
+}
+
+/** header / editor / body: the editor node stays in place (and keeps its focus) across replies. */
+function skeleton(panel, editor) {
+  const [top, middle, bottom] = panel.children;
+  if (editor && top?.classList.contains("inspect-top") && middle === editor) return { top, bottom };
+  const fresh = { top: element("div", "inspect-top"), bottom: element("div", "inspect-body") };
+  panel.replaceChildren(...[fresh.top, editor, fresh.bottom].filter(Boolean));
+  return fresh;
+}
+
+/** The server's value, unless the person is typing their own. */
+function showValue(editor, value) {
+  const input = editor.querySelector("input");
+  if (document.activeElement !== input && Number.isFinite(value)) input.value = String(value);
 }
 
 function row(label, value, testId) {
@@ -173,14 +192,14 @@ export function drawHistory(canvas, values) {
   ctx.fillText(formatNumber(lo), 2, canvas.height);
 }
 
-function editor(value, onEdit) {
+/** A form with one number box; `onEdit(value)` receives a finite typed value. */
+export function createEditor(onEdit) {
   const form = element("form", "inspect-edit");
   const label = element("label", null, "value ");
   const input = element("input");
   input.type = "number";
   input.step = "any";
   input.dataset.testid = "inspect-edit";
-  if (Number.isFinite(value)) input.value = String(value);
   label.append(input);
   const button = element("button", null, "Set");
   button.type = "submit";

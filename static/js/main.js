@@ -700,6 +700,8 @@ on("focus-sample", "change", (event) => {
   dirty.surface = true;
 });
 canvases.network.addEventListener("click", onNetworkClick);
+// Double-click goes straight to typing a new value for the weight or bias.
+canvases.network.addEventListener("dblclick", () => selection.edit());
 canvases.surface.addEventListener("click", onPlaneClick);
 for (const canvas of Object.values(canvases)) resizeObserver.observe(canvas);
 window.addEventListener("hashchange", () => {

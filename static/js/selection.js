@@ -27,6 +27,7 @@ export class Selection {
       return;
     }
     this.history = [];
+    this.editor = target.kind === "neuron" ? null : this.makeEditor();
     this.render();
     this.ask(store.frame?.header.iteration ?? -1);
   }
@@ -70,16 +71,26 @@ export class Selection {
     return kind === "weight" ? array.data[i * array.shape[1] + j] : array.data[j];
   }
 
-  render() {
+  /** Puts the cursor in the value box (double-click on a weight or bias). */
+  edit() {
+    this.editor?.querySelector("input").select();
+  }
+
+  /** The value box of the current selection, made once so a re-render keeps what is typed. */
+  makeEditor() {
     const { store, socket } = this;
-    this.canvas = inspector.render(this.panel, store.selection, store.inspect, {
-      onEdit: (value) => {
-        const { kind, layer, i, j } = store.selection;
-        const message = { type: "edit", param: kind === "bias" ? "b" : "W", layer, j, value };
-        if (kind === "weight") message.i = i;
-        socket.send(message);
-        socket.send({ type: "inspect", ...store.selection });
-      },
+    return inspector.createEditor((value) => {
+      const { kind, layer, i, j } = store.selection;
+      const message = { type: "edit", param: kind === "bias" ? "b" : "W", layer, j, value };
+      if (kind === "weight") message.i = i;
+      socket.send(message);
+      socket.send({ type: "inspect", ...store.selection });
+    });
+  }
+
+  render() {
+    this.canvas = inspector.render(this.panel, this.store.selection, this.store.inspect, {
+      editor: this.editor,
       onClose: () => this.select(null),
     });
   }
