@@ -368,3 +368,12 @@ def test_double_click_on_a_bias_goes_straight_to_editing_it(page, live_server):
     page.keyboard.press("Enter")
     page.wait_for_function(f"{STORE}.network.biases[2][0] === -0.5")
     assert page.console_errors == []
+
+
+def test_hide_flags_give_the_hidden_panels_room_to_the_rest(page, live_server):
+    open_page(page, live_server, "#dataset=circle&hide=controls,output")
+    expect(page.get_by_test_id("controls")).to_be_hidden()
+    expect(page.get_by_test_id("surface")).to_be_hidden()
+    network_panel = page.locator('[data-panel="network"]').bounding_box()
+    assert network_panel["x"] < 20
+    assert network_panel["width"] > 1200
