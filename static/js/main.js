@@ -364,8 +364,15 @@ function loadLesson(lesson) {
   if (view.compare?.length) startRace(view.compare);
   else if ($("race").dataset.racing === "1") toggleRace();
   if (view.mode === "step") $("step-unit").value = "phase";
-  if (view.charts)
-    document.querySelector(`[data-chart="${view.charts}"]`)?.scrollIntoView({ block: "nearest" });
+  if (view.charts) pointAt(document.querySelector(`[data-chart="${view.charts}"]`));
+}
+
+/** Draws the eye to the chart a lesson is about: scrolled into view and outlined for a while. */
+function pointAt(chart) {
+  if (!chart) return;
+  chart.scrollIntoView({ block: "nearest" });
+  chart.classList.add("highlight");
+  setTimeout(() => chart.classList.remove("highlight"), 4000);
 }
 
 function applyView(view) {
