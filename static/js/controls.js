@@ -41,7 +41,7 @@ export const CONTROLS = [
     path: ["data", "train_ratio"],
     kind: "range",
     min: 0.1,
-    max: 0.9,
+    max: 1, // 100 %: every point trains, no test set (some lessons need that)
     step: 0.1,
     percent: true,
   },
