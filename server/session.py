@@ -37,6 +37,13 @@ class Variant:
     run: Run
     history: deque
     diverged: bool = False
+    figures: dict[str, Any] | None = None  # metrics at the last recorded tick
+
+    def metrics(self) -> dict[str, Any]:
+        """The racer's figures, computed once per iteration it reaches."""
+        if self.figures is None or self.figures["iteration"] != self.run.iteration:
+            self.figures = self.run.metrics()
+        return self.figures
 
 
 class TokenBucket:
@@ -429,15 +436,14 @@ class Session:
         await self.send_status(message or "the run diverged and was paused")
 
     def iterations_per_epoch(self) -> int:
-        n_train = len(self.run.data.train_points)
         batch = int(self.run.config["training"]["batch_size"])
-        return max(1, -(-n_train // batch))
+        return max(1, -(-self.run.n_train // batch))  # the last batch of a pass may be smaller
 
     def record_history(self) -> None:
         metrics = self.metrics()
         self.history.append([metrics["iteration"], metrics["train_loss"], metrics["test_loss"]])
         for variant in self.variants:
-            m = variant.run.metrics()
+            m = variant.metrics()
             variant.history.append([m["iteration"], m["train_loss"], m["test_loss"]])
 
     def metrics(self) -> dict[str, Any]:
@@ -500,7 +506,7 @@ class Session:
         return frames.frame_message(header, self.parameters(), surfaces)
 
     def variant_summary(self, variant: Variant) -> dict[str, Any]:
-        m = variant.run.metrics()
+        m = variant.metrics()
         summary = {
             "label": variant.label,
             "iteration": m["iteration"],
