@@ -1,5 +1,6 @@
 """Plain HTTP routes of the app and the console script's argument handling."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,37 @@ def test_only_a_non_loopback_bind_prints_who_can_reach_it():
     assert cli.exposure_notice(Settings(host="127.0.0.1")) is None
     notice = cli.exposure_notice(Settings(host="0.0.0.0", port=9000))
     assert "0.0.0.0:9000" in notice and "anyone on your network" in notice
+
+
+def test_main_prints_the_url_opens_the_browser_and_turns_compression_off(monkeypatch, capsys):
+    served, opened = {}, []
+
+    class ImmediateTimer:  # the real one waits a second for the server to listen
+        def __init__(self, _delay, function, args):
+            self.function, self.args = function, args
+
+        def start(self):
+            self.function(*self.args)
+
+    for name in cli.SINGLE_THREADED_BLAS:  # main sets them; monkeypatch restores them after
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cli.threading, "Timer", ImmediateTimer)
+    monkeypatch.setattr(cli.webbrowser, "open", opened.append)
+    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: served.update(options))
+    cli.main(["--host", "0.0.0.0", "--port", "8123", "--allow-origin", "http://a.example"])
+    output = capsys.readouterr().out.splitlines()
+    assert output[0] == "backprop-lab: serving on http://127.0.0.1:8123/"
+    assert "anyone on your network" in output[1] and len(output) == 2
+    assert opened == ["http://127.0.0.1:8123/"]
+    assert served["ws_per_message_deflate"] is False
+    assert (served["host"], served["port"]) == ("0.0.0.0", 8123)
+    assert all(os.environ[name] == "1" for name in cli.SINGLE_THREADED_BLAS)
+
+
+def test_main_with_no_browser_opens_nothing(monkeypatch, capsys):
+    for name in cli.SINGLE_THREADED_BLAS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cli.webbrowser, "open", lambda url: pytest.fail("opened " + url))
+    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: None)
+    cli.main(["--no-browser"])
+    assert capsys.readouterr().out == "backprop-lab: serving on http://127.0.0.1:8000/\n"
