@@ -34,7 +34,9 @@ def plain_entry(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
 def u8_entry(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
     """A float array quantised to 8 bits over its own finite range (value = lo + q/255 (hi-lo))."""
     q, lo, hi = quantise(array)
-    entry = {"name": name, "dtype": "u8", "shape": list(q.shape), "range": [lo, hi]}
+    # 7 digits move a decoded value by ~1e-7 of the range, far below one step of 1/255.
+    span = [float(f"{lo:.{HEADER_DIGITS}g}"), float(f"{hi:.{HEADER_DIGITS}g}")]
+    entry = {"name": name, "dtype": "u8", "shape": list(q.shape), "range": span}
     return entry, q.tobytes()
 
 
