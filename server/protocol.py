@@ -121,12 +121,30 @@ class Compare(Message):
         return variants
 
 
+class Export(Message):
+    """Asks for the run's full config with its current float64 weights (exact, unlike frames)."""
+
+    type: Literal["export"]
+
+
 class Ack(Message):
     type: Literal["ack"]
 
 
 ClientMessage = Annotated[
-    Config | Set | Play | Pause | Reset | Step | Inspect | Focus | Edit | Points | Compare | Ack,
+    Config
+    | Set
+    | Play
+    | Pause
+    | Reset
+    | Step
+    | Inspect
+    | Focus
+    | Edit
+    | Points
+    | Compare
+    | Export
+    | Ack,
     Field(discriminator="type"),
 ]
 MESSAGE_TYPES = (
@@ -141,6 +159,7 @@ MESSAGE_TYPES = (
     "edit",
     "points",
     "compare",
+    "export",
     "ack",
 )
 _client_message = TypeAdapter(ClientMessage)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import math
 import time
@@ -323,6 +324,9 @@ class Session:
         # Every clone is validated before the race (or the old one) changes.
         self.variants = [self.racer(v.label, v.training()) for v in message.variants]
 
+    async def on_export(self, message: protocol.Export) -> None:
+        await self.send_json(self.export_message())
+
     def racer(self, label: str, training: dict[str, Any]) -> Variant:
         """A clone of the run as it is now (same data, weights, batch order), other options."""
         run = self.run.clone(training=training)
@@ -472,6 +476,18 @@ class Session:
             "config": self.run.config,
             "network": self.run.network.to_spec(),
             "playing": self.playing,
+            "iteration": self.run.iteration,
+            "epoch": self.run.epoch,
+        }
+
+    def export_message(self) -> dict[str, Any]:
+        """The run's config with its current weights as float64 JSON numbers: a file that
+        rebuilds the network exactly (Python's float repr round-trips every double)."""
+        config = copy.deepcopy(self.run.config)
+        config["network"] = {**config["network"], **self.run.network.to_spec()}
+        return {
+            "type": "export",
+            "config": config,
             "iteration": self.run.iteration,
             "epoch": self.run.epoch,
         }

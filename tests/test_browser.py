@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import quote
 
@@ -222,28 +223,80 @@ def test_points_by_click_and_a_bad_csv_gets_a_clear_message(page, live_server):
     assert page.console_errors == []
 
 
-def test_exported_network_json_imports_back_with_its_weights(page, live_server, tmp_path):
-    open_page(page, live_server, "#dataset=xor&layers=2,3,1&seed=3&lr=1")
+def export_file(page, path) -> dict:
     with page.expect_download() as download:
         page.get_by_test_id("export-network").click()
-    exported = tmp_path / "network.json"
-    download.value.save_as(exported)
-    weights = page.evaluate(f"{STORE}.network.weights")
+    download.value.save_as(path)
+    return json.loads(path.read_text())
+
+
+def test_exported_network_json_is_exact_and_imports_back_bit_for_bit(page, live_server, tmp_path):
+    open_page(page, live_server, "#dataset=xor&layers=2,3,1&seed=3&lr=1")
     page.get_by_test_id("step-unit").select_option("epoch")
     page.get_by_role("button", name="Step", exact=True).click()
-    page.wait_for_function(f"window.backpropLab.weights.W[0].data[0] !== {weights[0][0][0]}")
-    page.get_by_test_id("import-network").set_input_files(str(exported))
-    page.wait_for_function(f"{STORE}.network.weights[0][0][0] === {weights[0][0][0]}")
-    # Exported before any training, so the file holds the exact float64 weights of the seed.
-    assert page.evaluate(f"{STORE}.network.weights") == weights
+    page.wait_for_function(f"{STORE}.frame.header.iteration > 0")
+    first = export_file(page, tmp_path / "first.json")
+    # Trained weights at full float64 precision, not the frames' float32 copies.
+    flat = np.concatenate([np.ravel(W) for W in first["network"]["weights"]])
+    assert np.any(flat.astype(np.float32).astype(np.float64) != flat)
+    trained = newest(page, "iteration")
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(f"{STORE}.frame.header.iteration > {trained}")
+    page.get_by_test_id("import-network").set_input_files(str(tmp_path / "first.json"))
+    expect(page.get_by_test_id("notice")).to_have_text("network imported")
+    weight = first["network"]["weights"][0][0][0]
+    page.wait_for_function(f"{STORE}.network.weights[0][0][0] === {weight!r}")
+    second = export_file(page, tmp_path / "second.json")
+    assert second["network"]["weights"] == first["network"]["weights"]
+    assert second["network"]["biases"] == first["network"]["biases"]
+    assert second == first
     # A structural change after the import builds fresh weights from the (new) seed.
     page.get_by_test_id("control-seed").fill("4")
     page.get_by_test_id("control-seed").press("Enter")
     page.wait_for_function(f"{STORE}.config.network.seed === 4")
-    assert page.evaluate(f"{STORE}.network.weights") != weights
+    assert page.evaluate(f"{STORE}.network.weights") != first["network"]["weights"]
     with page.expect_download() as download:
         page.get_by_test_id("download-csv").click()
     assert download.value.suggested_filename == "loss-history.csv"
+
+
+def test_gradient_chart_shows_one_bar_per_layer_from_the_frames_norms(page, live_server):
+    open_page(page, live_server, "#dataset=circle&layers=2,4,4,1")
+    assert page.evaluate("window.backpropLab.scene.gradNorms") == [None, None, None]
+    page.get_by_test_id("step-unit").select_option("iteration")
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(f"{STORE}.frame.header.iteration === 1")
+    page.wait_for_function("window.backpropLab.scene.gradNorms[0] !== null")
+    norms = page.evaluate("window.backpropLab.scene.gradNorms")
+    assert norms == page.evaluate(f"{STORE}.frame.header.layers.map((l) => l.grad_norm)")
+    labels = page.evaluate(
+        """async () => {
+            const charts = await import('/static/js/charts.js');
+            return [[0, -1, 1, -2, 3].map(charts.decadeText),
+                    [0.5234, 31.2, 3.14e-5, 12345].map(charts.powerText)];
+        }"""
+    )
+    assert labels == [["1", "0.1", "10", "10⁻²", "10³"], ["0.52", "31", "3.1·10⁻⁵", "1.2·10⁴"]]
+    page.get_by_test_id("grad-history").check()
+    assert page.evaluate(f"{STORE}.view.gradHistory") is True
+    assert page.console_errors == []
+
+
+def test_space_plays_after_a_button_was_clicked_and_not_in_a_field(page, live_server):
+    open_page(page, live_server, "#dataset=circle")
+    page.get_by_test_id("reset").click()  # the focus is now on a button
+    page.keyboard.press(" ")
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    page.wait_for_function(f"{STORE}.frame.header.playing === true")
+    page.get_by_role("button", name="Pause").focus()
+    page.keyboard.press(" ")  # one action: paused, not paused and played again by the keyup
+    page.wait_for_function(f"{STORE}.frame.header.playing === false")
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    lr = page.get_by_test_id("control-lr")
+    lr.focus()
+    page.keyboard.press(" ")
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    assert page.evaluate(f"{STORE}.playing") is False
 
 
 def test_a_refused_change_leaves_the_page_showing_the_running_network(page, live_server):

@@ -68,3 +68,49 @@ def test_the_optimizer_lesson_races_four_labelled_runs(page, live_server):
     assert sorted(labels) == ["Adam", "Momentum", "RMSprop", "SGD"]
     page.get_by_role("button", name="Pause").click()
     assert page.console_errors == []
+
+
+def test_lesson_view_hints_step_mode_and_log_loss(page, live_server):
+    open_page(page, live_server, "#dataset=circle")
+    set_log = page.get_by_test_id("log-loss")
+    page.get_by_test_id("step-unit").select_option("epoch")
+    page.get_by_role("button", name="Play").click()
+    page.get_by_test_id("lesson-forward-pass").click()  # mode: step
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    expect(page.get_by_test_id("step-unit")).to_have_value("phase")
+    expect(page.get_by_test_id("phase-label")).to_have_text("ready")
+    page.wait_for_function(f"{STORE}.config.network.layers.join() === '2,2,1'")
+    page.wait_for_function(f"{STORE}.frame.header.playing === false")
+    # Space after the click plays (the lesson button is not pressed again), → steps a phase.
+    page.keyboard.press(" ")
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    page.keyboard.press(" ")
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    page.wait_for_function(f"{STORE}.frame.header.playing === false")
+    count = page.evaluate(f"{STORE}.phaseCount")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"{STORE}.phaseCount === {count + 1}")
+    expect(page.get_by_test_id("phase-label")).to_have_text("forward")
+    expect(set_log).not_to_be_checked()
+    page.get_by_test_id("lesson-learning-rate").click()  # log_loss, compare, charts: loss
+    expect(set_log).to_be_checked()
+    expect(page.get_by_test_id("race")).to_have_text("Stop race")
+    page.wait_for_function("location.hash.includes('logLoss=1')")
+    page.get_by_test_id("lesson-bias").click()  # bias_nodes; no log_loss: the toggle goes off
+    expect(page.get_by_test_id("bias-nodes")).to_be_checked()
+    expect(set_log).not_to_be_checked()
+    expect(page.get_by_test_id("race")).to_have_text("Race optimizers")
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize("lesson", ["vanishing-gradients", "forward-pass"])
+def test_a_lesson_link_loads_the_lessons_config_and_view(page, live_server, lesson):
+    expected = next(item for item in LESSONS if item["id"] == lesson)
+    open_page(page, live_server, f"#lesson={lesson}")
+    layers = ",".join(map(str, expected["config"]["network"]["layers"]))
+    page.wait_for_function(f"{STORE}.config.network.layers.join() === '{layers}'")
+    expect(page.get_by_test_id("lesson-title")).to_have_text(expected["title"])
+    if expected["view"].get("mode") == "step":
+        expect(page.get_by_test_id("step-unit")).to_have_value("phase")
+    assert f"lesson={lesson}" in page.evaluate("location.hash")
+    assert page.console_errors == []

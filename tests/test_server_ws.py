@@ -294,6 +294,31 @@ def test_edit_sets_one_weight_and_resends_state():
         assert next_text(socket)["network"]["biases"][2][0] == -1
 
 
+def test_export_gives_the_runs_config_with_its_weights_to_the_last_bit():
+    with connect() as (socket, session, _):
+        socket.send_json({"type": "ack"})
+        socket.send_json({"type": "step", "unit": "iteration", "count": 7})
+        next_frame(socket)
+        socket.send_json({"type": "export"})
+        reply = next_text(socket)
+        assert reply["type"] == "export" and reply["iteration"] == 7
+        network = session.run.network
+        for layer, (W, b) in enumerate(zip(network.weights, network.biases, strict=True)):
+            assert np.array_equal(np.array(reply["config"]["network"]["weights"][layer]), W)
+            assert np.array_equal(np.array(reply["config"]["network"]["biases"][layer]), b)
+        assert {key: reply["config"][key] for key in ("training", "data")} == {
+            key: session.run.config[key] for key in ("training", "data")
+        }
+        # The file rebuilds the very same network: a config of it exports the same numbers.
+        socket.send_json({"type": "config", **reply["config"]})
+        next_text(socket)
+        socket.send_json({"type": "export"})
+        again = next_text(socket)
+        while again["type"] != "export":
+            again = next_text(socket)
+        assert again["config"]["network"] == reply["config"]["network"]
+
+
 def test_points_replace_the_data():
     with connect() as (socket, _, _greeting):
         points = [[1.0, 1.0, 1], [-1.0, -1.0, 0], [2.0, -2.0, 1], [-3.0, 3.0, 0]]

@@ -1,4 +1,5 @@
-// Line charts on canvas: the loss (train, test and raced optimizers) and per-layer gradient norms.
+// Charts on canvas: the loss (train, test and raced optimizers) and per-layer gradient norms
+// (bars of the newest norms, or their history as lines).
 
 import { CLASS_COLOURS } from "./palette.js";
 
@@ -35,16 +36,140 @@ export function drawLoss(ctx, scene) {
   drawLines(ctx, { ...scene, series, title: "loss" });
 }
 
-/** scene = {width, height, grads: {iteration, layers: [[norms per iteration] per layer]}}. Always log. */
+/**
+ * scene = {width, height, norms, grads, history}. By default one bar per weight layer (1 … L,
+ * input side on the left) of the newest gradient norm on a log axis, each labelled with its
+ * value: vanishing gradients read as bars falling towards the input, exploding ones as bars
+ * growing. `history: true` shows the norms over time instead, one line per layer.
+ */
 export function drawGradients(ctx, scene) {
-  const { grads } = scene;
-  const series = grads.layers.map((values, l) => ({
-    x: grads.iteration,
-    y: values,
-    colour: LAYER_COLOURS[l % LAYER_COLOURS.length],
-    label: String(l),
-  }));
-  drawLines(ctx, { ...scene, series, log: true, title: "gradient norm per layer", legendTitle: "layer" });
+  if (scene.history) {
+    const { grads } = scene;
+    const series = grads.layers.map((values, l) => ({
+      x: grads.iteration,
+      y: values,
+      colour: LAYER_COLOURS[l % LAYER_COLOURS.length],
+      label: String(l + 1),
+    }));
+    drawLines(ctx, { ...scene, series, log: true, title: "gradient norm per layer", legendTitle: "layer" });
+    return;
+  }
+  drawGradientBars(ctx, scene);
+}
+
+const BAR_PAD = { left: 46, right: 8, top: 18, bottom: 16 };
+
+function drawGradientBars(ctx, { width, height, norms }) {
+  ctx.clearRect(0, 0, width, height);
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, width, height);
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.fillStyle = "#333";
+  ctx.textAlign = "left";
+  ctx.textBaseline = "top";
+  ctx.fillText("gradient norm ‖∂L/∂W‖ per layer (log)", BAR_PAD.left, 3);
+  const plot = {
+    x: BAR_PAD.left,
+    y: BAR_PAD.top,
+    w: width - BAR_PAD.left - BAR_PAD.right,
+    h: height - BAR_PAD.top - BAR_PAD.bottom,
+  };
+  ctx.strokeStyle = "#bbb";
+  ctx.lineWidth = 1;
+  ctx.strokeRect(plot.x, plot.y, plot.w, plot.h);
+  const values = (norms ?? []).map((v) => (Number.isFinite(v) && v > 0 ? v : null));
+  const shown = values.filter((v) => v !== null);
+  if (!values.length || !shown.length) {
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillStyle = "#777";
+    ctx.fillText("no gradient yet: step or play", plot.x + plot.w / 2, plot.y + plot.h / 2);
+    return;
+  }
+  // Whole decades, with room above the tallest bar for its label.
+  const lo = Math.floor(Math.log10(Math.min(...shown)));
+  let hi = Math.ceil(Math.log10(Math.max(...shown)) + 0.35);
+  if (hi <= lo) hi = lo + 1;
+  const sy = (exponent) => plot.y + (1 - (exponent - lo) / (hi - lo)) * plot.h;
+  drawDecades(ctx, plot, lo, hi, sy);
+  const slot = plot.w / values.length;
+  const barWidth = Math.max(3, Math.min(40, slot * 0.6));
+  ctx.font = "10px system-ui, sans-serif";
+  const labels = values.map((v) => (v === null ? "—" : powerText(v)));
+  // Neighbouring labels that would touch are staggered onto two rows.
+  const stagger = labels.some((text) => ctx.measureText(text).width > slot - 2);
+  values.forEach((value, l) => {
+    const centre = plot.x + slot * (l + 0.5);
+    const colour = LAYER_COLOURS[l % LAYER_COLOURS.length];
+    const top = value === null ? plot.y + plot.h : sy(Math.log10(value));
+    ctx.fillStyle = colour;
+    ctx.globalAlpha = 0.8;
+    ctx.fillRect(centre - barWidth / 2, top, barWidth, plot.y + plot.h - top);
+    ctx.globalAlpha = 1;
+    const raise = stagger && l % 2 === 1 ? 11 : 0;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "bottom";
+    const labelY = Math.max(plot.y + 11 + raise, top - 2 - raise);
+    ctx.fillStyle = "rgba(255,255,255,0.8)";
+    const textWidth = ctx.measureText(labels[l]).width;
+    ctx.fillRect(centre - textWidth / 2 - 1, labelY - 11, textWidth + 2, 11);
+    ctx.fillStyle = "#111";
+    ctx.fillText(labels[l], centre, labelY);
+    ctx.fillStyle = "#333";
+    ctx.textBaseline = "top";
+    ctx.fillText(String(l + 1), centre, plot.y + plot.h + 2);
+  });
+  ctx.textAlign = "right";
+  ctx.textBaseline = "top";
+  ctx.fillStyle = "#666";
+  ctx.fillText("layer →", plot.x - 4, plot.y + plot.h + 2);
+}
+
+/** Grid lines and labels at whole powers of ten between exponents lo and hi. */
+function drawDecades(ctx, plot, lo, hi, sy) {
+  const every = Math.max(1, Math.ceil((hi - lo) / Math.max(1, Math.floor(plot.h / 14))));
+  ctx.font = "10px system-ui, sans-serif";
+  ctx.textAlign = "right";
+  ctx.textBaseline = "middle";
+  for (let exponent = lo; exponent <= hi; exponent++) {
+    if ((exponent - lo) % every) continue;
+    const y = sy(exponent);
+    ctx.strokeStyle = "#eee";
+    ctx.beginPath();
+    ctx.moveTo(plot.x + 1, y);
+    ctx.lineTo(plot.x + plot.w - 1, y);
+    ctx.stroke();
+    ctx.fillStyle = "#333";
+    ctx.fillText(decadeText(exponent), plot.x - 4, y);
+  }
+}
+
+const SUPERSCRIPTS = { "-": "⁻", 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
+
+function superscript(n) {
+  return [...String(n)].map((c) => SUPERSCRIPTS[c] ?? c).join("");
+}
+
+/** 10^exponent as a person writes it: 1, 10, 0.1, then 10², 10⁻² … */
+export function decadeText(exponent) {
+  if (exponent === 0) return "1";
+  if (exponent === 1) return "10";
+  if (exponent === -1) return "0.1";
+  return `10${superscript(exponent)}`;
+}
+
+/** A value with two significant digits: 0.52, 31, 3.1·10⁻⁵ (exponent form outside 0.01 … 1000). */
+export function powerText(value) {
+  const magnitude = Math.abs(value);
+  if (magnitude >= 0.01 && magnitude < 1000) return String(Number(value.toPrecision(2)));
+  const exponent = Math.floor(Math.log10(magnitude));
+  let mantissa = Number((value / 10 ** exponent).toPrecision(2));
+  let power = exponent;
+  if (Math.abs(mantissa) >= 10) {
+    mantissa /= 10;
+    power += 1;
+  }
+  return `${mantissa}·10${superscript(power)}`;
 }
 
 function drawLines(ctx, { width, height, series, log, title, legendTitle }) {
@@ -127,9 +252,22 @@ function drawFrame(ctx, width, height, bounds, log, title) {
   if (!bounds) return;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  const tick = (value) => readable(log ? 10 ** value : value);
-  ctx.fillText(tick(bounds.y1), PAD.left - 4, PAD.top + 4);
-  ctx.fillText(tick(bounds.y0), PAD.left - 4, height - PAD.bottom - 4);
+  if (log) {
+    // Whole powers of ten inside the range (at least the nearest one), never "1e-2.1".
+    const sy = (v) =>
+      PAD.top + (1 - (v - bounds.y0) / (bounds.y1 - bounds.y0 || 1)) * (height - PAD.top - PAD.bottom);
+    let first = Math.ceil(bounds.y0);
+    let last = Math.floor(bounds.y1);
+    if (first > last) first = last = Math.round((bounds.y0 + bounds.y1) / 2);
+    const every = Math.max(1, Math.ceil((last - first + 1) / 4));
+    for (let exponent = first; exponent <= last; exponent += every) {
+      const y = Math.min(Math.max(sy(exponent), PAD.top + 4), height - PAD.bottom - 4);
+      ctx.fillText(decadeText(exponent), PAD.left - 4, y);
+    }
+  } else {
+    ctx.fillText(readable(bounds.y1), PAD.left - 4, PAD.top + 4);
+    ctx.fillText(readable(bounds.y0), PAD.left - 4, height - PAD.bottom - 4);
+  }
   ctx.textAlign = "center";
   ctx.textBaseline = "top";
   ctx.fillText(String(bounds.x1), width - PAD.right - 16, height - PAD.bottom + 3);

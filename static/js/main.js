@@ -94,6 +94,7 @@ const TEXT_HANDLERS = {
   },
   error: onError,
   inspect: (reply) => selection.receive(reply),
+  export: onExport,
 };
 
 function onText(message) {
@@ -129,6 +130,7 @@ function onHello(message) {
 }
 
 function onState(message) {
+  store.exact = { iteration: message.iteration ?? 0, network: message.network };
   // Frames of the old run may still arrive before this reply; the new run starts from its own
   // iteration, so history from beyond that point belongs to the old run.
   const last = store.history.iteration.at(-1);
@@ -315,17 +317,22 @@ function setPlaying(playing) {
   // One button whose accessible name says what it will do ("Play" / "Pause").
   button.textContent = playing ? "Pause" : "Play";
   button.dataset.playing = String(playing);
-  if (!playing && $("phase-label").textContent === "training") setText("phase-label", "paused");
+  if (!playing && $("phase-label").textContent === "training") {
+    setText("phase-label", stepMode ? "ready" : "paused");
+    if (stepMode) setText("phase-detail", STEP_HINT);
+  }
 }
 
 function togglePlay() {
   const next = !store.playing;
+  if (next) stepMode = false;
   if (next) resetTrace();
   socket.send({ type: next ? "play" : "pause" });
   setPlaying(next);
 }
 
 function step() {
+  stepMode = false;
   if (store.playing) togglePlay();
   socket.send({ type: "step", unit: $("step-unit").value });
 }
@@ -358,13 +365,33 @@ function buildPanels(hello) {
 function loadLesson(lesson) {
   const view = lesson.view ?? {};
   store.view.lesson = lesson.id;
-  // Loss curves that race span orders of magnitude: a lesson about them reads best on a log axis.
-  applyView({ biasNodes: Boolean(view.bias_nodes), logLoss: view.charts === "loss" || store.view.logLoss });
+  // Every flag a lesson can set is set either way, so one lesson's view never leaks into the next.
+  // A gradients lesson speaks of bars per layer: show the bars, not the history lines.
+  applyView({
+    biasNodes: Boolean(view.bias_nodes),
+    logLoss: Boolean(view.log_loss),
+    gradHistory: view.charts === "gradients" ? false : store.view.gradHistory,
+  });
   sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...structuredClone(lesson.config) });
   if (view.compare?.length) startRace(view.compare);
   else if ($("race").dataset.racing === "1") toggleRace();
-  if (view.mode === "step") $("step-unit").value = "phase";
+  if (view.mode === "step") enterStepMode();
   if (view.charts) pointAt(document.querySelector(`[data-chart="${view.charts}"]`));
+}
+
+/** Step mode: paused, Step advances one phase, and the phase view says what to do next. */
+let stepMode = false; // a step-mode lesson waits for its first Step
+
+const STEP_HINT = "press Step (→) for the first forward phase";
+
+function enterStepMode() {
+  if (store.playing) togglePlay(); // a new config arrives paused; this covers a late status too
+  stepMode = true;
+  $("step-unit").value = "phase";
+  resetTrace();
+  setText("phase-label", "ready");
+  setText("phase-detail", STEP_HINT);
+  dirty.network = true;
 }
 
 /** Draws the eye to the chart a lesson is about: scrolled into view and outlined for a while. */
@@ -388,6 +415,7 @@ function applyView(view) {
   $("show-test").checked = showTest !== false;
   $("discretize").checked = Boolean(discretize);
   $("log-loss").checked = Boolean(logLoss);
+  $("grad-history").checked = Boolean(store.view.gradHistory);
   relayout();
   writeHash();
 }
@@ -507,6 +535,7 @@ function applyFrame({ header, arrays }) {
   if (store.playing) setText("phase-label", "training");
   buildThumbnails(arrays);
   selection.afterFrame(header);
+  keepExactCopy(header);
   dirty.network = dirty.surface = dirty.charts = true;
 }
 
@@ -589,7 +618,14 @@ function drawCharts() {
       log: store.view.logLoss,
     });
     const grads = fitCanvas(canvases.grads);
-    charts.drawGradients(grads.ctx, { ...grads, grads: store.grads });
+    // The engine's per-layer norms of the newest frame, drawn as they are (nothing recomputed).
+    scene.gradNorms = (store.frame?.header.layers ?? []).map((layer) => layer.grad_norm ?? null);
+    charts.drawGradients(grads.ctx, {
+      ...grads,
+      norms: scene.gradNorms,
+      grads: store.grads,
+      history: Boolean(store.view.gradHistory),
+    });
   }
   dirty.charts = false;
 }
@@ -622,20 +658,44 @@ async function importNetwork(file) {
   }
 }
 
-/** The run with its current weights: the exact float64 ones of the last `state` when nothing has
- * trained since, else the newest frame's float32 copies (frames carry f32). */
+/** The run with its current weights, for a reconnect: the exact float64 ones of the last `state`
+ * or `export` when nothing has trained since (a paused page asks for an export after training, so
+ * this is the usual case), else the newest frame's float32 copies (frames carry f32). */
 function configWithWeights() {
   const config = structuredClone(store.config);
-  const exact = store.network?.weights && store.frame?.header.iteration === store.stateIteration;
+  const iteration = store.frame?.header.iteration ?? store.stateIteration;
+  const exact = store.exact?.network?.weights && store.exact.iteration === iteration;
   if (!exact && !weights.W.length) return config;
-  config.network.weights = exact ? store.network.weights : weights.W.map((W) => files.nested(W));
-  config.network.biases = exact ? store.network.biases : weights.b.map((b) => Array.from(b.data));
+  config.network.weights = exact ? store.exact.network.weights : weights.W.map((W) => files.nested(W));
+  config.network.biases = exact ? store.exact.network.biases : weights.b.map((b) => Array.from(b.data));
   return config;
 }
 
-function exportNetwork() {
-  const text = JSON.stringify(configWithWeights(), null, 2);
+let exportWanted = false; // the person pressed Export JSON and waits for the server's copy
+let exportAsked = -1; // the iteration an export was last asked for
+
+/** A paused run that trained since the last exact copy asks for one (for a reconnect's sake). */
+function keepExactCopy(header) {
+  if (header.playing || store.exact?.iteration === header.iteration || exportAsked === header.iteration) return;
+  exportAsked = header.iteration;
+  socket.send({ type: "export" });
+}
+
+function onExport(message) {
+  store.exact = { iteration: message.iteration, network: message.config.network };
+  if (!exportWanted) return;
+  exportWanted = false;
+  // The server's own config and float64 weights: importing this file rebuilds the run exactly.
+  const text = JSON.stringify(message.config, null, 2);
   files.download("backprop-lab-network.json", text, "application/json");
+}
+
+function exportNetwork() {
+  exportWanted = true;
+  if (!socket.send({ type: "export" })) {
+    exportWanted = false;
+    showError("Export JSON: not connected to the server");
+  }
 }
 
 // ------------------------------------------------------------------ optimizer race
@@ -689,6 +749,7 @@ on("discretize", "change", (event) => {
   if (store.frame) buildThumbnails(store.frame.arrays);
 });
 on("log-loss", "change", (event) => applyView({ logLoss: event.target.checked }));
+on("grad-history", "change", (event) => applyView({ gradHistory: event.target.checked }));
 on("race", "click", toggleRace);
 on("clear-points", "click", () => points.clear());
 onFile("upload-points", (file) => points.upload(file));
@@ -717,18 +778,33 @@ window.addEventListener("hashchange", () => {
   applyView(parsed.view);
   if (url.hasConfig(location.hash)) sendConfig(parsed.config);
 });
+// Shortcuts: Space plays/pauses and → steps wherever the focus is, except in a field that needs
+// those keys itself (text and number fields, selects, checkboxes, sliders for →). On a focused
+// button Space means play/pause too (its native press is suppressed, so one key is one action);
+// Enter still presses the focused button.
+function keyIsTheFields(event) {
+  const field = event.target.closest?.("input, select, textarea, [contenteditable]");
+  if (!field) return false;
+  if (field.matches('input[type="range"]')) return event.key !== " "; // arrows move the slider
+  return true;
+}
+
+function isShortcut(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return false;
+  return (event.key === " " || event.key === "ArrowRight") && !keyIsTheFields(event);
+}
+
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && store.selection) return selection.select(null);
-  const typing = event.target.closest("input, select, textarea, label");
-  if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
-  // Space on a focused button already presses that button.
-  if (event.key === " " && !event.target.closest("button")) {
-    event.preventDefault();
-    togglePlay();
-  } else if (event.key === "ArrowRight") {
-    event.preventDefault();
-    step();
-  }
+  if (!isShortcut(event)) return;
+  event.preventDefault(); // no scrolling, no native press of a focused button
+  if (event.repeat && event.key === " ") return; // a held Space toggles once
+  if (event.key === " ") togglePlay();
+  else step();
+});
+// Chromium presses a focused button on Space's keyup: that press would be a second action.
+document.addEventListener("keyup", (event) => {
+  if (event.key === " " && isShortcut(event) && event.target.closest?.("button")) event.preventDefault();
 });
 
 setSpeed(); // the readout; the server hears the speed with the first config
