@@ -6,6 +6,8 @@ units of a tanh layer, saturation of a ReLU layer, ratios before the first updat
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # A unit counts as saturated where its derivative is nearly gone: tanh' = 1 - a² < 0.02 and
@@ -25,7 +27,20 @@ def accuracy(Yhat: np.ndarray, Y: np.ndarray) -> float | None:
         predicted, actual = Yhat[:, 0] > 0.5, Y[:, 0] > 0.5
     else:
         predicted, actual = np.argmax(Yhat, axis=1), np.argmax(Y, axis=1)
-    return float(np.mean(predicted == actual))
+    return share(predicted == actual)
+
+
+def share(flags: np.ndarray) -> float:
+    """Share of True entries: np.mean's exact value (a count over the size, one rounding) without
+    its Python-level wrapper; these figures are computed for every frame of every session."""
+    return np.count_nonzero(flags) / flags.size
+
+
+def frobenius(matrix: np.ndarray) -> float:
+    """np.linalg.norm(matrix) bit for bit (the same ravel, dot and square root), minus its
+    argument handling."""
+    flat = matrix.ravel(order="K")
+    return math.sqrt(flat.dot(flat))
 
 
 def dead_fraction(A: np.ndarray, activation: str) -> float | None:
@@ -35,7 +50,7 @@ def dead_fraction(A: np.ndarray, activation: str) -> float | None:
     """
     if activation != "relu" or A.size == 0:
         return None
-    return float(np.mean(np.all(A == 0, axis=0)))
+    return share(np.all(A == 0, axis=0))
 
 
 def saturated_fraction(A: np.ndarray, activation: str) -> float | None:
@@ -44,9 +59,9 @@ def saturated_fraction(A: np.ndarray, activation: str) -> float | None:
     if A.size == 0:
         return None
     if activation == "tanh":
-        return float(np.mean(np.abs(A) > TANH_SATURATION))
+        return share(np.abs(A) > TANH_SATURATION)
     if activation == "sigmoid":
-        return float(np.mean((A < SIGMOID_SATURATION) | (A > 1 - SIGMOID_SATURATION)))
+        return share((A < SIGMOID_SATURATION) | (A > 1 - SIGMOID_SATURATION))
     return None
 
 
@@ -54,10 +69,10 @@ def norm_ratio(numerator: np.ndarray | None, denominator: np.ndarray) -> float |
     """‖numerator‖ / ‖denominator‖ (Frobenius); None without a numerator or for a zero matrix."""
     if numerator is None:
         return None
-    size = np.linalg.norm(denominator)
+    size = frobenius(denominator)
     if size == 0:
         return None
-    return float(np.linalg.norm(numerator) / size)
+    return frobenius(numerator) / size
 
 
 def layer_metrics(
@@ -73,8 +88,8 @@ def layer_metrics(
     Norms are over the weights only (biases left out), so update_ratio is ‖ΔW‖ / ‖W‖.
     """
     return {
-        "grad_norm": None if dW is None else float(np.linalg.norm(dW)),
-        "weight_norm": float(np.linalg.norm(W)),
+        "grad_norm": None if dW is None else frobenius(dW),
+        "weight_norm": frobenius(W),
         "update_ratio": norm_ratio(update, W),
         "dead_fraction": dead_fraction(A, activation),
         "saturated_fraction": saturated_fraction(A, activation),

@@ -482,12 +482,12 @@ class Run:
         updates = self.trainer.last_update if self._stepped else None
         names = [self.network.activation] * (self.network.n_layers - 1) + [self.network.output]
         layers = []
-        for index, (W, A) in enumerate(zip(self.network.weights, activations, strict=True)):
-            dW = gradients[index]["W"] if gradients else None
-            update = updates[index]["W"] if updates else None
-            with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):  # once per frame, not per layer: entering it costs
+            for index, (W, A) in enumerate(zip(self.network.weights, activations, strict=True)):
+                dW = gradients[index]["W"] if gradients else None
+                update = updates[index]["W"] if updates else None
                 figures = layer_metrics(W, dW, update, A, names[index])
-            layers.append({key: _finite_or_none(value) for key, value in figures.items()})
+                layers.append({key: _finite_or_none(value) for key, value in figures.items()})
         return layers
 
     def surfaces(self, output_grid: int = 48, neuron_grid: int = 20) -> dict[str, Any]:

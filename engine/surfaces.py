@@ -6,6 +6,8 @@ include the edges, so cell (r, c) is the point (-6 + 12c/(g-1), 6 - 12r/(g-1)).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .datasets import EXTENT, shown
@@ -13,6 +15,9 @@ from .features import expand
 from .network import Network
 
 MAX_GRID = 256
+# Grid inputs depend only on (features, sizes): a server builds the same few for every frame of
+# every session, so they are kept (read-only) instead of rebuilt 30 times a second per tab.
+GRID_CACHE_SIZE = 32
 
 
 def grid_points(size: int) -> np.ndarray:
@@ -45,13 +50,23 @@ def surfaces(
     """
     g = _check_size("output_grid", output_grid)
     h = _check_size("neuron_grid", neuron_grid)
-    points = np.concatenate([grid_points(g), grid_points(h)])
-    X = expand(points, features)
+    X, inputs = grid_inputs(tuple(features), g, h)
     trace = network.forward_trace(X)
     coarse = slice(g * g, None)
     return {
         "extent": [-EXTENT, EXTENT],
         "output": _as_grids(trace.A[-1][: g * g], g),
-        "inputs": _as_grids(X[coarse], h),
+        "inputs": inputs,
         "hidden": [_as_grids(A[coarse], h) for A in trace.A[:-1]],
     }
+
+
+@lru_cache(maxsize=GRID_CACHE_SIZE)
+def grid_inputs(features: tuple[str, ...], g: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Features of both grids stacked (g² + h², n_features), and the coarse grid's features as
+    images (n_features, h, h); both read-only, as every caller shares them."""
+    X = expand(np.concatenate([grid_points(g), grid_points(h)]), list(features))
+    inputs = _as_grids(X[g * g :], h)
+    X.flags.writeable = False
+    inputs.flags.writeable = False
+    return X, inputs

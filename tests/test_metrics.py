@@ -6,9 +6,11 @@ import pytest
 from engine.metrics import (
     accuracy,
     dead_fraction,
+    frobenius,
     layer_metrics,
     norm_ratio,
     saturated_fraction,
+    share,
 )
 
 
@@ -81,3 +83,13 @@ def test_layer_metrics_before_and_after_an_update() -> None:
     assert after["grad_norm"] == 2.0
     assert after["update_ratio"] == pytest.approx(0.1)
     assert after["dead_fraction"] is None and after["saturated_fraction"] == 0.0
+
+
+def test_share_and_frobenius_equal_numpy_bit_for_bit() -> None:
+    rng = np.random.default_rng(3)
+    for shape in [(1, 1), (7, 3), (100, 32), (33,)]:
+        values = rng.normal(size=shape) * 10.0 ** rng.integers(-5, 5)
+        flags = values > 0.3
+        assert share(flags) == np.mean(flags)
+        assert frobenius(values) == np.linalg.norm(values)
+    assert frobenius(np.array([[np.inf, 1.0]])) == np.inf

@@ -83,3 +83,13 @@ def test_one_forward_pass_serves_every_grid(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(network, "forward_trace", counted)
     surfaces(network, ["x1", "x2"], output_grid=30, neuron_grid=10)
     assert calls == [(30 * 30 + 10 * 10, 2)]
+
+
+def test_grid_inputs_are_built_once_and_shared_read_only() -> None:
+    network = _network([3, 2, 1])
+    first = surfaces(network, ["x1", "x2", "x1sq"], output_grid=6, neuron_grid=4)
+    second = surfaces(network, ["x1", "x2", "x1sq"], output_grid=6, neuron_grid=4)
+    assert second["inputs"] is first["inputs"]  # cached: a server asks 30 times a second
+    assert not first["inputs"].flags.writeable
+    other = surfaces(_network([2, 2, 1]), ["x1", "x2"], output_grid=6, neuron_grid=4)
+    assert other["inputs"].shape == (2, 4, 4)  # the features are part of the cache key
