@@ -4,7 +4,8 @@ Each client plays the default run at the default 30 frames/s and acks every fram
 has read it, as the page does after drawing. Every client sends a `set` once a second while
 playing and times it to the first frame whose `seq` shows it; client 0 then pauses and times
 `step` messages the same way while the others keep playing. Server CPU and memory come from
-/proc. Usage: python benchmarks/ws_load.py --clients 1 20 30 --seconds 10
+/proc, summed over the server's process tree (its `--workers`). Usage:
+python benchmarks/ws_load.py --clients 1 20 30 --seconds 10 [--workers 1]
 """
 
 from __future__ import annotations
@@ -112,16 +113,33 @@ async def stalled_browser(url: str, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
+def process_tree(pid: int) -> list[int]:
+    """The server and its descendants: with --workers N the workers do the serving."""
+    tree, index = [pid], 0
+    while index < len(tree):
+        children = Path(f"/proc/{tree[index]}/task/{tree[index]}/children")
+        tree += [int(child) for child in children.read_text().split()]
+        index += 1
+    return tree
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    """utime + stime of the server's whole process tree (live processes)."""
+    total = 0
+    for member in process_tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
 
 
 def memory_mib(pid: int, key: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    raise KeyError(key)
+    """VmRSS or VmHWM summed over the process tree (shared pages counted in each process)."""
+    total = 0
+    for member in process_tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                total += int(line.split()[1])
+    return total / 1024
 
 
 def free_port() -> int:
@@ -130,9 +148,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, workers: int | None) -> subprocess.Popen:
+    command = [sys.executable, "-m", "server.cli", "--no-browser", "--port", str(port)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "--no-browser", "--port", str(port)],
+        command,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,
@@ -152,9 +173,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-async def measure(n_clients: int, seconds: float, n_stalled: int = 0) -> dict:
+async def measure(
+    n_clients: int, seconds: float, n_stalled: int = 0, workers: int | None = None
+) -> dict:
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, workers)
     try:
         url = f"ws://127.0.0.1:{port}/ws"
         browsers = [SimulatedBrowser(url) for _ in range(n_clients)]
@@ -178,6 +201,7 @@ async def measure(n_clients: int, seconds: float, n_stalled: int = 0) -> dict:
     steps = figures[0].step_latencies
     return {
         "clients": n_clients,
+        "workers": workers,
         "fps_min": min(rates),
         "fps_median": statistics.median(rates),
         "set_ms_median": 1000 * statistics.median(sets),
@@ -199,14 +223,17 @@ def main() -> None:
     parser.add_argument(
         "--stalled", type=int, default=0, help="extra clients that flood and never read"
     )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="server processes (default: the cli's default)"
+    )
     args = parser.parse_args()
     print(
         f"{'clients':>7} {'fps min':>8} {'fps med':>8} {'set p50':>8} {'set p95':>8} "
         f"{'step p50':>9} {'step p95':>9} {'cpu %':>6} {'rss MiB':>8} {'peak':>6} "
-        f"{'clients cpu %':>13} {'load':>5}"
+        f"{'clients cpu %':>13} {'load':>5} workers={args.workers or 'default'}"
     )
     for n in args.clients:
-        r = asyncio.run(measure(n, args.seconds, args.stalled))
+        r = asyncio.run(measure(n, args.seconds, args.stalled, args.workers))
         print(
             f"{r['clients']:>7} {r['fps_min']:>8.1f} {r['fps_median']:>8.1f} "
             f"{r['set_ms_median']:>8.1f} {r['set_ms_p95']:>8.1f} {r['step_ms_median']:>9.1f} "

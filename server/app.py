@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.status import WS_1008_POLICY_VIOLATION, WS_1013_TRY_AGAIN_LATER
 
-from server.config import LOOPBACK_HOSTS, PROTOCOL_VERSION, Settings
+from server.config import LOOPBACK_HOSTS, PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings
 from server.session import Session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -54,6 +55,14 @@ def host_allowed(host: str | None, loopback_bind: bool) -> bool:
     return name.strip("[]") in LOOPBACK_HOSTS
 
 
+def full_reason(settings: Settings) -> str:
+    """Why a connection over the cap is closed; with several workers the cap is per process."""
+    if settings.workers == 1:
+        return f"server full: {settings.max_connections} connections, try again later"
+    share = settings.connections_per_worker
+    return f"server full: {share} connections on this worker process, try again later"
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A fresh application; every route reads `settings`, nothing is global."""
     settings = settings or Settings()
@@ -91,8 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await websocket.close(WS_1008_POLICY_VIOLATION)
             return
         await websocket.accept()
-        if len(app.state.sessions) >= settings.max_connections:
-            reason = f"server full: {settings.max_connections} connections, try again later"
+        if len(app.state.sessions) >= settings.connections_per_worker:
+            reason = full_reason(settings)
             await websocket.close(WS_1013_TRY_AGAIN_LATER, reason)
             return
         session = Session(websocket, settings)
@@ -103,3 +112,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.sessions.discard(session)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The factory each worker process of `--workers N` calls (uvicorn needs an import string);
+    its settings come from the parent through the environment."""
+    text = os.environ.get(SETTINGS_VARIABLE)
+    return create_app(Settings.from_json(text) if text else None)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
+from typing import Any
 
 PROTOCOL_VERSION = 1
 MAX_SPEED = 1000  # iterations per frame
 MAX_FPS = 60
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Worker processes of `--workers N` rebuild their Settings from this variable (JSON).
+SETTINGS_VARIABLE = "BACKPROP_LAB_SETTINGS"
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,9 @@ class Settings:
     max_json_depth: int = 8
     rate_limit_per_second: float = 100.0
     rate_limit_burst: int = 200
-    max_connections: int = 64
+    max_connections: int = 64  # over all worker processes together
+    # Server processes sharing the port; sessions are per connection, so they share nothing.
+    workers: int = 1
     # Streaming.
     ack_timeout: float = 60.0
     frame_window: int = 2
@@ -47,6 +54,7 @@ class Settings:
             "rate_limit_per_second": self.rate_limit_per_second,
             "rate_limit_burst": self.rate_limit_burst,
             "max_connections": self.max_connections,
+            "workers": self.workers,
             "ack_timeout": self.ack_timeout,
             "frame_window": self.frame_window,
             "history_cap": self.history_cap,
@@ -59,9 +67,28 @@ class Settings:
             message = f"must be in [1, {MAX_FPS}], got {self.default_fps}"
             raise ValueError(f"settings.default_fps: {message}")
 
+        if self.workers > self.max_connections:
+            message = f"{self.workers} workers cannot share {self.max_connections} connections"
+            raise ValueError(f"settings.workers: {message}")
+
     @property
     def is_loopback(self) -> bool:
         return self.host in LOOPBACK_HOSTS
+
+    @property
+    def connections_per_worker(self) -> int:
+        """Each process counts only its own sessions: an equal share keeps the total within
+        max_connections (the OS, not us, decides which process takes a connection)."""
+        return self.max_connections // self.workers
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        fields: dict[str, Any] = json.loads(text)
+        fields["allowed_origins"] = tuple(fields.get("allowed_origins", ()))
+        return cls(**fields)
 
     def limits(self) -> dict[str, float]:
         """The limits a client is told about in `hello`."""

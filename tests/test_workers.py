@@ -1,0 +1,100 @@
+"""`--workers N`: settings travel to each worker process, the connection cap is shared out, and a
+server started with 2 workers serves the page's health check and a websocket."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from websockets.sync.client import connect
+
+from server import cli
+from server.app import app_from_environment, full_reason
+from server.config import SETTINGS_VARIABLE, Settings
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_workers_option_defaults_to_the_cores_at_most_two(capsys):
+    assert cli.parse_args([]).workers == min(2, os.cpu_count() or 1)
+    assert cli.parse_args(["--workers", "1"]).workers == 1
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--workers", "0"])
+    assert "--workers: must be in [1, 64], got 0" in capsys.readouterr().err
+
+
+def test_the_connection_cap_is_shared_out_between_workers():
+    assert Settings().connections_per_worker == 64
+    assert Settings(workers=2).connections_per_worker == 32
+    assert Settings(workers=3).connections_per_worker == 21  # never more than 64 in all
+    assert full_reason(Settings()) == "server full: 64 connections, try again later"
+    assert "32 connections on this worker process" in full_reason(Settings(workers=2))
+    with pytest.raises(ValueError, match=r"settings\.workers"):
+        Settings(workers=0)
+    with pytest.raises(ValueError, match=r"settings\.workers"):
+        Settings(workers=9, max_connections=8)
+
+
+def test_settings_reach_a_worker_through_the_environment(monkeypatch):
+    settings = Settings(host="0.0.0.0", port=9001, allowed_origins=("http://a:1",), workers=2)
+    assert Settings.from_json(settings.to_json()) == settings
+    monkeypatch.setenv(SETTINGS_VARIABLE, settings.to_json())
+    assert app_from_environment().state.settings == settings
+    monkeypatch.delenv(SETTINGS_VARIABLE)
+    assert app_from_environment().state.settings == Settings()
+
+
+def test_main_hands_several_workers_an_import_string(monkeypatch, capsys):
+    served = {}
+    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: served.update(options, app=app))
+    monkeypatch.delenv(SETTINGS_VARIABLE, raising=False)
+    for name in cli.SINGLE_THREADED_BLAS:
+        monkeypatch.delenv(name, raising=False)
+    cli.main(["--no-browser", "--workers", "2", "--port", "8124"])
+    assert served["app"] == "server.app:app_from_environment" and served["factory"] is True
+    assert served["workers"] == 2
+    assert Settings.from_json(os.environ[SETTINGS_VARIABLE]).port == 8124
+    monkeypatch.delenv(SETTINGS_VARIABLE)  # main set it; do not leak it into other tests
+    cli.main(["--no-browser", "--workers", "1"])
+    assert served["factory"] is False and not isinstance(served["app"], str)
+    capsys.readouterr()
+
+
+def _wait_for_health(url: str, process: subprocess.Popen) -> dict:
+    for _ in range(200):
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return json.loads(response.read())
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail("server did not start")
+
+
+def test_two_workers_serve_health_and_a_websocket():
+    port = free_port()
+    command = [sys.executable, "-m", "server.cli", "--no-browser", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", "2"], cwd=ROOT, stdout=subprocess.DEVNULL, env=dict(os.environ)
+    )
+    try:
+        health = _wait_for_health(f"http://127.0.0.1:{port}/healthz", process)
+        assert health["status"] == "ok"
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert len(children) >= 2  # two workers (and multiprocessing's resource tracker)
+        with connect(f"ws://127.0.0.1:{port}/ws") as socket_:
+            hello = json.loads(socket_.recv())
+            assert hello["type"] == "hello" and hello["protocol"] == 1
+            assert json.loads(socket_.recv())["type"] == "data"
+            assert isinstance(socket_.recv(), bytes)  # the first frame
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
