@@ -20,6 +20,8 @@ Array = np.ndarray
 INITS = ("xavier", "he", "normal", "uniform", "zeros")
 # A teaching engine has no use for more; the cap keeps a typo from allocating gigabytes.
 MAX_PARAMETERS = 10_000_000
+# Far past where every unit saturates; larger scales only overflow the random draw.
+MAX_INIT_SCALE = 100.0
 SPEC_KEYS = (
     "layers",
     "activation",
@@ -308,7 +310,7 @@ def _validate_spec(spec: Any) -> dict[str, Any]:
             f"got output {fields['output']}"
         )
     _check_choice(fields, "init", INITS)
-    fields["init_scale"] = _positive_number("init_scale", fields["init_scale"])
+    fields["init_scale"] = _init_scale(fields["init_scale"])
     fields["seed"] = _seed(fields["seed"])
     if not isinstance(fields["bias"], bool):
         raise ValueError(f"bias: must be true or false, got {fields['bias']!r}")
@@ -352,9 +354,10 @@ def _check_choice(fields: dict[str, Any], key: str, allowed: tuple[str, ...]) ->
         raise ValueError(f"{key}: expected one of {', '.join(allowed)}, got {fields[key]!r}")
 
 
-def _positive_number(key: str, value: Any) -> float:
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{key}: must be a finite number > 0, got {value!r}")
+def _init_scale(value: Any) -> float:
+    if not _is_number(value) or not math.isfinite(value) or not 0 < value <= MAX_INIT_SCALE:
+        allowed = f"(0, {MAX_INIT_SCALE:g}]"
+        raise ValueError(f"init_scale: must be a finite number in {allowed}, got {value!r}")
     return float(value)
 
 

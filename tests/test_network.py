@@ -42,6 +42,7 @@ def spec(**changes: object) -> dict:
         (spec(init="orthogonal"), "init"),
         (spec(init_scale=0), "init_scale"),
         (spec(init_scale=math.inf), "init_scale"),
+        (spec(init_scale=1e308), "init_scale"),  # would overflow the random draw
         (spec(init_scale=True), "init_scale"),
         (spec(init_scale="1"), "init_scale"),
         (spec(seed=-1), "seed"),
