@@ -10,6 +10,7 @@ import pytest
 
 from engine.lessons import DIVERGING_LR, LESSONS, get_lesson
 from engine.run import Run
+from tests.published_worked_example import GRADIENT_W5, NEW_WEIGHTS, TOTAL_ERROR
 
 LESSON_KEYS = {"id", "title", "summary", "text", "watch", "try", "config", "view"}
 
@@ -131,23 +132,13 @@ def test_loss_functions_cross_entropy_pushes_a_confidently_wrong_output_far_hard
 def test_chain_rule_reproduces_the_published_worked_example_phase_by_phase():
     run = make_run("chain-rule")
     phases = phases_until(run, "loss")
-    assert phases[-1]["loss"] == pytest.approx(0.298371109, abs=1e-9)
+    assert phases[-1]["loss"] == pytest.approx(TOTAL_ERROR, abs=1e-9)
     phases = phases_until(run, "update")
     W = [np.array(layer) for layer in phases[-1]["W"]]
-    published = {  # (layer, i, j): value after one step, from the article
-        (0, 0, 0): 0.149780716,  # w1
-        (0, 1, 0): 0.19956143,  # w2
-        (0, 0, 1): 0.24975114,  # w3
-        (0, 1, 1): 0.29950229,  # w4
-        (1, 0, 0): 0.35891648,  # w5
-        (1, 1, 0): 0.408666186,  # w6
-        (1, 0, 1): 0.511301270,  # w7
-        (1, 1, 1): 0.561370121,  # w8
-    }
-    for (layer, i, j), value in published.items():
+    for (layer, i, j), value in NEW_WEIGHTS.items():
         assert W[layer][i, j] == pytest.approx(value, abs=1e-8), (layer, i, j)
     backward_output = next(p for p in phases if p["phase"] == "backward" and p["layer"] == 1)
-    assert backward_output["dW"][0, 0] == pytest.approx(0.082167041, abs=1e-9)
+    assert backward_output["dW"][0, 0] == pytest.approx(GRADIENT_W5, abs=1e-9)
 
 
 def test_chain_rule_inspector_gives_the_articles_terms_for_w5_and_w1():
@@ -155,7 +146,7 @@ def test_chain_rule_inspector_gives_the_articles_terms_for_w5_and_w1():
     w5 = run.inspect({"kind": "weight", "layer": 1, "i": 0, "j": 0})
     assert w5["focus"]["a_i"] == pytest.approx(0.593269992, abs=1e-9)  # out_h1
     assert w5["focus"]["delta_j"] == pytest.approx(0.138498562, abs=1e-9)  # δ_o1
-    assert w5["gradient"] == pytest.approx(0.082167041, abs=1e-9)
+    assert w5["gradient"] == pytest.approx(GRADIENT_W5, abs=1e-9)
     w1 = run.inspect({"kind": "weight", "layer": 0, "i": 0, "j": 0})
     assert w1["gradient"] == pytest.approx(0.000438568, abs=1e-9)
     assert w1["gradcheck"]["relative_error"] < 1e-6

@@ -11,6 +11,7 @@ import pytest
 
 from engine import Network, Trainer
 from engine.phases import explain_weight
+from tests.published_worked_example import GRADIENT_W5, NEW_WEIGHTS, TOTAL_ERROR
 
 SPEC = {
     "layers": [2, 2, 2],
@@ -23,25 +24,13 @@ SPEC = {
 X = np.array([[0.05, 0.10]])
 Y = np.array([[0.01, 0.99]])
 
-# Published values after one step with learning rate 0.5 (w1 … w8).
-PUBLISHED_NEW_WEIGHTS = {
-    (0, 0, 0): 0.149780716,  # w1
-    (0, 1, 0): 0.19956143,  # w2
-    (0, 0, 1): 0.24975114,  # w3
-    (0, 1, 1): 0.29950229,  # w4
-    (1, 0, 0): 0.35891648,  # w5
-    (1, 1, 0): 0.408666186,  # w6
-    (1, 0, 1): 0.511301270,  # w7
-    (1, 1, 1): 0.561370121,  # w8
-}
-
 
 def test_forward_pass_and_total_error_match_the_published_numbers() -> None:
     net = Network.from_spec(SPEC)
     out = net.forward(X)[0]
     assert out[0] == pytest.approx(0.75136507, abs=1e-8)
     assert out[1] == pytest.approx(0.772928465, abs=1e-9)
-    assert net.loss(X, Y) == pytest.approx(0.298371109, abs=1e-9)
+    assert net.loss(X, Y) == pytest.approx(TOTAL_ERROR, abs=1e-9)
 
 
 def test_one_step_gives_the_published_weights() -> None:
@@ -49,9 +38,9 @@ def test_one_step_gives_the_published_weights() -> None:
     biases_before = [b.copy() for b in net.biases]
     trainer = Trainer(net, optimizer="sgd", lr=0.5)
     result = trainer.step(X, Y)
-    assert result.loss == pytest.approx(0.298371109, abs=1e-9)
+    assert result.loss == pytest.approx(TOTAL_ERROR, abs=1e-9)
     assert not result.diverged
-    for (layer, i, j), published in PUBLISHED_NEW_WEIGHTS.items():
+    for (layer, i, j), published in NEW_WEIGHTS.items():
         assert net.weights[layer][i, j] == pytest.approx(published, abs=1e-8), (layer, i, j)
     # Biases do move in our trainer (the published example simply leaves them out); the
     # weights above do not depend on that because all gradients come from the same pass.
@@ -61,7 +50,7 @@ def test_one_step_gives_the_published_weights() -> None:
 def test_chain_rule_of_w5_prints_the_published_arithmetic() -> None:
     net = Network.from_spec(SPEC)
     explanation = explain_weight(net, X, Y, layer=1, i=0, j=0)
-    assert explanation["gradient"] == pytest.approx(0.082167041, abs=1e-9)
+    assert explanation["gradient"] == pytest.approx(GRADIENT_W5, abs=1e-9)
     focus = explanation["focus"]
     assert focus["a_i"] == pytest.approx(0.593269992, abs=1e-9)
     assert focus["delta"]["dL_dyhat"] == pytest.approx(0.74136507, abs=1e-8)
