@@ -7,47 +7,14 @@ import copy
 
 import numpy as np
 
-_BASE_CONFIG: dict = {
-    "network": {
-        "layers": [2, 4, 2, 1],
-        "activation": "tanh",
-        "output": "sigmoid",
-        "loss": "bce",
-        "init": "xavier",
-        "init_scale": 1.0,
-        "seed": 1,
-        "bias": True,
-    },
-    "training": {
-        "optimizer": "sgd",
-        "lr": 0.03,
-        "momentum": 0.9,
-        "alpha": 0.99,
-        "beta1": 0.9,
-        "beta2": 0.999,
-        "eps": 1e-8,
-        "l1": 0.0,
-        "l2": 0.0,
-        "dropout": 0.0,
-        "batch_size": 10,
-        "frozen": [],
-    },
-    "data": {
-        "dataset": "circle",
-        "n_points": 200,
-        "noise": 0,
-        "train_ratio": 0.5,
-        "features": ["x1", "x2"],
-        "seed": 1,
-    },
-}
+from engine.run import default_config
 
 
 def _config(
     network: dict | None = None, training: dict | None = None, data: dict | None = None
 ) -> dict:
-    """A full run configuration: the base configuration with the given keys replaced."""
-    config = copy.deepcopy(_BASE_CONFIG)
+    """A full run configuration: the default configuration with the given keys replaced."""
+    config = default_config()
     config["network"].update(copy.deepcopy(network or {}))
     config["training"].update(copy.deepcopy(training or {}))
     config["data"].update(copy.deepcopy(data or {}))
