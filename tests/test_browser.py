@@ -230,6 +230,21 @@ def export_file(page, path) -> dict:
     return json.loads(path.read_text())
 
 
+def test_a_click_can_add_a_point_of_the_third_class(page, live_server):
+    open_page(page, live_server, "#dataset=circle&layers=2,4,1")
+    page.get_by_test_id("control-dataset").select_option("three_gauss")
+    page.wait_for_function(f"{STORE}.data.n_classes === 3 && {STORE}.frame.header.iteration === 0")
+    expect(page.get_by_test_id("point-class").locator("option")).to_have_count(3)
+    rows = f"[...{STORE}.data.train, ...{STORE}.data.test]"
+    before = page.evaluate(f"{rows}.filter((row) => row[2] === 2).length")
+    page.get_by_test_id("point-class").select_option("2")
+    plane = page.get_by_test_id("surface")
+    box = plane.bounding_box()
+    plane.click(position={"x": box["width"] * 0.1, "y": box["height"] * 0.1})
+    page.wait_for_function(f"{rows}.filter((row) => row[2] === 2).length === {before + 1}")
+    assert page.console_errors == []
+
+
 def test_exported_network_json_is_exact_and_imports_back_bit_for_bit(page, live_server, tmp_path):
     open_page(page, live_server, "#dataset=xor&layers=2,3,1&seed=3&lr=1")
     page.get_by_test_id("step-unit").select_option("epoch")

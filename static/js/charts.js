@@ -3,7 +3,7 @@
 
 import { CLASS_COLOURS } from "./palette.js";
 
-const PAD = { left: 46, right: 8, top: 18, bottom: 18 };
+const PAD = { left: 52, right: 8, top: 18, bottom: 18 };
 const LAYER_COLOURS = [
   "#0072b2",
   "#d55e00",
@@ -86,47 +86,47 @@ function drawGradientBars(ctx, { width, height, norms }) {
     ctx.fillText("no gradient yet: step or play", plot.x + plot.w / 2, plot.y + plot.h / 2);
     return;
   }
-  // Whole decades, with room above the tallest bar for its label.
-  const lo = Math.floor(Math.log10(Math.min(...shown)));
-  let hi = Math.ceil(Math.log10(Math.max(...shown)) + 0.35);
-  if (hi <= lo) hi = lo + 1;
-  const sy = (exponent) => plot.y + (1 - (exponent - lo) / (hi - lo)) * plot.h;
-  drawDecades(ctx, plot, lo, hi, sy);
   const slot = plot.w / values.length;
   const barWidth = Math.max(3, Math.min(40, slot * 0.6));
   ctx.font = "10px system-ui, sans-serif";
   const labels = values.map((v) => (v === null ? "—" : powerText(v)));
-  // Neighbouring labels that would touch are staggered onto two rows.
+  // The values sit in a row along the top of the plot, on two staggered rows when neighbours
+  // would touch; the axis gets whole decades above the tallest bar so no bar reaches them.
   const stagger = labels.some((text) => ctx.measureText(text).width > slot - 2);
+  const rowsHeight = stagger ? 24 : 13;
+  const lo = Math.floor(Math.log10(Math.min(...shown)));
+  const top = Math.log10(Math.max(...shown));
+  const free = Math.max(0.2, 1 - rowsHeight / plot.h);
+  let hi = Math.max(lo + 1, Math.ceil(top));
+  while ((top - lo) / (hi - lo) > free) hi += 1;
+  const sy = (exponent) => plot.y + (1 - (exponent - lo) / (hi - lo)) * plot.h;
+  drawDecades(ctx, plot, lo, hi, sy, rowsHeight);
   values.forEach((value, l) => {
     const centre = plot.x + slot * (l + 0.5);
     const colour = LAYER_COLOURS[l % LAYER_COLOURS.length];
-    const top = value === null ? plot.y + plot.h : sy(Math.log10(value));
+    const barTop = value === null ? plot.y + plot.h : sy(Math.log10(value));
     ctx.fillStyle = colour;
     ctx.globalAlpha = 0.8;
-    ctx.fillRect(centre - barWidth / 2, top, barWidth, plot.y + plot.h - top);
+    ctx.fillRect(centre - barWidth / 2, barTop, barWidth, plot.y + plot.h - barTop);
     ctx.globalAlpha = 1;
-    const raise = stagger && l % 2 === 1 ? 11 : 0;
     ctx.textAlign = "center";
     ctx.textBaseline = "bottom";
-    const labelY = Math.max(plot.y + 11 + raise, top - 2 - raise);
-    ctx.fillStyle = "rgba(255,255,255,0.8)";
+    const labelY = plot.y + 12 + (stagger && l % 2 === 1 ? 11 : 0);
     const textWidth = ctx.measureText(labels[l]).width;
-    ctx.fillRect(centre - textWidth / 2 - 1, labelY - 11, textWidth + 2, 11);
+    const half = textWidth / 2 + 1;
+    const labelX = Math.min(Math.max(centre, plot.x + half + 1), plot.x + plot.w - half - 1);
+    ctx.fillStyle = colour;
+    ctx.fillRect(centre - 0.5, labelY + 1, 1, barTop - labelY - 1); // a thread from label to bar
     ctx.fillStyle = "#111";
-    ctx.fillText(labels[l], centre, labelY);
+    ctx.fillText(labels[l], labelX, labelY);
     ctx.fillStyle = "#333";
     ctx.textBaseline = "top";
     ctx.fillText(String(l + 1), centre, plot.y + plot.h + 2);
   });
-  ctx.textAlign = "right";
-  ctx.textBaseline = "top";
-  ctx.fillStyle = "#666";
-  ctx.fillText("layer →", plot.x - 4, plot.y + plot.h + 2);
 }
 
 /** Grid lines and labels at whole powers of ten between exponents lo and hi. */
-function drawDecades(ctx, plot, lo, hi, sy) {
+function drawDecades(ctx, plot, lo, hi, sy, reserved) {
   const every = Math.max(1, Math.ceil((hi - lo) / Math.max(1, Math.floor(plot.h / 14))));
   ctx.font = "10px system-ui, sans-serif";
   ctx.textAlign = "right";
@@ -134,6 +134,7 @@ function drawDecades(ctx, plot, lo, hi, sy) {
   for (let exponent = lo; exponent <= hi; exponent++) {
     if ((exponent - lo) % every) continue;
     const y = sy(exponent);
+    if (y < plot.y + reserved + 2) continue; // the row of value labels lives up there
     ctx.strokeStyle = "#eee";
     ctx.beginPath();
     ctx.moveTo(plot.x + 1, y);
@@ -278,7 +279,7 @@ function drawFrame(ctx, width, height, bounds, log, title) {
 /** Three significant digits, in exponent form only when very small or large. */
 function readable(value) {
   const magnitude = Math.abs(value);
-  if (magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e4)) return value.toExponential(1);
+  if (magnitude !== 0 && (magnitude < 1e-2 || magnitude >= 1e4)) return powerText(value);
   return String(Number(value.toPrecision(3)));
 }
 

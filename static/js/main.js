@@ -31,6 +31,7 @@ let helloSeen = false;
 let confirmed = null;
 let configPending = false;
 let lastSet = null; // {path, previous} of the newest live option, undone if the server refuses it
+let stepMode = false; // a step-mode lesson waits for its first Step
 
 const socket = new Socket(socketUrl(), { onOpen, onClose, onText, onBinary });
 const selection = new Selection({
@@ -46,6 +47,7 @@ const points = new PlanePoints({
   onChange: () => (dirty.surface = true),
   showError: (text) => showError(text),
   showNotice: (text) => showNotice(text),
+  chosenTarget: () => Number($("point-class").value),
 });
 window.backpropLab = { store, socket, weights, scene };
 
@@ -85,6 +87,7 @@ const TEXT_HANDLERS = {
   state: onState,
   data: (message) => {
     points.confirmed();
+    fillPointClasses(message);
     store.update({ data: message });
   },
   status: (message) => {
@@ -127,6 +130,28 @@ function onHello(message) {
   // Otherwise start by sending the run we want: the link's, else the server's default. The reply
   // (state, data and a first frame) fills every view the same way for both.
   sendConfig(url.hasConfig(location.hash) ? parsed.config : (message.state?.config ?? parsed.config));
+}
+
+/** The class selector for clicked points: one entry per class (+1/−1 for regression). */
+function fillPointClasses(data) {
+  const select = $("point-class");
+  const classes =
+    data.kind === "regression"
+      ? [["1", "+1"], ["-1", "−1"]]
+      : Array.from({ length: data.n_classes ?? 2 }, (_, k) => [String(k), `class ${k}`]);
+  const key = classes.map(([value]) => value).join();
+  if (select.dataset.classes === key) return;
+  const previous = select.value;
+  select.replaceChildren(
+    ...classes.map(([value, text]) => {
+      const option = document.createElement("option");
+      option.value = value;
+      option.textContent = text;
+      return option;
+    }),
+  );
+  select.dataset.classes = key;
+  select.value = classes.some(([value]) => value === previous) ? previous : "1";
 }
 
 function onState(message) {
@@ -325,7 +350,10 @@ function setPlaying(playing) {
 
 function togglePlay() {
   const next = !store.playing;
-  if (next) stepMode = false;
+  if (next) {
+    stepMode = false;
+    setText("phase-detail", "");
+  }
   if (next) resetTrace();
   socket.send({ type: next ? "play" : "pause" });
   setPlaying(next);
@@ -375,14 +403,13 @@ function loadLesson(lesson) {
   sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...structuredClone(lesson.config) });
   if (view.compare?.length) startRace(view.compare);
   else if ($("race").dataset.racing === "1") toggleRace();
+  stepMode = false;
   if (view.mode === "step") enterStepMode();
   if (view.charts) pointAt(document.querySelector(`[data-chart="${view.charts}"]`));
 }
 
 /** Step mode: paused, Step advances one phase, and the phase view says what to do next. */
-let stepMode = false; // a step-mode lesson waits for its first Step
-
-const STEP_HINT = "press Step (→) for the first forward phase";
+const STEP_HINT = "press Step or →";
 
 function enterStepMode() {
   if (store.playing) togglePlay(); // a new config arrives paused; this covers a late status too
@@ -571,6 +598,7 @@ function drawAll(now) {
   const animating = scene.trace.last && now - scene.trace.last.receivedAt < network.timings.UPDATE_MS + 50;
   if (store.config && scene.layout && (dirty.network || animating)) {
     const { ctx } = fitCanvas(canvases.network);
+    ctx.fontScale = store.view.presenter ? 1.3 : 1; // labels a projector can show
     Object.assign(scene, { now, weights, selection: store.selection, featureNames: featureNames() });
     network.draw(ctx, scene);
     dirty.network = false;

@@ -231,8 +231,8 @@ function ringIfSelected(ctx, selection, c, r, node, half) {
   ctx.strokeRect(node.x - half - 3, node.y - half - 3, 2 * half + 6, 2 * half + 6);
 }
 
-function label(ctx, text, x, y, align, colour = "#222", bold = false) {
-  ctx.font = `${bold ? "bold " : ""}${12 * (ctx.fontScale ?? 1)}px system-ui, sans-serif`;
+function label(ctx, text, x, y, align, colour = "#222", bold = false, px = 12) {
+  ctx.font = `${bold ? "bold " : ""}${px * (ctx.fontScale ?? 1)}px system-ui, sans-serif`;
   ctx.textAlign = align;
   ctx.textBaseline = "middle";
   ctx.lineWidth = 3;
@@ -255,53 +255,47 @@ function drawPhaseValues(ctx, scene) {
   if (!trace?.last) return;
   const { columns, size } = scene.layout;
   const half = size / 2;
+  // Everything already on the canvas that a label must not cover: nodes first, then each label
+  // as it is placed. Node labels (a, δ, L) have fixed places; edge labels look for a free one.
+  const taken = columns.flatMap((column) => [
+    ...column.nodes.map((node) => box(node.x, node.y, size + 4, size + 4)),
+    ...(column.bias ? [box(column.bias.x, column.bias.y, size, size)] : []),
+  ]);
+  const nodeLabel = (text, x, y, align, colour) => {
+    label(ctx, text, x, y, align, colour, true);
+    const width = ctx.measureText(text).width;
+    taken.push(box(align === "left" ? x + width / 2 : x, y, width + 4, 14));
+  };
   for (const [l, values] of trace.forward) {
     columns[l + 1]?.nodes.forEach((node, j) =>
-      label(
-        ctx,
-        `a=${formatNumber(values.A?.[j])}`,
-        node.x,
-        node.y - half - 8,
-        "center",
-        FORWARD_COLOUR,
-        true,
-      ),
+      nodeLabel(`a=${formatNumber(values.A?.[j])}`, node.x, node.y - half - 8, "center", FORWARD_COLOUR),
     );
   }
   if (trace.loss !== null) {
     const out = columns.at(-1).nodes[0];
-    label(ctx, `L=${formatNumber(trace.loss)}`, out.x + half + 6, out.y, "left", "#111", true);
+    nodeLabel(`L=${formatNumber(trace.loss)}`, out.x + half + 6, out.y, "left", "#111");
   }
   for (const [l, values] of trace.backward) {
     columns[l + 1]?.nodes.forEach((node, j) =>
-      label(
-        ctx,
-        `δ=${formatNumber(values.dZ?.[j])}`,
-        node.x,
-        node.y + half + 10,
-        "center",
-        BACKWARD_COLOUR,
-        true,
-      ),
+      nodeLabel(`δ=${formatNumber(values.dZ?.[j])}`, node.x, node.y + half + 10, "center", BACKWARD_COLOUR),
     );
-    // Once the update starts, the ΔW labels take over the edges.
-    if (trace.last.phase !== "update") drawEdgeGradients(ctx, scene, l, values);
   }
-  if (trace.update && trace.last.phase === "update") drawUpdateLabels(ctx, scene);
+  // Once the update starts, the ΔW labels take over the edges.
+  if (trace.update && trace.last.phase === "update") drawUpdateLabels(ctx, scene, taken);
+  else for (const [l, values] of trace.backward) drawEdgeGradients(ctx, scene, l, values, taken);
 }
 
-function drawEdgeGradients(ctx, scene, l, values) {
+function drawEdgeGradients(ctx, scene, l, values, taken) {
   const edges = edgesOf(scene, l).filter((edge) => edge.param === "W");
   if (!values.dW || edges.length > MAX_EDGE_LABELS) return;
   const fanOut = values.dWShape?.[1] ?? scene.layout.columns[l + 1].nodes.length;
   for (const edge of edges) {
     const gradient = values.dW[edge.i * fanOut + edge.j];
-    const at = midpoint(edge, GRADIENT_LABEL_AT);
-    label(ctx, `∂L/∂w=${formatNumber(gradient)}`, at.x, at.y, "center", BACKWARD_COLOUR);
+    edgeLabel(ctx, edge, `∂L/∂w=${formatNumber(gradient)}`, GRADIENT_LABEL_AT, BACKWARD_COLOUR, false, taken);
   }
 }
 
-function drawUpdateLabels(ctx, scene) {
+function drawUpdateLabels(ctx, scene, taken) {
   const { before } = scene.update ?? {};
   if (!before) return;
   for (let l = 0; l < scene.layout.columns.length - 1; l++) {
@@ -309,16 +303,41 @@ function drawUpdateLabels(ctx, scene) {
     if (edges.length > MAX_EDGE_LABELS) continue;
     for (const edge of edges) {
       const delta = weightAt(scene.weights, l, edge.i, edge.j) - weightAt(before, l, edge.i, edge.j);
-      const at = midpoint(edge, UPDATE_LABEL_AT);
-      label(ctx, `ΔW=${formatNumber(delta)}`, at.x, at.y, "center", UPDATE_COLOUR, true);
+      edgeLabel(ctx, edge, `ΔW=${formatNumber(delta)}`, UPDATE_LABEL_AT, UPDATE_COLOUR, true, taken);
     }
   }
 }
 
 // Labels sit near one end of their edge: edges fan out from a node, so near it they are far
 // apart, while in the middle edges cross. Gradients near the source, weight changes near the target.
-const GRADIENT_LABEL_AT = 0.3;
-const UPDATE_LABEL_AT = 0.7;
+const GRADIENT_LABEL_AT = [0.3, 0.36, 0.24, 0.42, 0.48, 0.54, 0.6, 0.66];
+const UPDATE_LABEL_AT = [0.7, 0.64, 0.76, 0.58, 0.52, 0.46, 0.4, 0.34];
+
+/**
+ * One edge label at the first of its places along the edge where it covers no node and no other
+ * label. Where every place is taken the label is left out (the inspector shows every value):
+ * a number drawn over another is worse than none.
+ */
+function edgeLabel(ctx, edge, text, places, colour, bold, taken) {
+  ctx.font = `${bold ? "bold " : ""}${11 * (ctx.fontScale ?? 1)}px system-ui, sans-serif`;
+  const width = ctx.measureText(text).width + 4;
+  for (const t of places) {
+    const at = midpoint(edge, t);
+    const area = box(at.x, at.y, width, 14);
+    if (taken.some((other) => overlaps(area, other))) continue;
+    taken.push(area);
+    label(ctx, text, at.x, at.y, "center", colour, bold, 11);
+    return;
+  }
+}
+
+function box(x, y, width, height) {
+  return { x0: x - width / 2, x1: x + width / 2, y0: y - height / 2, y1: y + height / 2 };
+}
+
+function overlaps(a, b) {
+  return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+}
 
 function midpoint(edge, t) {
   return { x: edge.from.x + (edge.to.x - edge.from.x) * t, y: edge.from.y + (edge.to.y - edge.from.y) * t };

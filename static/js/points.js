@@ -5,8 +5,9 @@ import { parsePointsCsv } from "./files.js";
 
 export class PlanePoints {
   /** `send(points)` sends a `points` message; `onChange()` asks for the plane to be redrawn. */
-  constructor({ store, send, onChange, showError, showNotice }) {
-    Object.assign(this, { store, send, onChange, showError, showNotice });
+  constructor({ store, send, onChange, showError, showNotice, chosenTarget = () => 1 }) {
+    // `chosenTarget()`: the target a plain click adds (the page's class selector; 1 by default).
+    Object.assign(this, { store, send, onChange, showError, showNotice, chosenTarget });
     this.points = null; // the list being drawn, else null
     this.unconfirmed = false; // drawn on the page, not yet answered by the server's `data`
   }
@@ -20,17 +21,20 @@ export class PlanePoints {
     this.submit(this.points);
   }
 
-  /** Click: class 1 (or +1); shift-click: the other class (0, or −1 for regression). */
+  /** Click: the chosen class (1, or +1, unless another is chosen, e.g. class 2 of a 3-class
+   * set); shift-click: the other class (0, or −1 for regression; 1 when class 0 is chosen). */
   targetFor(shift) {
-    if (this.store.data.kind === "regression") return shift ? -1 : 1;
-    return shift ? 0 : 1;
+    const chosen = this.chosenTarget();
+    if (this.store.data.kind === "regression") return shift ? -chosen : chosen;
+    if (!shift) return chosen;
+    return chosen === 0 ? 1 : 0;
   }
 
   clear() {
     this.points = [];
     this.unconfirmed = true;
     this.onChange();
-    this.showNotice("Plane cleared: click to add points, shift-click for the other class");
+    this.showNotice("Plane cleared: click to add points of the chosen class, shift-click for class 0");
   }
 
   async upload(file) {
