@@ -114,3 +114,12 @@ def test_a_lesson_link_loads_the_lessons_config_and_view(page, live_server, less
         expect(page.get_by_test_id("step-unit")).to_have_value("phase")
     assert f"lesson={lesson}" in page.evaluate("location.hash")
     assert page.console_errors == []
+
+
+def test_a_lesson_link_followed_on_an_open_page_loads_the_lesson(page, live_server):
+    open_page(page, live_server, "#dataset=circle")
+    page.evaluate("location.hash = '#lesson=bias'")
+    expect(page.get_by_test_id("lesson-title")).to_have_text("Why biases matter")
+    page.wait_for_function(f"{STORE}.config.network.bias === false")
+    expect(page.get_by_test_id("bias-nodes")).to_be_checked()
+    assert page.console_errors == []

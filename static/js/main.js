@@ -803,6 +803,9 @@ for (const canvas of Object.values(canvases)) resizeObserver.observe(canvas);
 window.addEventListener("hashchange", () => {
   if (!store.hello || location.hash === `#${url.serialise(store.config, store.view)}`) return;
   const parsed = url.parse(location.hash, store.hello.defaults);
+  // A lesson link followed on an open page loads that lesson, as it does on a fresh one.
+  const newLesson = parsed.view.lesson && parsed.view.lesson !== store.view.lesson;
+  if (newLesson && !url.hasConfig(location.hash) && lessons?.select(parsed.view.lesson)) return;
   applyView(parsed.view);
   if (url.hasConfig(location.hash)) sendConfig(parsed.config);
 });
