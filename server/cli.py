@@ -90,16 +90,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.no_browser:
         # Opened a moment later so the server is listening when the browser asks.
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(
-        application(settings),
-        host=args.host,
-        port=args.port,
-        workers=settings.workers,
-        factory=settings.workers > 1,
-        ws_per_message_deflate=False,  # compression costs far more CPU than it saves on frames
-        ws_max_size=16 * settings.max_message_bytes,  # bigger ones get a clear error, not a close
-        log_level="warning",
-    )
+    try:
+        uvicorn.run(
+            application(settings),
+            host=args.host,
+            port=args.port,
+            workers=settings.workers,
+            factory=settings.workers > 1,
+            ws_per_message_deflate=False,  # compression costs far more CPU than it saves
+            ws_max_size=16 * settings.max_message_bytes,  # bigger: a clear error, not a close
+            log_level="warning",
+        )
+    finally:  # the workers have read it; a caller of main() (a test) keeps a clean environment
+        os.environ.pop(SETTINGS_VARIABLE, None)
 
 
 def application(settings: Settings) -> Any:

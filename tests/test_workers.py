@@ -53,15 +53,19 @@ def test_settings_reach_a_worker_through_the_environment(monkeypatch):
 
 def test_main_hands_several_workers_an_import_string(monkeypatch, capsys):
     served = {}
-    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: served.update(options, app=app))
+
+    def run(app, **options):
+        served.update(options, app=app, environment=os.environ.get(SETTINGS_VARIABLE))
+
+    monkeypatch.setattr(cli.uvicorn, "run", run)
     monkeypatch.delenv(SETTINGS_VARIABLE, raising=False)
     for name in cli.SINGLE_THREADED_BLAS:
         monkeypatch.delenv(name, raising=False)
     cli.main(["--no-browser", "--workers", "2", "--port", "8124"])
     assert served["app"] == "server.app:app_from_environment" and served["factory"] is True
     assert served["workers"] == 2
-    assert Settings.from_json(os.environ[SETTINGS_VARIABLE]).port == 8124
-    monkeypatch.delenv(SETTINGS_VARIABLE)  # main set it; do not leak it into other tests
+    assert Settings.from_json(served["environment"]).port == 8124
+    assert SETTINGS_VARIABLE not in os.environ  # set for the workers only
     cli.main(["--no-browser", "--workers", "1"])
     assert served["factory"] is False and not isinstance(served["app"], str)
     capsys.readouterr()
