@@ -481,6 +481,23 @@ def test_metrics_before_and_after_training() -> None:
     assert metrics["train_accuracy"] == np.mean(predicted == (Y[:, 0] == 1))
 
 
+def test_metrics_are_measured_without_dropout() -> None:
+    # Half the hidden units masked would change every loss; the figures must be the plain ones,
+    # and reading them must not draw from the dropout generator (the run stays reproducible).
+    options = {"dropout": 0.5, "lr": 0.1}
+    run, twin = Run(config(training=options)), Run(config(training=options))
+    run.train(20)
+    twin.train(20)
+    metrics = run.metrics()
+    data, net = run.data, run.network
+    assert metrics["train_loss"] == net.loss(data.train_points, data.train_targets)
+    assert metrics["test_loss"] == net.loss(data.test_points, data.test_targets)
+    assert run.metrics() == metrics
+    run.train(20)
+    twin.train(20)
+    assert np.array_equal(run.network.params, twin.network.params)
+
+
 def test_regression_has_no_accuracy() -> None:
     run = Run(config(network={"output": "linear", "loss": "mse"}, data={"dataset": "multi_gauss"}))
     metrics = run.metrics()
