@@ -420,6 +420,48 @@ def test_the_page_decodes_the_servers_binary_envelope(page, live_server):
     assert values == pytest.approx(surface.ravel().tolist(), abs=(hi - lo) / 255)
 
 
+def test_the_decoder_reads_f32_u8_and_8_byte_aligned_f64_arrays(page, live_server):
+    """A buffer built by hand in the page, laid out as docs/protocol.md says: the f64 array
+    needs 4 zero bytes before it to start on an 8-byte boundary."""
+    open_page(page, live_server)
+    decoded = page.evaluate(
+        """async () => {
+            const { decodeEnvelope } = await import('/static/js/socket.js');
+            const f32 = [0.5, -1.25, 3.0], u8 = [0, 7, 255, 128, 1], f64 = [0.1, 1 / 3, -2.5e-300];
+            const arrays = [
+                {name: 'a', dtype: 'f32', shape: [3]},
+                {name: 'mask', dtype: 'u8', shape: [5]},
+                {name: 'exact', dtype: 'f64', shape: [3, 1]},
+            ];
+            let text = JSON.stringify({type: 'phase', loss: 0.1 + 0.2, arrays});
+            // Padded to a multiple of 8 (so of 4 too): the u8 array then ends 4 bytes short of an
+            // 8-byte boundary, and the f64 array must skip them.
+            text += ' '.repeat((8 - ((4 + text.length) % 8)) % 8);
+            const start = 4 + text.length;  // f32 at start, u8 at start + 12 (8 bytes padded)
+            const f64At = Math.ceil((start + 12 + 8) / 8) * 8;
+            const buffer = new ArrayBuffer(f64At + 8 * f64.length);
+            const view = new DataView(buffer);
+            view.setUint32(0, text.length, true);
+            new Uint8Array(buffer, 4, text.length).set(new TextEncoder().encode(text));
+            f32.forEach((v, k) => view.setFloat32(start + 4 * k, v, true));
+            u8.forEach((v, k) => view.setUint8(start + 12 + k, v));
+            f64.forEach((v, k) => view.setFloat64(f64At + 8 * k, v, true));
+            const { header, arrays: out } = decodeEnvelope(buffer);
+            const plain = (name) => ({...out.get(name), data: Array.from(out.get(name).data)});
+            return {loss: header.loss, padding: f64At - (start + 20), f64Expected: f64,
+                    a: plain('a'), mask: plain('mask'), exact: plain('exact')};
+        }"""
+    )
+    assert decoded["padding"] == 4  # the decoder had to round up to the 8-byte boundary
+    assert decoded["loss"] == 0.1 + 0.2  # header numbers arrive with every digit
+    assert decoded["a"]["dtype"] == "f32"
+    assert decoded["a"]["data"] == [0.5, -1.25, 3.0]
+    assert decoded["mask"]["data"] == [0, 7, 255, 128, 1]
+    assert decoded["exact"]["dtype"] == "f64"
+    assert decoded["exact"]["shape"] == [3, 1]
+    assert decoded["exact"]["data"] == decoded["f64Expected"] == [0.1, 1 / 3, -2.5e-300]
+
+
 def test_double_click_on_a_bias_goes_straight_to_editing_it(page, live_server):
     open_page(page, live_server, "#dataset=circle&layers=2,4,2,1")
     # The bias mark sits at the lower-left corner of the output neuron: bias (2, 0).

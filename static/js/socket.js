@@ -2,30 +2,54 @@
 
 const MAX_BACKOFF_MS = 8000;
 
+// Bytes per element of each dtype of docs/protocol.md; an f64 array also starts 8-byte aligned.
+const DTYPES = {
+  f32: { size: 4, align: 4 },
+  f64: { size: 8, align: 8 },
+  u8: { size: 1, align: 4 },
+};
+// Typed arrays use the machine's byte order; the envelope is little-endian.
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
- * Decodes one binary message: uint32 LE header length, JSON header, then 4-byte aligned arrays.
- * Returns {header, arrays} where arrays maps name → {data, shape, range?, dtype}.
+ * Decodes one binary message: uint32 LE header length, JSON header, then aligned arrays (4 bytes;
+ * 8 before an f64). Returns {header, arrays} where arrays maps name → {data, shape, range?, dtype}.
  */
 export function decodeEnvelope(buffer) {
   const view = new DataView(buffer);
   const headerLength = view.getUint32(0, true);
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, headerLength)));
   const arrays = new Map();
-  let offset = align4(4 + headerLength);
+  let offset = align(4 + headerLength, 4);
   for (const spec of header.arrays ?? []) {
+    const dtype = DTYPES[spec.dtype];
+    if (!dtype) throw new Error(`envelope: unknown dtype "${spec.dtype}" of array ${spec.name}`);
+    offset = align(offset, dtype.align);
     const count = spec.shape.reduce((product, size) => product * size, 1);
-    const data =
-      spec.dtype === "f32"
-        ? new Float32Array(buffer.slice(offset, offset + count * 4))
-        : new Uint8Array(buffer, offset, count);
+    const end = offset + count * dtype.size;
+    if (end > buffer.byteLength) throw new Error(`envelope: array ${spec.name} runs past the end`);
+    const data = readArray(buffer, spec.dtype, offset, count);
     arrays.set(spec.name, { data, shape: spec.shape, range: spec.range, dtype: spec.dtype });
-    offset = align4(offset + count * (spec.dtype === "f32" ? 4 : 1));
+    offset = end;
   }
   return { header, arrays };
 }
 
-function align4(offset) {
-  return (offset + 3) & ~3;
+/** One array's values: a copy for floats (so each owns an aligned buffer), a view for bytes. */
+function readArray(buffer, dtype, offset, count) {
+  if (dtype === "u8") return new Uint8Array(buffer, offset, count);
+  const Type = dtype === "f64" ? Float64Array : Float32Array;
+  if (LITTLE_ENDIAN) return new Type(buffer.slice(offset, offset + count * Type.BYTES_PER_ELEMENT));
+  const view = new DataView(buffer, offset);
+  const out = new Type(count);
+  for (let k = 0; k < count; k++) {
+    out[k] = dtype === "f64" ? view.getFloat64(8 * k, true) : view.getFloat32(4 * k, true);
+  }
+  return out;
+}
+
+function align(offset, bytes) {
+  return Math.ceil(offset / bytes) * bytes;
 }
 
 /** A reconnecting websocket. `handlers`: onOpen(), onClose(), onText(msg), onBinary(decoded). */
