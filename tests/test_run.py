@@ -53,6 +53,18 @@ def test_default_config_is_normalised_and_json_able() -> None:
     assert len(run.data.train_points) == 100 and run.data.kind == "classification"
 
 
+def test_the_public_api_comes_from_engine_run_and_engine() -> None:
+    # The configuration lives in engine.config; Run's callers keep importing from engine.run.
+    import engine
+    import engine.config
+    import engine.run
+
+    for name in ("Run", "Limits", "TrainStatus", "default_config"):
+        assert getattr(engine, name) is getattr(engine.run, name)
+    assert engine.run.Limits is engine.config.Limits
+    assert engine.config.validate_config({}, engine.Limits()) == engine.default_config()
+
+
 BAD_FIELDS = [
     ({"extra": {}}, "config.extra: unknown key"),
     ({"network": []}, "network: must be an object"),
