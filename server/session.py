@@ -28,6 +28,8 @@ MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
 # Rate-limit tokens per message: building a run and sending its data, or a gradient check,
 # costs far more than a slider move (a person does not need ten of them a second).
 MESSAGE_COST = {"config": 20, "points": 20, "reset": 5, "inspect": 5, "compare": 5}
+# `{"type": "ack"}` with room for whitespace; anything longer is parsed after the rate limit.
+MAX_ACK_CHARS = 64
 
 
 @dataclass
@@ -209,6 +211,9 @@ class Session:
             await asyncio.sleep(0)
 
     async def handle_raw(self, text: str | None, data: bytes | None) -> None:
+        if self.frees_a_credit(text):
+            self.acked()
+            return
         if not self.bucket.take(1):  # before parsing: parsing is work too
             await self.rate_limited()
             return
@@ -225,6 +230,21 @@ class Session:
             await self.apply(message)
         except ValueError as error:  # ProtocolError, and the engine's ValueError messages
             await self.send_error(str(error))
+
+    def frees_a_credit(self, text: str | None) -> bool:
+        """Whether `text` is a valid ack of a frame in flight: those skip the rate limit.
+
+        A dropped ack would hold its frame credit for good (two fill the window, and the
+        watchdog later closes a client that did ack). An ack with nothing in flight grants
+        nothing, so it goes through the bucket like any other message.
+        """
+        if not self.in_flight or text is None or len(text) > MAX_ACK_CHARS:
+            return False
+        try:
+            message = protocol.parse_message(text, MAX_ACK_CHARS, self.settings.max_json_depth)
+        except ValueError:  # refused again below, charged, with its error
+            return False
+        return isinstance(message, protocol.Ack)
 
     async def rate_limited(self) -> None:
         # One error a second is enough to explain; more would be a flood of our own.

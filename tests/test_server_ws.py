@@ -61,6 +61,8 @@ def next_frame(socket) -> tuple[dict, dict]:
     """The next binary message, decoded; text messages before it are skipped."""
     while True:
         message = socket.receive()
+        if message["type"] == "websocket.close":  # fail at once: receiving again would hang
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
         if message.get("bytes") is not None:
             return frames.decode(message["bytes"])
 
@@ -473,6 +475,36 @@ def test_expensive_messages_cost_more_of_the_rate_limit():
         socket.send_json({"type": "focus", "sample": 1})  # a cheap one still fits
         next_frame(socket)
         assert session.run.focus == 1
+
+
+def test_acks_are_not_rate_limited_so_a_flooding_client_keeps_its_frames():
+    # Were acks charged, the flood would drop them, the window would stay full and the
+    # watchdog would close the client for holding frames it had acked.
+    settings = Settings(rate_limit_per_second=5, rate_limit_burst=10, ack_timeout=1.0)
+    with connect(settings) as (socket, _session, _greeting):
+        socket.send_json({"type": "ack"})
+        socket.send_json({"type": "set", "fps": 60})
+        socket.send_json({"type": "play"})
+        iterations = []
+        for _ in range(30):
+            header, _ = next_frame(socket)
+            iterations.append(header["iteration"])
+            for sample in range(10):
+                socket.send_json({"type": "focus", "sample": sample})
+            socket.send_json({"type": "ack"})
+        assert iterations[-1] > iterations[0], iterations
+
+
+def test_an_ack_with_nothing_in_flight_is_charged_and_still_checked():
+    with connect(Settings(rate_limit_per_second=1, rate_limit_burst=3)) as (socket, session, _):
+        socket.send_text('{"type": "ack", "credits": 9}')
+        assert "ack.credits: Extra inputs are not permitted" in next_text(socket)["message"]
+        socket.send_json({"type": "ack"})  # frees the greeting's frame: free
+        for _ in range(3):  # nothing in flight now: each costs a token
+            socket.send_json({"type": "ack"})
+        socket.send_json({"type": "focus", "sample": 1})
+        assert next_text(socket)["message"].startswith("rate limit")
+        assert session.run.focus == 0
 
 
 # ----- flow control -------------------------------------------------------------------------
