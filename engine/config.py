@@ -165,10 +165,19 @@ def _validate_network(given: Any, data: dict[str, Any], limits: Limits) -> dict[
             f"{data['dataset']} ({n_outputs}), got {layers[-1]}"
         )
     _refuse_huge_integers("network", network)
+    regression = DATASETS[data["dataset"]].kind == "regression"
+    if regression:
+        network.setdefault("loss", "mse")  # the output's partner (bce, ce) would be refused
     try:
         spec = Network.from_spec(network).to_spec()
     except ValueError as error:
         raise ValueError(f"network.{error}") from None
+    if regression and spec["loss"] != "mse":
+        # bce and ce read targets as class probabilities; on targets in [-1, 1] they have no
+        # floor, so a run "learns" a loss falling without end instead of fitting the surface.
+        raise ValueError(
+            f"network.loss: the regression set {data['dataset']} needs mse, got {spec['loss']}"
+        )
     for key in ("weights", "biases"):
         if network.get(key) is None:
             del spec[key]

@@ -112,6 +112,7 @@ BAD_FIELDS = [
     ({"training": {"frozen": [3]}}, r"training.frozen\[0\]: must be an integer in \[0, 2\]"),
     ({"training": {"frozen": [False]}}, r"training.frozen\[0\]: must be an integer"),
     ({"training": {"frozen": [1, 1]}}, "training.frozen: each layer at most once"),
+    ({"data": {"dataset": "plane"}}, "network.loss: the regression set plane needs mse, got bce"),
     ({"data": {"dataset": "iris"}}, "data.dataset: must be one of circle, xor"),
     ({"data": {"n_points": 0}}, r"data.n_points: must be an integer in \[1, 5000\]"),
     ({"data": {"n_points": 5001}}, r"data.n_points: must be an integer in \[1, 5000\]"),
@@ -491,6 +492,27 @@ def test_metrics_before_and_after_training() -> None:
         assert 0 <= layer["dead_fraction"] <= 1 if layer["dead_fraction"] is not None else True
     predicted = run.network.forward(X)[:, 0] > 0.5
     assert metrics["train_accuracy"] == np.mean(predicted == (Y[:, 0] == 1))
+
+
+@pytest.mark.parametrize("dataset", ["plane", "multi_gauss"])
+def test_regression_data_needs_mse(dataset: str) -> None:
+    # Targets in [-1, 1] under bce give a loss with no floor (it fell to -1419 with lr 1).
+    bce = {"output": "sigmoid", "loss": "bce"}
+    message = f"network.loss: the regression set {dataset} needs mse, got bce"
+    with pytest.raises(ValueError, match=message):
+        Run(config(network=bce, data={"dataset": dataset}))
+    points = {"dataset": dataset, "points": [[0, 0, -0.5], [1, 1, 0.5]]}
+    with pytest.raises(ValueError, match=message):
+        Run(config(network=bce, data=points))
+    run = Run({"network": {"output": "sigmoid"}, "data": {"dataset": dataset}})
+    assert run.config["network"]["loss"] == "mse"  # an omitted loss fits the data
+
+
+def test_bce_points_are_hard_class_labels() -> None:
+    # bce only meets classification sets, whose rows carry a class index: no soft targets.
+    with pytest.raises(ValueError, match=r"data\.points\[0\]: the target must be a class index"):
+        Run(config(data={"points": [[0, 0, 0.5]]}))
+    assert Run({"data": {"points": [[0, 0, 0], [1, 1, 1]]}}).config["network"]["loss"] == "bce"
 
 
 def test_metrics_are_measured_without_dropout() -> None:
