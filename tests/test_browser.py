@@ -386,7 +386,30 @@ def test_follow_sample_moves_the_phase_view_and_a_bad_one_is_refused(page, live_
     focus.fill("999")
     focus.press("Enter")
     expect(page.get_by_test_id("error")).to_contain_text("sample: must be an integer in [0, 19]")
+    # Refused: the server still follows sample 3, and the box says so.
+    expect(focus).to_have_value("3")
+    assert page.evaluate(f"{STORE}.focus") == 3
+
+
+def test_new_points_reset_the_followed_sample_and_the_stepped_phases(page, live_server):
+    open_page(page, live_server, "#dataset=gauss&points=40&batch=20")
+    focus = page.get_by_test_id("focus-sample")
+    focus.fill("15")
+    focus.press("Enter")
+    page.wait_for_function(f"{STORE}.focus === 15")  # the server's frames confirm it
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(f"{STORE}.trace.last !== null")
+    # Four points leave fewer training samples than 15: the server follows sample 0 again, and the
+    # half-stepped iteration (its phases index the old data) is gone.
+    page.get_by_test_id("upload-points").set_input_files(
+        files=[{"name": "four.csv", "mimeType": "text/csv", "buffer": b"1,1,1\n-1,-1,0\n2,2,1\n-2,-2,0\n"}]
+    )
+    page.wait_for_function(f"{STORE}.data.train.length + {STORE}.data.test.length === 4")
     expect(focus).to_have_value("0")
+    page.wait_for_function(f"{STORE}.focus === 0")
+    assert page.evaluate(f"{STORE}.trace.last") is None
+    expect(page.get_by_test_id("error")).to_be_hidden()
+    assert page.console_errors == []
 
 
 def test_the_page_decodes_the_servers_binary_envelope(page, live_server):

@@ -8,7 +8,7 @@ import * as network from "./network.js";
 import { PlanePoints } from "./points.js";
 import { Selection } from "./selection.js";
 import { Socket } from "./socket.js";
-import { Store, emptyTrace } from "./store.js";
+import { Store } from "./store.js";
 import * as structure from "./structure.js";
 import * as surface from "./surface.js";
 import { surfaceCanvases } from "./thumbnails.js";
@@ -19,7 +19,7 @@ const $ = (testId) => document.querySelector(`[data-testid="${testId}"]`);
 
 const store = new Store();
 const weights = { W: [], b: [] }; // the parameters as last drawn: {data, shape} per layer
-const scene = { canvases: [], trace: store.trace, update: null, selection: null };
+const scene = { canvases: [], update: null, selection: null };
 const dirty = { network: true, surface: true, charts: true };
 let pendingFrame = null;
 let surfaceArray = null;
@@ -88,6 +88,7 @@ const TEXT_HANDLERS = {
   data: (message) => {
     points.confirmed();
     fillPointClasses(message);
+    store.resetTrace(); // its focus_sample indexes the old data
     store.update({ data: message });
   },
   status: (message) => {
@@ -156,6 +157,7 @@ function fillPointClasses(data) {
 
 function onState(message) {
   store.exact = { iteration: message.iteration ?? 0, network: message.network };
+  store.resetTrace(); // a new run, new weights or new data: the server restarted the iteration
   // Frames of the old run may still arrive before this reply; the new run starts from its own
   // iteration, so history from beyond that point belongs to the old run.
   const last = store.history.iteration.at(-1);
@@ -180,10 +182,8 @@ function onError(message) {
   const text = message.message ?? "the server reported an error";
   showError(text);
   if (points.unconfirmed && text.startsWith("points")) points.refused();
-  if (/^(focus|sample)\b/.test(text)) {
-    store.focus = 0; // the run kept following sample 0
-    $("focus-sample").value = "0";
-  }
+  // Nothing changed on the server: the box shows the sample it follows, not a refused one.
+  $("focus-sample").value = String(store.focus);
   const refusedOption = /^(set|training)\./.test(text) && lastSet;
   if (!configPending && !refusedOption) return;
   if (refusedOption && !configPending) setPath(confirmed, lastSet.path, lastSet.previous);
@@ -202,8 +202,18 @@ function setPath(object, path, value) {
 function onBinary(decoded) {
   const kind = decoded.header.type;
   if (kind === "phase") return onPhase(decoded);
+  takeFocus(decoded.header);
   if (pendingFrame) socket.send({ type: "ack" }); // a frame we will never draw: release its credit
   pendingFrame = decoded;
+}
+
+/** The sample the server follows, from every frame (`set_points` may have reset it to 0). */
+function takeFocus(header) {
+  const sample = header.focus_sample;
+  if (!Number.isInteger(sample) || sample === store.focus) return;
+  store.focus = sample;
+  $("focus-sample").value = String(sample);
+  dirty.surface = true;
 }
 
 function onPhase({ header, arrays }) {
@@ -242,8 +252,7 @@ function phaseDetail(phase) {
 }
 
 function resetTrace() {
-  store.trace = emptyTrace();
-  scene.trace = store.trace;
+  store.resetTrace();
 }
 
 function phaseParameters(arrays) {
@@ -304,6 +313,7 @@ function setOption(path, value, live) {
     setPath(confirmed, path, structuredClone(value));
     store.config = config;
     socket.send({ type: "set", [path[1]]: value });
+    resetTrace(); // a training option restarts the iteration being stepped
     controls.fill(config);
     writeHash();
   } else {
@@ -595,12 +605,13 @@ function drawAll(now) {
     pendingFrame = null;
     drewFrame = true;
   }
-  const animating = scene.trace.last && now - scene.trace.last.receivedAt < network.timings.UPDATE_MS + 50;
+  const last = store.trace.last;
+  const animating = last && now - last.receivedAt < network.timings.UPDATE_MS + 50;
   if (store.config && scene.layout && (dirty.network || animating)) {
     const { ctx } = fitCanvas(canvases.network);
     ctx.fontScale = store.view.presenter ? 1.3 : 1; // labels a projector can show
     Object.assign(scene, { now, weights, selection: store.selection, featureNames: featureNames() });
-    network.draw(ctx, scene);
+    network.draw(ctx, { ...scene, trace: store.trace });
     dirty.network = false;
   }
   if (dirty.surface) drawSurface();
@@ -622,7 +633,7 @@ function drawSurface() {
   const data = store.data && points.visible(store.data);
   // While stepping, ring the sample the phases actually follow (the chosen one may not be in
   // this batch; the engine then follows another).
-  const followed = scene.trace.last?.focus_sample ?? store.focus;
+  const followed = store.trace.last?.focus_sample ?? store.focus;
   const focus = points.unconfirmed ? null : followed;
   surface.draw(ctx, {
     width,
@@ -791,9 +802,9 @@ on("error-close", "click", () => ($("error").hidden = true));
 on("focus-sample", "change", (event) => {
   const sample = Number(event.target.value);
   if (!Number.isInteger(sample) || sample < 0) return showError("follow sample: must be a whole number ≥ 0");
-  store.focus = sample;
-  socket.send({ type: "focus", sample });
-  dirty.surface = true;
+  // The server's next frame confirms it (store.focus); the iteration being stepped restarts.
+  if (socket.send({ type: "focus", sample })) resetTrace();
+  dirty.network = dirty.surface = true;
 });
 canvases.network.addEventListener("click", onNetworkClick);
 // Double-click goes straight to typing a new value for the weight or bias.

@@ -11,11 +11,11 @@ export class Store extends EventTarget {
     this.network = null; // spec with weights, from the last `state`
     this.data = null; // {train, test, kind, n_classes}
     this.frame = null; // newest decoded frame {header, arrays}
-    this.trace = emptyTrace(); // phases of the iteration being stepped
+    this.trace = emptyTrace(); // phases of the iteration being stepped; replaced, never shared
     this.playing = false;
     this.inspect = null; // last inspect reply
     this.selection = null; // {kind, layer, i?, j}
-    this.focus = 0; // the training sample the phase view is asked to follow
+    this.focus = 0; // the training sample the server follows (the frames' `focus_sample`)
     this.phaseCount = 0; // phases received, so a test can wait for the next one
     this.stateIteration = 0; // the iteration of the last `state` (its weights are exact)
     this.drawMs = 0; // running mean of the drawing work per animation frame
@@ -47,6 +47,11 @@ export class Store extends EventTarget {
     this.history = { iteration: [], train: [], test: [] };
     this.grads = { iteration: [], layers: [] };
     this.compare = new Map();
+    this.resetTrace();
+  }
+
+  /** The stepped iteration is over or was restarted: its phases no longer describe the run. */
+  resetTrace() {
     this.trace = emptyTrace();
   }
 
