@@ -11,6 +11,8 @@ PROTOCOL_VERSION = 1
 MAX_SPEED = 1000  # iterations per frame
 MAX_FPS = 60
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# The longest float64 JSON number, -1.2345678901234567e-100, and its separator ", ".
+NUMBER_BYTES = 26
 # Worker processes of `--workers N` rebuild their Settings from this variable (JSON).
 SETTINGS_VARIABLE = "BACKPROP_LAB_SETTINGS"
 
@@ -76,6 +78,13 @@ class Settings:
         return self.host in LOOPBACK_HOSTS
 
     @property
+    def max_config_bytes(self) -> int:
+        """A `config` may carry the weights of the largest network the limits allow (an export
+        sent back, a reconnect's restore) on top of what any message may: 305 KiB by default."""
+        layers, width = self.max_hidden_layers + 1, self.max_neurons
+        return self.max_message_bytes + layers * (width * width + width) * NUMBER_BYTES
+
+    @property
     def connections_per_worker(self) -> int:
         """Each process counts only its own sessions: an equal share keeps the total within
         max_connections (the OS, not us, decides which process takes a connection)."""
@@ -97,6 +106,7 @@ class Settings:
             "max_neurons": self.max_neurons,
             "max_points": self.max_points,
             "max_message_bytes": self.max_message_bytes,
+            "max_config_bytes": self.max_config_bytes,
             "rate_limit_per_second": self.rate_limit_per_second,
             "max_speed": MAX_SPEED,
             "max_fps": MAX_FPS,

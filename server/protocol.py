@@ -165,13 +165,21 @@ MESSAGE_TYPES = (
 _client_message = TypeAdapter(ClientMessage)
 
 
-def parse_message(raw: str | bytes | None, max_bytes: int, max_depth: int) -> BaseModel:
-    """One websocket message → its typed model, or ProtocolError saying what was wrong."""
+def parse_message(
+    raw: str | bytes | None, max_bytes: int, max_depth: int, max_config_bytes: int | None = None
+) -> BaseModel:
+    """One websocket message → its typed model, or ProtocolError saying what was wrong.
+
+    Every message must fit in `max_bytes` except a `config`, which may carry a network's weights
+    and so fill up to `max_config_bytes`.
+    """
     if not isinstance(raw, str):
         raise ProtocolError("message: must be JSON text, binary messages are not accepted")
     size = len(raw.encode("utf-8"))
-    if size > max_bytes:
-        raise ProtocolError(f"message: {size} bytes is larger than the limit of {max_bytes}")
+    config_bytes = max(max_bytes, max_config_bytes or 0)
+    if size > config_bytes:
+        limits = f"{config_bytes} for a config" if config_bytes > max_bytes else str(max_bytes)
+        raise ProtocolError(f"message: {size} bytes is larger than the limit of {limits}")
     document = _load_json(raw)
     if _depth(document) > max_depth:
         raise ProtocolError(f"message: JSON nested deeper than {max_depth} levels")
@@ -181,6 +189,8 @@ def parse_message(raw: str | bytes | None, max_bytes: int, max_depth: int) -> Ba
     if kind not in MESSAGE_TYPES:
         expected = ", ".join(MESSAGE_TYPES)
         raise ProtocolError(f"type: unknown message type {kind!r}; expected one of {expected}")
+    if size > max_bytes and kind != "config":
+        raise ProtocolError(f"message: {size} bytes is larger than the limit of {max_bytes}")
     try:
         message = _client_message.validate_python(document)
     except ValidationError as error:

@@ -214,7 +214,8 @@ class Session:
         if self.frees_a_credit(text):
             self.acked()
             return
-        if not self.bucket.take(1):  # before parsing: parsing is work too
+        upfront = self.upfront_cost(text)
+        if not self.bucket.take(upfront):  # before parsing: parsing is work too
             await self.rate_limited()
             return
         try:
@@ -222,14 +223,22 @@ class Session:
                 text if text is not None else data,
                 self.settings.max_message_bytes,
                 self.settings.max_json_depth,
+                self.settings.max_config_bytes,
             )
-            extra = MESSAGE_COST.get(message.type, 1) - 1
-            if extra and not self.bucket.take(extra):
+            extra = MESSAGE_COST.get(message.type, 1) - upfront
+            if extra > 0 and not self.bucket.take(extra):
                 await self.rate_limited()
                 return
             await self.apply(message)
         except ValueError as error:  # ProtocolError, and the engine's ValueError messages
             await self.send_error(str(error))
+
+    def upfront_cost(self, text: str | None) -> int:
+        """Tokens taken before parsing: one, or a config's cost for a message over the common
+        limit (only a config may be that big, and parsing it is the expensive part)."""
+        if text is not None and len(text) > self.settings.max_message_bytes:
+            return MESSAGE_COST["config"]
+        return 1
 
     def frees_a_credit(self, text: str | None) -> bool:
         """Whether `text` is a valid ack of a frame in flight: those skip the rate limit.

@@ -123,6 +123,17 @@ def test_oversized_message_is_refused_before_parsing():
     assert f"larger than the limit of {MAX_BYTES}" in refused(big)
 
 
+def test_only_a_config_may_be_bigger_than_the_message_limit():
+    config = json.dumps({"type": "config", "network": {"layers": [2, 1], "pad": "x" * MAX_BYTES}})
+    points = json.dumps({"type": "points", "points": [[1.0, 1.0, 1]] * 6000})
+    assert len(points) > MAX_BYTES and len(config) < 2 * MAX_BYTES
+    assert parse_message(config, MAX_BYTES, MAX_DEPTH, 2 * MAX_BYTES).type == "config"
+    with pytest.raises(ProtocolError, match=f"larger than the limit of {MAX_BYTES}"):
+        parse_message(points, MAX_BYTES, MAX_DEPTH, 2 * MAX_BYTES)
+    with pytest.raises(ProtocolError, match=f"limit of {MAX_BYTES} for a config"):
+        parse_message(config, MAX_BYTES // 2, MAX_DEPTH, MAX_BYTES)
+
+
 def test_binary_message_is_refused():
     with pytest.raises(ProtocolError, match="binary messages are not accepted"):
         parse_message(b'{"type": "ack"}', MAX_BYTES, MAX_DEPTH)

@@ -72,6 +72,14 @@ def test_origin_rules():
     assert not origin_allowed("http://localhost:8000", None, ())
 
 
+def test_the_config_cap_is_computed_from_the_network_limits():
+    small, default = Settings(max_hidden_layers=1, max_neurons=4), Settings()
+    # 9 weight layers of 32 x 32 weights and 32 biases, at 26 bytes a number, over 64 KiB.
+    assert default.max_config_bytes == 64 * 1024 + 9 * (32 * 32 + 32) * 26
+    assert small.max_config_bytes == 64 * 1024 + 2 * (4 * 4 + 4) * 26
+    assert default.limits()["max_config_bytes"] == default.max_config_bytes
+
+
 def test_settings_refuse_nonsense():
     with pytest.raises(ValueError, match=r"settings\.max_connections: must be positive"):
         Settings(max_connections=0)
@@ -131,6 +139,8 @@ def test_main_prints_the_url_opens_the_browser_and_turns_compression_off(monkeyp
     assert "anyone on your network" in output[1] and len(output) == 2
     assert opened == ["http://127.0.0.1:8123/"]
     assert served["ws_per_message_deflate"] is False
+    # A config of the largest network is refused with a clear error, not closed by uvicorn.
+    assert Settings().max_config_bytes < served["ws_max_size"]
     assert (served["host"], served["port"]) == ("0.0.0.0", 8123)
     assert all(os.environ[name] == "1" for name in cli.SINGLE_THREADED_BLAS)
 

@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from contextlib import contextmanager
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -107,6 +108,7 @@ def test_greeting_hello_data_then_first_frame():
         assert hello["limits"]["max_hidden_layers"] == 8 and hello["limits"]["max_neurons"] == 32
         assert hello["limits"]["max_points"] == 5000
         assert hello["limits"]["max_message_bytes"] == 64 * 1024
+        assert hello["limits"]["max_config_bytes"] == session.settings.max_config_bytes
         assert hello["defaults"] == default_config()
         assert {
             "datasets",
@@ -319,6 +321,45 @@ def test_export_gives_the_runs_config_with_its_weights_to_the_last_bit():
         while again["type"] != "export":
             again = next_text(socket)
         assert again["config"]["network"] == reply["config"]["network"]
+
+
+ALL_FEATURES = ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"]
+# The biggest network the limits allow: every feature in, 8 hidden layers of 32, 3 classes out.
+LARGEST = {
+    "network": {"layers": [7] + [32] * 8 + [3], "output": "softmax"},
+    "data": {"dataset": "three_gauss", "features": ALL_FEATURES, "n_points": 60},
+}
+
+
+def test_an_export_of_the_largest_network_comes_back_as_a_config():
+    with connect() as (socket, _session, _):
+        socket.send_json({"type": "config", **LARGEST})
+        assert next_text(socket)["type"] == "state"
+        socket.send_json({"type": "export"})
+        while (exported := next_text(socket))["type"] != "export":
+            pass
+        text = json.dumps({"type": "config", **exported["config"]})
+        assert len(text) > 64 * 1024  # what a reconnect's restore and an import send
+        socket.send_text(text)
+        state = next_text(socket)
+        assert state["type"] == "state", state
+        assert state["network"]["weights"] == exported["config"]["network"]["weights"]
+
+
+def test_the_config_cap_holds_the_largest_network_at_its_longest_numbers():
+    settings = Settings()
+    with connect(settings) as (socket, _session, _greeting):
+        layers = LARGEST["network"]["layers"]
+        longest = -1.2345678901234567e-100  # 24 characters, as Python and JavaScript write it
+        network = {
+            **LARGEST["network"],
+            "weights": [[[longest] * out] * fan_in for fan_in, out in pairwise(layers)],
+            "biases": [[longest] * out for out in layers[1:]],
+        }
+        text = json.dumps({"type": "config", "network": network, "data": LARGEST["data"]})
+        assert len(text) <= settings.max_config_bytes
+        socket.send_text(text)
+        assert next_text(socket)["type"] == "state"
 
 
 def test_points_replace_the_data():
