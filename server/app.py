@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.status import WS_1008_POLICY_VIOLATION, WS_1013_TRY_AGAIN_LATER
 
-from server.config import LOOPBACK_HOSTS, PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings
+from server.config import PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings, is_loopback_host
 from server.session import Session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -52,7 +52,7 @@ def host_allowed(host: str | None, loopback_bind: bool) -> bool:
     if host is None:
         return False
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    return name.strip("[]") in LOOPBACK_HOSTS
+    return is_loopback_host(name)
 
 
 def full_reason(settings: Settings) -> str:

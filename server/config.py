@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -10,11 +11,24 @@ from typing import Any
 PROTOCOL_VERSION = 1
 MAX_SPEED = 1000  # iterations per frame
 MAX_FPS = 60
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # The longest float64 JSON number, -1.2345678901234567e-100, and its separator ", ".
 NUMBER_BYTES = 26
 # Worker processes of `--workers N` rebuild their Settings from this variable (JSON).
 SETTINGS_VARIABLE = "BACKPROP_LAB_SETTINGS"
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether `host` (a name or an address, IPv6 with or without brackets) is this machine
+    only: every address of 127.0.0.0/8, ::1 in any spelling, an IPv4-mapped one, `localhost`."""
+    name = host.strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:  # a name: only `localhost` is sure to stay on this machine
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
+    return (mapped or address).is_loopback
 
 
 @dataclass(frozen=True)
@@ -75,7 +89,7 @@ class Settings:
 
     @property
     def is_loopback(self) -> bool:
-        return self.host in LOOPBACK_HOSTS
+        return is_loopback_host(self.host)
 
     @property
     def max_config_bytes(self) -> int:

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from server import cli
 from server.app import asset_dir, create_app, host_allowed, origin_allowed
-from server.config import Settings
+from server.config import Settings, is_loopback_host
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +62,35 @@ def test_host_rules():
     assert not host_allowed("127.0.0.1.evil.example", loopback_bind=True)
     assert not host_allowed(None, loopback_bind=True)
     assert host_allowed("192.168.1.20:8000", loopback_bind=False)
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),  # all of 127.0.0.0/8 is loopback
+        ("::1", True),
+        ("0:0:0:0:0:0:0:1", True),
+        ("::ffff:127.0.0.1", True),
+        ("localhost", True),
+        ("LOCALHOST", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("localhost.evil.example", False),
+        ("", False),
+    ],
+)
+def test_loopback_is_any_loopback_address(host, loopback):
+    assert is_loopback_host(host) is loopback
+    assert Settings(host=host).is_loopback is loopback
+    assert (cli.exposure_notice(Settings(host=host)) is None) is loopback
+
+
+def test_a_loopback_address_in_the_host_header_is_allowed():
+    assert host_allowed("127.0.0.2:8000", loopback_bind=True)
+    assert host_allowed("[0:0:0:0:0:0:0:1]:8000", loopback_bind=True)
+    assert not host_allowed("[::ffff:10.0.0.1]:8000", loopback_bind=True)
 
 
 def test_origin_rules():
