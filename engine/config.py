@@ -13,6 +13,7 @@ from .features import FEATURES
 from .losses import DEFAULT_LOSS
 from .network import Network
 from .optimizers import OPTIMIZERS
+from .trainer import DEFAULT_OPTIONS, OPTION_RANGES, Range
 
 SEED_LIMIT = 2**63
 
@@ -25,19 +26,19 @@ DEFAULT_NETWORK: dict[str, Any] = {
     "seed": 1,
     "bias": True,
 }
+# The Trainer's own defaults; its seed is network.seed, and batches are the Run's business.
 DEFAULT_TRAINING: dict[str, Any] = {
-    "optimizer": "sgd",
-    "lr": 0.03,
-    "momentum": 0.9,
-    "alpha": 0.99,
-    "beta1": 0.9,
-    "beta2": 0.999,
-    "eps": 1e-8,
-    "l1": 0.0,
-    "l2": 0.0,
-    "dropout": 0.0,
+    **{key: value for key, value in DEFAULT_OPTIONS.items() if key not in ("frozen", "seed")},
     "batch_size": 10,
     "frozen": [],
+}
+# Classroom limits, narrower than what the Trainer accepts: a penalty beyond λ = 1 swamps the data
+# gradient of these small sets at once, and dropout above 0.9 leaves a small hidden layer all but
+# empty. Every other numeric option is allowed exactly the Trainer's range.
+CLASSROOM_RANGES: dict[str, Range] = {
+    "l1": Range(0.0, 1.0),
+    "l2": Range(0.0, 1.0),
+    "dropout": Range(0.0, 0.9),
 }
 DEFAULT_DATA: dict[str, Any] = {
     "dataset": "circle",
@@ -73,16 +74,10 @@ def default_config() -> dict[str, Any]:
 
 def check_number(field: str, value: Any, low: float, high: float, bounds: str = "[]") -> float:
     """A finite real in the interval written by `bounds` ("[]", "(]", "[)") from low to high."""
-    if _is_number(value) and _within(value, low, high, bounds):
+    allowed = Range(low, high, bounds)
+    if _is_number(value) and allowed.contains(value):
         return float(value)
-    interval = f"{bounds[0]}{low:g}, {high:g}{bounds[1]}"
-    raise ValueError(f"{field}: must be a finite number in {interval}, got {shown(value)}")
-
-
-def _within(value: float, low: float, high: float, bounds: str) -> bool:
-    above = value > low if bounds[0] == "(" else value >= low
-    below = value < high if bounds[1] == ")" else value <= high
-    return above and below
+    raise ValueError(f"{field}: must be a finite number in {allowed}, got {shown(value)}")
 
 
 def check_integer(field: str, value: Any, low: int, high: int) -> int:
@@ -222,14 +217,10 @@ def validate_training(
     given = check_object("training", options, tuple(DEFAULT_TRAINING))
     training = {**base, **given}
     training["optimizer"] = check_choice("training.optimizer", training["optimizer"], OPTIMIZERS)
-    training["lr"] = check_number("training.lr", training["lr"], 0, 10, "(]")
-    training["momentum"] = check_number("training.momentum", training["momentum"], 0, 1, "[)")
-    for key in ("alpha", "beta1", "beta2"):
-        training[key] = check_number(f"training.{key}", training[key], 0, 1, "[)")
-    training["eps"] = check_number("training.eps", training["eps"], 0, 1, "(]")
-    for key in ("l1", "l2"):
-        training[key] = check_number(f"training.{key}", training[key], 0, 1)
-    training["dropout"] = check_number("training.dropout", training["dropout"], 0, 0.9)
+    for key in OPTION_RANGES:
+        # Looked up at each call, so the Trainer's table stays the one source of the ranges.
+        low, high, bounds = CLASSROOM_RANGES.get(key, OPTION_RANGES[key])
+        training[key] = check_number(f"training.{key}", training[key], low, high, bounds)
     # A batch size kept from before new points shrank the training set is left alone (each
     # batch is then the whole set); a batch size being changed must fit the training set.
     kept = given.get("batch_size", base["batch_size"]) == base["batch_size"]

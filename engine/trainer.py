@@ -28,17 +28,35 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "seed": 0,
 }
 
-# (low, high, low inclusive, high inclusive) for every numeric option.
-_RANGES: dict[str, tuple[float, float, bool, bool]] = {
-    "lr": (0.0, 10.0, False, True),
-    "momentum": (0.0, 1.0, True, False),
-    "alpha": (0.0, 1.0, True, False),
-    "beta1": (0.0, 1.0, True, False),
-    "beta2": (0.0, 1.0, True, False),
-    "eps": (0.0, 1.0, False, True),
-    "l1": (0.0, 10.0, True, True),
-    "l2": (0.0, 10.0, True, True),
-    "dropout": (0.0, 1.0, True, False),
+
+class Range(NamedTuple):
+    """Allowed values of a numeric option: `bounds` writes which ends are included ("[]", "(]",
+    "[)"), as in the error messages."""
+
+    low: float
+    high: float
+    bounds: str = "[]"
+
+    def contains(self, value: float) -> bool:
+        above = value > self.low if self.bounds[0] == "(" else value >= self.low
+        below = value < self.high if self.bounds[1] == ")" else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        return f"{self.bounds[0]}{self.low:g}, {self.high:g}{self.bounds[1]}"
+
+
+# The one table of numeric options; a run's configuration uses it too (engine.config).
+OPTION_RANGES: dict[str, Range] = {
+    "lr": Range(0.0, 10.0, "(]"),
+    "momentum": Range(0.0, 1.0, "[)"),
+    "alpha": Range(0.0, 1.0, "[)"),
+    "beta1": Range(0.0, 1.0, "[)"),
+    "beta2": Range(0.0, 1.0, "[)"),
+    "eps": Range(0.0, 1.0, "(]"),
+    "l1": Range(0.0, 10.0),
+    "l2": Range(0.0, 10.0),
+    "dropout": Range(0.0, 1.0, "[)"),
 }
 
 
@@ -202,8 +220,8 @@ def _validate_options(options: dict[str, Any], n_layers: int) -> dict[str, Any]:
         raise ValueError(
             f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {result['optimizer']!r}"
         )
-    for key, bounds in _RANGES.items():
-        result[key] = _number_in_range(key, result[key], *bounds)
+    for key, allowed in OPTION_RANGES.items():
+        result[key] = _number_in_range(key, result[key], allowed)
     result["frozen"] = _frozen_layers(result["frozen"], n_layers)
     seed = result["seed"]
     if not isinstance(seed, Integral) or isinstance(seed, bool) or not 0 <= seed < 2**63:
@@ -212,19 +230,15 @@ def _validate_options(options: dict[str, Any], n_layers: int) -> dict[str, Any]:
     return result
 
 
-def _number_in_range(
-    key: str, value: Any, low: float, high: float, closed_low: bool, closed_high: bool
-) -> float:
+def _number_in_range(key: str, value: Any, allowed: Range) -> float:
     inside = (
         isinstance(value, Real)
         and not isinstance(value, bool)
         and math.isfinite(value)
-        and (low <= value if closed_low else low < value)
-        and (value <= high if closed_high else value < high)
+        and allowed.contains(value)
     )
     if not inside:
-        interval = f"{'[' if closed_low else '('}{low:g}, {high:g}{']' if closed_high else ')'}"
-        raise ValueError(f"{key}: must be a finite number in {interval}, got {value!r}")
+        raise ValueError(f"{key}: must be a finite number in {allowed}, got {value!r}")
     return float(value)
 
 

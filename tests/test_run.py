@@ -7,8 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from engine.config import CLASSROOM_RANGES
 from engine.network import Network
 from engine.run import Limits, Run, default_config
+from engine.trainer import DEFAULT_OPTIONS, OPTION_RANGES, Range, Trainer
 
 NAN, INF = float("nan"), float("inf")
 
@@ -141,6 +143,24 @@ def test_every_invalid_field_is_named(change: dict, message: str) -> None:
             bad[section] = values
     with pytest.raises(ValueError, match=message):
         Run(bad)
+
+
+def test_training_options_come_from_the_trainers_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = default_config()["training"]
+    assert {key: defaults[key] for key in OPTION_RANGES} == {
+        key: DEFAULT_OPTIONS[key] for key in OPTION_RANGES
+    }
+    # Narrowed for the classroom only where intended, and never wider than the Trainer allows.
+    for key, narrow in CLASSROOM_RANGES.items():
+        assert OPTION_RANGES[key].contains(narrow.low) and OPTION_RANGES[key].contains(narrow.high)
+    with pytest.raises(ValueError, match=r"training\.l2: must be a finite number in \[0, 1\]"):
+        Run(config(training={"l2": 5}))
+    assert Trainer(Network.from_spec({"layers": [2, 1]}), l2=5).options["l2"] == 5
+    monkeypatch.setitem(OPTION_RANGES, "momentum", Range(0.0, 0.5))
+    narrowed = r"training\.momentum: must be a finite number in \[0, 0.5\]"
+    with pytest.raises(ValueError, match=narrowed):
+        Run(config(training={"momentum": 0.6}))
+    assert Run(config(training={"momentum": 0.5})).trainer.options["momentum"] == 0.5
 
 
 def test_config_must_be_an_object() -> None:
