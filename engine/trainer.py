@@ -231,15 +231,16 @@ def _validate_options(options: dict[str, Any], n_layers: int) -> dict[str, Any]:
 
 
 def _number_in_range(key: str, value: Any, allowed: Range) -> float:
-    inside = (
-        isinstance(value, Real)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and allowed.contains(value)
-    )
-    if not inside:
-        raise ValueError(f"{key}: must be a finite number in {allowed}, got {value!r}")
-    return float(value)
+    if isinstance(value, Real) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float range, such as 10**400
+            number = math.inf
+        if math.isfinite(number) and allowed.contains(number):
+            return number
+    text = repr(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    raise ValueError(f"{key}: must be a finite number in {allowed}, got {text}")
 
 
 def _frozen_layers(value: Any, n_layers: int) -> tuple[int, ...]:

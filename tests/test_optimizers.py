@@ -180,6 +180,7 @@ def test_changing_lr_keeps_momentum_and_changing_optimizer_resets_it() -> None:
         ({"lr": -1}, "lr"),
         ({"lr": float("nan")}, "lr"),
         ({"lr": True}, "lr"),
+        ({"lr": 10**400}, "lr"),  # beyond float range: a named error, not OverflowError
         ({"lr": "0.1"}, "lr"),
         ({"momentum": 1.0}, "momentum"),
         ({"alpha": -0.1}, "alpha"),
