@@ -1,4 +1,4 @@
-"""Binary envelope of docs/protocol.md: a JSON header, then float32 and quantised u8 arrays."""
+"""Binary envelope of docs/protocol.md: a JSON header, then f32, f64 and (quantised) u8 arrays."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 
 ALIGN = 4
+F64_ALIGN = 8  # a Float64Array must start on a multiple of 8 bytes of its message
+DTYPES = {"f32": np.dtype("<f4"), "f64": np.dtype("<f8"), "u8": np.dtype(np.uint8)}
 # Header figures (losses, norms) are shown, not computed with: float32's precision is plenty,
 # and 17-digit doubles would make up a fifth of a frame.
 HEADER_DIGITS = 7
@@ -29,6 +31,12 @@ def plain_entry(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
     with np.errstate(over="ignore"):  # a diverged run's huge values become ±inf, as they are
         data = np.ascontiguousarray(array, dtype="<f4")
     return {"name": name, "dtype": "f32", "shape": list(array.shape)}, data.tobytes()
+
+
+def f64_entry(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
+    """A float array at full precision (phases: step mode shows every digit the engine has)."""
+    data = np.ascontiguousarray(array, dtype="<f8")
+    return {"name": name, "dtype": "f64", "shape": list(data.shape)}, data.tobytes()
 
 
 def u8_entry(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
@@ -61,18 +69,25 @@ def quantise(array: np.ndarray) -> tuple[np.ndarray, float, float]:
 
 
 def encode_entries(
-    header: Mapping[str, Any], entries: Iterable[tuple[dict[str, Any], bytes]]
+    header: Mapping[str, Any],
+    entries: Iterable[tuple[dict[str, Any], bytes]],
+    digits: int | None = HEADER_DIGITS,
 ) -> bytes:
-    """The envelope: u32 header length, padded JSON header, then each array on a 4-byte boundary."""
-    descriptors, chunks = [], []
-    for descriptor, data in entries:
-        descriptors.append(descriptor)
-        chunks.append(data + b"\0" * (-len(data) % ALIGN))
+    """The envelope: u32 header length, padded JSON header, then each array on a 4-byte boundary
+    (8 for f64); header floats keep `digits` significant digits (None: all of them)."""
+    entries = list(entries)
+    descriptors = [descriptor for descriptor, _ in entries]
     # Descriptors hold only names, ints and finite Python floats: no need to walk them.
-    compact = {**json_safe(header, digits=HEADER_DIGITS), "arrays": descriptors}
+    compact = {**json_safe(header, digits=digits), "arrays": descriptors}
     text = json.dumps(compact, separators=(",", ":"), allow_nan=False).encode("utf-8")
     text += b" " * (-(4 + len(text)) % ALIGN)
-    return b"".join([struct.pack("<I", len(text)), text, *chunks])
+    parts, offset = [struct.pack("<I", len(text)), text], 4 + len(text)
+    for descriptor, data in entries:
+        gap = -offset % F64_ALIGN if descriptor["dtype"] == "f64" else 0
+        padded = b"\0" * gap + data + b"\0" * (-len(data) % ALIGN)
+        parts.append(padded)
+        offset += len(padded)
+    return b"".join(parts)
 
 
 def decode(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -81,7 +96,9 @@ def decode(message: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     header = json.loads(message[4 : 4 + length].decode("utf-8"))
     arrays, offset = {}, 4 + length
     for entry in header["arrays"]:
-        dtype = np.dtype("<f4") if entry["dtype"] == "f32" else np.dtype(np.uint8)
+        dtype = DTYPES[entry["dtype"]]
+        if entry["dtype"] == "f64":
+            offset += -offset % F64_ALIGN
         count = math.prod(entry["shape"])
         array = np.frombuffer(message, dtype=dtype, count=count, offset=offset)
         array = array.reshape(entry["shape"])
@@ -152,12 +169,16 @@ def parameter_entries(
 
 
 def phase_message(phase: Mapping[str, Any]) -> bytes:
-    """A `phase`: array fields (nested ones named `focus/Z`, `W/0`, ...) as f32, the rest in the
-    header; a boolean mask travels as u8 0/1."""
+    """A `phase`: array fields (nested ones named `focus/Z`, `W/0`, ...) as f64, the rest in the
+    header with every digit; a boolean mask travels as u8 0/1.
+
+    Step mode shows the engine's numbers as they are (a published worked example's total error
+    to the last digit); a phase is sent on request, one at a time, so its size does not matter.
+    """
     header: dict[str, Any] = {"type": "phase"}
     entries: list[tuple[dict[str, Any], bytes]] = []
     _split_phase(phase, "", header, entries)
-    return encode_entries(header, entries)
+    return encode_entries(header, entries, digits=None)
 
 
 def _split_phase(
@@ -169,10 +190,10 @@ def _split_phase(
     for key, value in fields.items():
         name = f"{prefix}{key}"
         if isinstance(value, np.ndarray):
-            entries.append(plain_entry(name, _as_sendable(value)))
+            entries.append(_phase_entry(name, value))
         elif isinstance(value, list | tuple) and value and isinstance(value[0], np.ndarray):
             for index, item in enumerate(value):
-                entries.append(plain_entry(f"{name}/{index}", _as_sendable(item)))
+                entries.append(_phase_entry(f"{name}/{index}", item))
         elif isinstance(value, Mapping):
             nested: dict[str, Any] = {}
             _split_phase(value, f"{name}/", nested, entries)
@@ -182,5 +203,7 @@ def _split_phase(
             header[key] = value
 
 
-def _as_sendable(array: np.ndarray) -> np.ndarray:
-    return array.astype(np.uint8) if array.dtype == np.bool_ else array
+def _phase_entry(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
+    if array.dtype == np.bool_ or array.dtype == np.uint8:  # a dropout mask: raw 0/1
+        return plain_entry(name, array.astype(np.uint8))
+    return f64_entry(name, array)

@@ -104,3 +104,43 @@ def test_frame_message_quantises_every_surface():
         "surface/hidden/1",
     ]
     assert all(entry["dtype"] == "u8" for entry in header["arrays"][1:])
+
+
+def test_phase_arrays_travel_as_f64_on_8_byte_boundaries_with_exact_header_numbers():
+    phase = {
+        "phase": "loss",
+        "loss": 0.1 + 0.2,  # 0.30000000000000004: every digit must arrive
+        "mask": np.array([True, False, True]),  # 3 bytes: the next array needs padding
+        "Yhat": np.array([[1 / 3, 2 / 3]]),
+        "focus": {"loss": 1 / 7, "Z": np.array([np.pi, -1e-300])},
+        "W": [np.arange(3) / 7],
+    }
+    message = frames.phase_message(phase)
+    header, arrays = frames.decode(message)
+    assert header["loss"] == 0.1 + 0.2 and header["focus"]["loss"] == 1 / 7
+    dtypes = {entry["name"]: entry["dtype"] for entry in header["arrays"]}
+    assert dtypes == {"mask": "u8", "Yhat": "f64", "focus/Z": "f64", "W/0": "f64"}
+    for name, expected in [("Yhat", phase["Yhat"]), ("focus/Z", phase["focus"]["Z"])]:
+        assert arrays[name].dtype == np.float64 and arrays[name].tobytes() == expected.tobytes()
+    assert arrays["W/0"].tobytes() == phase["W"][0].tobytes()
+    # Walk the envelope as docs/protocol.md says: each f64 array starts on an 8-byte boundary.
+    (length,) = struct.unpack_from("<I", message, 0)
+    offset = 4 + length
+    for entry in header["arrays"]:
+        size = 8 if entry["dtype"] == "f64" else 1
+        offset += -offset % size
+        start = offset
+        offset += size * int(np.prod(entry["shape"]))
+        offset += -offset % 4
+        if entry["dtype"] == "f64":
+            assert start % 8 == 0
+            data = np.frombuffer(message, "<f8", int(np.prod(entry["shape"])), start)
+            assert data.tobytes() == arrays[entry["name"]].tobytes()
+    assert offset == len(message)
+
+
+def test_frames_stay_f32_with_rounded_header_figures():
+    message = frames.encode({"loss": 0.1 + 0.2}, [("W/0", np.array([1 / 3]))])
+    header, arrays = frames.decode(message)
+    assert header["loss"] == 0.3 and header["arrays"][0]["dtype"] == "f32"
+    assert arrays["W/0"].dtype == np.float32

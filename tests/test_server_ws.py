@@ -14,10 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from engine.run import default_config
+from engine.lessons import get_lesson
+from engine.run import Limits, Run, default_config
 from server import frames
 from server.app import create_app
 from server.config import Settings
+from tests.published_worked_example import TOTAL_ERROR
 
 BASE = "http://127.0.0.1:8000"  # the page's own origin; a loopback bind wants a loopback Host
 WS_URL = "ws://127.0.0.1:8000/ws"
@@ -252,6 +254,46 @@ def test_step_phase_sends_each_phase_in_order():
             ("loss", None),
             ("backward", 2),
         ]
+
+
+def next_phase(socket) -> tuple[dict, dict]:
+    """The next `phase` message, decoded; frames before it are acked and skipped."""
+    while (received := next_frame(socket))[0]["type"] != "phase":
+        socket.send_json({"type": "ack"})
+    return received
+
+
+def phase_arrays(fields: dict, prefix: str = ""):
+    """(name, array) of an engine phase, named as docs/protocol.md names them."""
+    for key, value in fields.items():
+        if isinstance(value, np.ndarray):
+            yield f"{prefix}{key}", value
+        elif isinstance(value, list) and value and isinstance(value[0], np.ndarray):
+            yield from ((f"{prefix}{key}/{index}", item) for index, item in enumerate(value))
+        elif isinstance(value, dict):
+            yield from phase_arrays(value, f"{prefix}{key}/")
+
+
+def test_step_mode_shows_every_digit_the_engine_computed():
+    config = get_lesson("chain-rule")["config"]
+    engine_run = Run(config, limits=Limits())
+    with connect() as (socket, _session, _greeting):
+        socket.send_json({"type": "config", **config})
+        socket.send_json({"type": "step", "unit": "phase", "count": 6})  # one whole iteration
+        for _ in range(6):
+            header, arrays = next_phase(socket)
+            expected = engine_run.next_phase()
+            assert header["phase"] == expected["phase"]
+            names = dict(phase_arrays(expected))
+            assert sorted(arrays) == sorted(names)
+            for name, array in names.items():
+                assert arrays[name].dtype == np.float64, name
+                assert arrays[name].tobytes() == array.astype(np.float64).tobytes(), name
+            if header["phase"] == "loss":
+                assert header["loss"] == expected["loss"]  # the float64 itself, not 7 digits
+                assert header["focus"]["loss"] == expected["focus"]["loss"]
+                assert header["loss"] == pytest.approx(TOTAL_ERROR, abs=1e-9)
+        assert header["phase"] == "update"
 
 
 def test_step_iteration_and_epoch_advance_the_counters():
