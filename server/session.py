@@ -11,7 +11,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -32,6 +32,22 @@ MESSAGE_COST = {"config": 20, "points": 20, "reset": 5, "inspect": 5, "compare":
 MAX_ACK_CHARS = 64
 
 
+class MetricsCache:
+    """A run's figures, computed at most once between two changes of the run: a metrics pass
+    over every sample costs more than a training slice, and a tick and its frame both need it."""
+
+    def __init__(self) -> None:
+        self.figures: dict[str, Any] | None = None
+
+    def get(self, run: Run) -> dict[str, Any]:
+        if self.figures is None:
+            self.figures = run.metrics()
+        return self.figures
+
+    def forget(self) -> None:
+        self.figures = None
+
+
 @dataclass
 class Variant:
     """One racer of `compare`: a clone of the run with its own training options."""
@@ -40,13 +56,15 @@ class Variant:
     run: Run
     history: deque
     diverged: bool = False
-    figures: dict[str, Any] | None = None  # metrics at the last recorded tick
+    cache: MetricsCache = field(default_factory=MetricsCache)
 
     def metrics(self) -> dict[str, Any]:
-        """The racer's figures, computed once per iteration it reaches."""
-        if self.figures is None or self.figures["iteration"] != self.run.iteration:
-            self.figures = self.run.metrics()
-        return self.figures
+        return self.cache.get(self.run)
+
+
+def add_point(history: deque, metrics: dict[str, Any]) -> None:
+    """One point of a loss curve, as `history` in frames has it."""
+    history.append([metrics["iteration"], metrics["train_loss"], metrics["test_loss"]])
 
 
 class TokenBucket:
@@ -99,7 +117,7 @@ class Session:
         self.engine_lock = asyncio.Lock()
         # How long each kind of engine call took last; a gradient check always goes to a thread.
         self.durations: dict[str, float] = {"inspect": math.inf}
-        self._metrics: dict[str, Any] | None = None
+        self._metrics = MetricsCache()
         self._cancel: Callable[[], None] | None = None
 
     # ----- lifecycle -------------------------------------------------------------------------
@@ -160,7 +178,7 @@ class Session:
 
     def changed(self) -> None:
         """The run changed: forget its figures, and the next frame must show it."""
-        self._metrics = None
+        self._metrics.forget()
         self.offer_frame()
 
     def offer_frame(self) -> None:
@@ -384,48 +402,53 @@ class Session:
             tick_start = time.monotonic()
             interval = 1.0 / self.fps
             if self.speed == "max":
-                await self.train(None, deadline=tick_start + interval / 2, lock_each_chunk=True)
+                await self.play_tick(None, deadline=tick_start + interval / 2)
             else:
-                await self.train(int(self.speed), lock_each_chunk=True)
+                await self.play_tick(int(self.speed))
             if self.playing:
                 async with self.engine_lock:
                     await self.engine_call("history", self.record_history)
                 self.offer_frame()  # the figures just recorded are the frame's: keep them
             await asyncio.sleep(max(0.0, tick_start + interval - time.monotonic()))
 
-    async def train(
-        self, iterations: int | None, deadline: float | None = None, lock_each_chunk: bool = False
-    ) -> None:
-        """Train in slices of at most `slice_seconds`, yielding to the event loop between them.
-
-        `iterations=None` trains until `deadline` (one slice at least). A playing run stops as
-        soon as it is paused.
-        The playing loop takes the engine lock per slice, so messages get in between slices; a
-        message handler already holds it.
-        """
-        was_playing = self.playing
+    async def play_tick(self, iterations: int | None, deadline: float | None = None) -> None:
+        """One display tick of a playing run: `iterations`, or until `deadline` when None (one
+        slice at least). The engine lock is taken per slice so that messages get in between
+        slices; a pause stops the tick at the next slice."""
         remaining, sliced = iterations, False
         while remaining is None or remaining > 0:
-            if was_playing and not self.playing:
-                return
             # At least one slice per call: on a busy machine the deadline may be gone already.
             if deadline is not None and sliced and time.monotonic() >= deadline:
                 return
             sliced = True
             chunk = self.chunk if remaining is None else min(self.chunk, remaining)
-            if lock_each_chunk:
-                async with self.engine_lock:
-                    if not self.playing:  # paused (or a new run) while we waited for the lock
-                        return
-                    status = self.train_slice(chunk)
-            else:
+            async with self.engine_lock:
+                if not self.playing:  # paused (or a new run) while we waited for the lock
+                    return
                 status = self.train_slice(chunk)
             if remaining is not None:
                 remaining -= chunk
-            if status.diverged:
-                await self.diverged(status.message)
+            if not await self.after_slice(status):
                 return
-            await asyncio.sleep(0)
+
+    async def train(self, iterations: int) -> None:
+        """Train for a message handler, which holds the engine lock: in slices of at most
+        `slice_seconds`, yielding to the event loop between them so other sessions go on."""
+        remaining = iterations
+        while remaining > 0:
+            chunk = min(self.chunk, remaining)
+            status = self.train_slice(chunk)
+            remaining -= chunk
+            if not await self.after_slice(status):
+                return
+
+    async def after_slice(self, status: TrainStatus) -> bool:
+        """Pause a diverged run, else yield to the event loop; whether training may go on."""
+        if status.diverged:
+            await self.diverged(status.message)
+            return False
+        await asyncio.sleep(0)
+        return True
 
     async def engine_call(self, kind: str, function: Callable[..., Any], *args: Any) -> Any:
         """Call `function` on the event loop if its `kind` took less than a slice last time,
@@ -451,7 +474,7 @@ class Session:
         status = self.run.train(chunk)
         self.train_variants(chunk)
         self.adapt_chunk(chunk, time.perf_counter() - started)
-        self._metrics = None
+        self._metrics.forget()
         return status
 
     def adapt_chunk(self, chunk: int, elapsed: float) -> None:
@@ -462,6 +485,7 @@ class Session:
         for variant in self.variants:
             if not variant.diverged:
                 variant.diverged = variant.run.train(chunk).diverged
+                variant.cache.forget()
 
     async def diverged(self, message: str | None) -> None:
         self.set_playing(False)
@@ -473,16 +497,13 @@ class Session:
         return max(1, -(-self.run.n_train // batch))  # the last batch of a pass may be smaller
 
     def record_history(self) -> None:
-        metrics = self.metrics()
-        self.history.append([metrics["iteration"], metrics["train_loss"], metrics["test_loss"]])
+        """One loss point per tick, for the run and each racer."""
+        add_point(self.history, self.metrics())
         for variant in self.variants:
-            m = variant.metrics()
-            variant.history.append([m["iteration"], m["train_loss"], m["test_loss"]])
+            add_point(variant.history, variant.metrics())
 
     def metrics(self) -> dict[str, Any]:
-        if self._metrics is None:
-            self._metrics = self.run.metrics()
-        return self._metrics
+        return self._metrics.get(self.run)
 
     # ----- messages to the client ------------------------------------------------------------
 
@@ -534,7 +555,7 @@ class Session:
     def frame_message(self) -> bytes:
         metrics = self.metrics()
         if not self.history or self.history[-1][0] != metrics["iteration"]:
-            self.history.append([metrics["iteration"], metrics["train_loss"], metrics["test_loss"]])
+            add_point(self.history, metrics)  # the history ends with this frame's own point
         header = {
             **metrics,
             "history": list(self.history),
