@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from server import cli
@@ -99,6 +101,21 @@ def test_two_workers_serve_health_and_a_websocket():
             assert hello["type"] == "hello" and hello["protocol"] == 1
             assert json.loads(socket_.recv())["type"] == "data"
             assert isinstance(socket_.recv(), bytes)  # the first frame
+        assert_refused_with_403(f"ws://127.0.0.1:{port}/ws", port, "http://evil.example")
+        # evil.example re-pointed at 127.0.0.1 (DNS rebinding): its Origin matches its Host.
+        rebound = f"evil.example:{port}"
+        assert_refused_with_403(f"ws://{rebound}/ws", port, f"http://{rebound}")
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def assert_refused_with_403(url: str, port: int, origin: str) -> None:
+    """A real server answers a refused handshake with HTTP 403, before any websocket exists.
+    The connection goes to 127.0.0.1 whatever name `url` gives (that name is the Host)."""
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        pytest.raises(InvalidStatus) as refused,
+    ):
+        connect(url, sock=raw, origin=origin, open_timeout=10)
+    assert refused.value.response.status_code == 403
