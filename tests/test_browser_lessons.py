@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from engine.lessons import LESSONS
+from tests.published_worked_example import TOTAL_ERROR
 
 pytestmark = pytest.mark.browser
 
@@ -45,8 +46,8 @@ def test_the_panel_lists_every_lesson_and_loads_the_worked_example(page, live_se
     for count in (1, 2, 3):
         step_phase(page, count)
     expect(page.get_by_test_id("phase-label")).to_have_text("loss")
-    # Phase headers carry float32 figures (server/frames.py): 7 significant digits arrive.
-    assert page.evaluate(f"{STORE}.trace.last.loss") == pytest.approx(0.298371109, rel=1e-7)
+    # Phase headers carry the engine's float64 figures: the published value to its 9 digits.
+    assert page.evaluate(f"{STORE}.trace.last.loss") == pytest.approx(TOTAL_ERROR, abs=1e-9)
     assert page.console_errors == []
 
 
