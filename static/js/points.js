@@ -80,3 +80,24 @@ export class PlanePoints {
 function round(value) {
   return Math.round(value * 1000) / 1000;
 }
+
+/** The class selector for clicked points: one entry per class (+1/−1 for regression). */
+export function fillClassSelect(select, data) {
+  const classes =
+    data.kind === "regression"
+      ? [["1", "+1"], ["-1", "−1"]]
+      : Array.from({ length: data.n_classes ?? 2 }, (_, k) => [String(k), `class ${k}`]);
+  const key = classes.map(([value]) => value).join();
+  if (select.dataset.classes === key) return;
+  const previous = select.value;
+  select.replaceChildren(
+    ...classes.map(([value, text]) => {
+      const option = document.createElement("option");
+      option.value = value;
+      option.textContent = text;
+      return option;
+    }),
+  );
+  select.dataset.classes = key;
+  select.value = classes.some(([value]) => value === previous) ? previous : "1";
+}

@@ -10,7 +10,12 @@ export class Store extends EventTarget {
     this.config = null; // the current run configuration (network, training, data)
     this.network = null; // spec with weights, from the last `state`
     this.data = null; // {train, test, kind, n_classes}
-    this.frame = null; // newest decoded frame {header, arrays}
+    this.frame = null; // newest decoded frame {header, arrays}, as drawn
+    this.pendingFrame = null; // the newest frame received, not drawn yet (older ones are dropped)
+    this.weights = { W: [], b: [] }; // parameters as drawn, {data, shape} per layer; never replaced
+    this.surface = null; // the newest output surface (u8 array with its range)
+    this.helloSeen = false; // a later hello is a reconnect
+    this.exact = null; // {iteration, network}: float64 weights of the last state or export
     this.trace = emptyTrace(); // phases of the iteration being stepped; replaced, never shared
     this.playing = false;
     this.inspect = null; // last inspect reply
@@ -55,14 +60,19 @@ export class Store extends EventTarget {
     this.trace = emptyTrace();
   }
 
-  /** Appends the loss points a frame carries (its `history` or, failing that, its own losses). */
+  /** Parameters of a frame, a phase or a state; layers a message lacks are kept. */
+  setWeights({ W, b }) {
+    if (W.length) this.weights.W = W;
+    if (b.length) this.weights.b = b;
+  }
+
+  /** Appends the loss points a frame carries (its `history` rows [iteration, train, test] or,
+   * failing that, its own losses). */
   addHistory(header) {
-    const points = Array.isArray(header.history) && header.history.length ? header.history : null;
-    const rows = points ?? [[header.iteration, header.train_loss, header.test_loss]];
-    for (const row of rows) {
-      const [iteration, train, test] = Array.isArray(row)
-        ? row
-        : [row.iteration, row.train_loss ?? row.train, row.test_loss ?? row.test];
+    const rows = header.history?.length
+      ? header.history
+      : [[header.iteration, header.train_loss, header.test_loss]];
+    for (const [iteration, train, test] of rows) {
       const last = this.history.iteration.at(-1);
       if (last !== undefined && iteration <= last) continue;
       this.history.iteration.push(iteration);
@@ -89,16 +99,16 @@ export class Store extends EventTarget {
     }
   }
 
+  /** The racers' curves: `compare` is [{label, iteration, train_loss, history, ...}]. */
   addCompare(compare, iteration) {
-    const variants = Array.isArray(compare) ? compare : Object.entries(compare).map(toVariant);
-    for (const variant of variants) {
+    for (const variant of compare) {
       const label = String(variant.label);
       if (!this.compare.has(label)) this.compare.set(label, { iteration: [], loss: [] });
       const series = this.compare.get(label);
       // A variant carries its own history (rows [iteration, train, test]) or just its newest loss.
       const rows = variant.history?.length
         ? variant.history
-        : [[variant.iteration ?? iteration, variant.train_loss ?? variant.loss]];
+        : [[variant.iteration ?? iteration, variant.train_loss]];
       for (const [at, loss] of rows) {
         if (series.iteration.length && at <= series.iteration.at(-1)) continue;
         series.iteration.push(at);
@@ -107,10 +117,6 @@ export class Store extends EventTarget {
       trimHistory(series);
     }
   }
-}
-
-function toVariant([label, value]) {
-  return typeof value === "object" ? { label, ...value } : { label, loss: value };
 }
 
 /** Keeps every series short enough to draw at 60 fps by dropping every other old point. */

@@ -1,0 +1,203 @@
+// The one drawing loop: on each animation frame it takes the newest frame (older ones were
+// dropped), redraws the views that changed, and acks the frame once it is on screen.
+
+import * as charts from "./charts.js";
+import { FEATURE_LABELS } from "./controls.js";
+import * as network from "./network.js";
+import { $, setText } from "./notices.js";
+import { phaseParameters } from "./phases.js";
+import * as structure from "./structure.js";
+import * as surface from "./surface.js";
+import { surfaceCanvases } from "./thumbnails.js";
+
+// Which views a store change touches; the loop redraws those on its next tick.
+const REDRAWS = { data: ["surface"], view: ["network", "surface", "charts"] };
+
+export class Loop {
+  constructor(app) {
+    this.app = app;
+    this.dirty = { network: true, surface: true, charts: true };
+    // What the network drawing needs besides the store: layout, thumbnails, the update animation.
+    this.scene = { canvases: [], update: null, selection: null };
+    this.canvases = {
+      network: $("network-canvas"),
+      surface: $("surface"),
+      loss: $("loss-chart"),
+      grads: $("grad-chart"),
+    };
+    // CSS sizes of the canvases, kept by a ResizeObserver: reading clientWidth inside the drawing
+    // loop, right after text updates, would force a layout every frame.
+    this.sizes = new Map();
+    this.resizeObserver = new ResizeObserver((entries) => {
+      for (const entry of entries) {
+        const { width, height } = entry.contentRect;
+        this.sizes.set(entry.target, { width: Math.round(width), height: Math.round(height) });
+      }
+      this.relayout();
+      this.invalidate("surface", "charts");
+    });
+    app.store.addEventListener("change", (event) => {
+      for (const key of event.detail) this.invalidate(...(REDRAWS[key] ?? []));
+    });
+    this.tick = (now) => this.draw(now);
+  }
+
+  start() {
+    for (const canvas of Object.values(this.canvases)) this.resizeObserver.observe(canvas);
+    requestAnimationFrame(this.tick);
+  }
+
+  invalidate(...views) {
+    for (const view of views) this.dirty[view] = true;
+  }
+
+  /** A decoded frame: kept until the next tick draws it; one it replaces undrawn is acked now. */
+  receive(frame) {
+    const { store, socket } = this.app;
+    if (store.pendingFrame) socket.send({ type: "ack" }); // never drawn: release its credit
+    store.pendingFrame = frame;
+  }
+
+  /** Matches a canvas's backing store to its CSS size × devicePixelRatio. */
+  fitCanvas(canvas) {
+    const ratio = window.devicePixelRatio || 1;
+    if (!this.sizes.has(canvas)) {
+      this.sizes.set(canvas, { width: Math.round(canvas.clientWidth), height: Math.round(canvas.clientHeight) });
+    }
+    const size = this.sizes.get(canvas);
+    const width = Math.max(1, size.width);
+    const height = Math.max(1, size.height);
+    if (canvas.width !== width * ratio || canvas.height !== height * ratio) {
+      canvas.width = width * ratio;
+      canvas.height = height * ratio;
+    }
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    return { ctx, width, height };
+  }
+
+  /** The network's layout and its layer controls, after a new run or a resize. */
+  relayout() {
+    const { store, sync } = this.app;
+    if (!store.config) return;
+    const { width, height } = this.fitCanvas(this.canvases.network);
+    this.scene.layout = network.layout(store.config.network.layers, width, height, store.view.biasNodes);
+    this.scene.width = width;
+    this.scene.height = height;
+    structure.buildLayerControls($("layer-controls"), this.scene.layout, store.config, {
+      resize: (column, delta) => sync.resizeLayer(column, delta),
+      freeze: (layer, frozen) => sync.toggleFrozen(layer, frozen),
+    });
+    const hidden = store.config.network.layers.length - 2;
+    setText("hidden-count", `${hidden} hidden layer${hidden === 1 ? "" : "s"}`);
+    this.invalidate("network");
+  }
+
+  /** Takes the newest frame into the page: metrics, history, parameters, surfaces. */
+  applyFrame({ header, arrays }) {
+    const { store, transport, selection, sync } = this.app;
+    store.frame = { header, arrays };
+    store.addHistory(header);
+    store.setWeights(phaseParameters(arrays));
+    if (header.playing !== undefined) transport.setPlaying(Boolean(header.playing));
+    if (header.playing) store.resetTrace();
+    setText("iteration", header.iteration);
+    setText("epoch", header.epoch);
+    setText("train-loss", lossText(header.train_loss));
+    setText("test-loss", lossText(header.test_loss));
+    setText("train-accuracy", percent(header.train_accuracy));
+    setText("test-accuracy", percent(header.test_accuracy));
+    if (store.playing) setText("phase-label", "training");
+    this.buildThumbnails(arrays);
+    selection.afterFrame(header);
+    sync.keepExactCopy(header);
+    this.invalidate("network", "surface", "charts");
+  }
+
+  buildThumbnails(arrays) {
+    const { store } = this.app;
+    const { network: spec } = store.config;
+    const columns = [surfaceCanvases("inputs", arrays.get("surface/inputs"), "linear")];
+    for (let l = 0; l < spec.layers.length - 2; l++) {
+      columns.push(surfaceCanvases(`hidden/${l}`, arrays.get(`surface/hidden/${l}`), spec.activation));
+    }
+    const output = arrays.get("surface/output");
+    columns.push(surfaceCanvases("output", output, spec.output, store.view.discretize));
+    this.scene.canvases = columns;
+    store.surface = output ?? store.surface;
+  }
+
+  draw(now) {
+    const { store, socket } = this.app;
+    const started = performance.now();
+    const frame = store.pendingFrame;
+    if (frame) {
+      this.applyFrame(frame);
+      store.pendingFrame = null;
+    }
+    const last = store.trace.last;
+    const animating = last && now - last.receivedAt < network.timings.UPDATE_MS + 50;
+    if (store.config && this.scene.layout && (this.dirty.network || animating)) {
+      const { ctx } = this.fitCanvas(this.canvases.network);
+      ctx.fontScale = store.view.presenter ? 1.3 : 1; // labels a projector can show
+      const featureNames = (store.config.data.features ?? []).map((name) => FEATURE_LABELS[name] ?? name);
+      Object.assign(this.scene, { now, weights: store.weights, selection: store.selection, featureNames });
+      network.draw(ctx, { ...this.scene, trace: store.trace });
+      this.dirty.network = false;
+    }
+    if (this.dirty.surface) this.drawSurface();
+    if (this.dirty.charts) this.drawCharts();
+    // Ack only after the frame is on screen, so a slow page slows the stream instead of queueing it.
+    if (frame) socket.send({ type: "ack" });
+    // A running average of the drawing work per animation frame, for benchmarks/page_fps.py.
+    store.drawMs = 0.95 * store.drawMs + 0.05 * (performance.now() - started);
+    requestAnimationFrame(this.tick);
+  }
+
+  drawSurface() {
+    const { store, points } = this.app;
+    const { ctx, width, height } = this.fitCanvas(this.canvases.surface);
+    // Until the server answers, show the points as drawn (all as training points).
+    const data = store.data && points.visible(store.data);
+    // While stepping, ring the sample the phases actually follow (the chosen one may not be in
+    // this batch; the engine then follows another).
+    const followed = store.trace.last?.focus_sample ?? store.focus;
+    const focus = points.unconfirmed ? null : followed;
+    surface.draw(ctx, {
+      width,
+      height,
+      surface: store.surface,
+      output: store.config?.network.output,
+      data,
+      view: store.view,
+      focus,
+    });
+    this.dirty.surface = false;
+  }
+
+  drawCharts() {
+    const { store } = this.app;
+    if (!document.querySelector('[data-panel="charts"]').hidden) {
+      const loss = this.fitCanvas(this.canvases.loss);
+      charts.drawLoss(loss.ctx, { ...loss, history: store.history, compare: store.compare, log: store.view.logLoss });
+      const grads = this.fitCanvas(this.canvases.grads);
+      // The engine's per-layer norms of the newest frame, drawn as they are (nothing recomputed).
+      this.scene.gradNorms = (store.frame?.header.layers ?? []).map((layer) => layer.grad_norm ?? null);
+      charts.drawGradients(grads.ctx, {
+        ...grads,
+        norms: this.scene.gradNorms,
+        grads: store.grads,
+        history: Boolean(store.view.gradHistory),
+      });
+    }
+    this.dirty.charts = false;
+  }
+}
+
+function lossText(value) {
+  return Number.isFinite(value) ? network.formatNumber(value) : "—";
+}
+
+function percent(value) {
+  return Number.isFinite(value) ? `${(value * 100).toFixed(1)}%` : "—";
+}

@@ -1,0 +1,51 @@
+// Step mode's stream of phases: each one extends the store's trace of the iteration being
+// stepped, the update phase moves the weights, and the readout says whose numbers are shown.
+
+import { $, setText } from "./notices.js";
+
+/** One `phase` message (forward, loss, backward or update) into the store's trace. */
+export function receivePhase(app, { header, arrays }) {
+  const { store, loop } = app;
+  const phase = { ...header, receivedAt: performance.now() };
+  if (phase.phase === "forward" && phase.layer === 0) store.resetTrace();
+  const trace = store.trace;
+  if (phase.phase === "forward")
+    trace.forward.set(phase.layer, { A: arrays.get("focus/A")?.data, Z: arrays.get("focus/Z")?.data });
+  if (phase.phase === "loss") trace.loss = phase.focus?.loss ?? phase.loss;
+  if (phase.phase === "backward") {
+    const dW = arrays.get("focus/dW") ?? arrays.get("dW");
+    trace.backward.set(phase.layer, { dZ: arrays.get("focus/dZ")?.data, dW: dW?.data, dWShape: dW?.shape });
+  }
+  if (phase.phase === "update") {
+    trace.update = phase;
+    const { W, b } = store.weights;
+    loop.scene.update = { startedAt: phase.receivedAt, before: { W: [...W], b: [...b] } };
+    store.setWeights(phaseParameters(arrays));
+  }
+  trace.last = phase;
+  store.phaseCount += 1;
+  setText("phase-label", phase.phase);
+  setText("phase-detail", phaseDetail(phase, store));
+  $("phase-detail").title =
+    phase.focus_in_batch === false ? `sample ${store.focus} is not in this batch` : "";
+  if (phase.iteration !== undefined) setText("iteration", phase.iteration);
+  loop.invalidate("surface", "network");
+}
+
+/** Which layer, and whose numbers: node and edge labels follow one sample, ΔW the whole batch. */
+function phaseDetail(phase, store) {
+  const layer = Number.isInteger(phase.layer) ? `layer ${phase.layer} · ` : "";
+  if (phase.phase === "update")
+    return `ΔW = step on the batch of ${store.config?.training.batch_size ?? "?"}`;
+  return `${layer}sample ${phase.focus_sample ?? store.focus}`;
+}
+
+/** The `W/l` and `b/l` arrays of a frame or an update phase, by layer. */
+export function phaseParameters(arrays) {
+  const out = { W: [], b: [] };
+  for (const [name, array] of arrays) {
+    const match = /^(W|b)\/(\d+)$/.exec(name);
+    if (match) out[match[1]][Number(match[2])] = array;
+  }
+  return out;
+}

@@ -1,0 +1,306 @@
+// Keeps the page in step with the server's run: hello, state, data, status and error messages,
+// the configs and live options the page sends, and the exact weights a reconnect resends.
+
+import * as files from "./files.js";
+import { $, setText, showError, showNotice } from "./notices.js";
+import { fillClassSelect } from "./points.js";
+import * as structure from "./structure.js";
+import * as url from "./url.js";
+
+const PROTOCOL = 1;
+
+export class Sync {
+  constructor(app) {
+    this.app = app;
+    // The run the server last confirmed (its `state`), with live options applied on top; the
+    // page falls back to it when the server refuses a change, so the controls never show a run
+    // that is not.
+    this.confirmed = null;
+    this.configPending = false;
+    this.lastSet = null; // {path, previous} of the newest live option, undone if refused
+    this.exportWanted = false; // the person pressed Export JSON and waits for the server's copy
+    this.exportAsked = -1; // the iteration an export was last asked for
+    this.handlers = {
+      hello: (message) => this.hello(message),
+      state: (message) => this.state(message),
+      data: (message) => this.data(message),
+      status: (message) => this.status(message),
+      error: (message) => this.error(message),
+      inspect: (reply) => app.selection.receive(reply),
+      export: (message) => this.exported(message),
+    };
+  }
+
+  // ---------------------------------------------------------------- connection and messages
+
+  opened() {
+    const { store } = this.app;
+    setConnection("connected");
+    // A reconnect opens a new session: resend the run we had, with its trained weights, so the
+    // person keeps their place.
+    if (store.helloSeen && store.config) this.sendConfig(this.configWithWeights(), { keepHistory: true });
+  }
+
+  closed(retryMs) {
+    setConnection(`disconnected — retrying in ${Math.round(retryMs / 100) / 10} s`);
+    this.app.transport.setPlaying(false);
+  }
+
+  text(message) {
+    this.handlers[message.type]?.(message);
+  }
+
+  hello(message) {
+    const { store, view } = this.app;
+    if (message.protocol !== PROTOCOL) {
+      showError(`This page speaks protocol ${PROTOCOL}, the server ${message.protocol}: reload the page.`);
+    }
+    const firstTime = !store.helloSeen;
+    store.helloSeen = true;
+    store.hello = message;
+    this.confirmed ??= structuredClone(message.state?.config ?? message.defaults);
+    if (firstTime) this.app.buildPanels(message);
+    const restoring = store.config !== null && !firstTime;
+    if (restoring) return; // opened() already resent our config
+    const parsed = url.parse(location.hash, message.defaults ?? message.state?.config);
+    view.apply(parsed.view);
+    if (parsed.errors.length) showError(`Ignored parts of the link: ${parsed.errors.join("; ")}`);
+    // A linked lesson loads its own run when the link holds none, or when the lesson has its own
+    // points (a link cannot carry those); otherwise the link's run wins and the lesson shows its text.
+    const lesson = (message.lessons ?? []).find((candidate) => candidate.id === parsed.view.lesson);
+    const lessonRun =
+      Boolean(lesson) && (!url.hasConfig(location.hash) || Boolean(lesson.config?.data?.points));
+    if (lesson) this.app.lessons?.select(lesson.id, { load: lessonRun });
+    if (lessonRun) return;
+    // Otherwise start by sending the run we want: the link's, else the server's default. The
+    // reply (state, data and a first frame) fills every view the same way for both.
+    this.sendConfig(url.hasConfig(location.hash) ? parsed.config : (message.state?.config ?? parsed.config));
+  }
+
+  state(message) {
+    const { store, transport, view, loop } = this.app;
+    store.exact = { iteration: message.iteration ?? 0, network: message.network };
+    store.resetTrace(); // a new run, new weights or new data: the server restarted the iteration
+    // Frames of the old run may still arrive before this reply; the new run starts from its own
+    // iteration, so history from beyond that point belongs to the old run.
+    const last = store.history.iteration.at(-1);
+    if (last !== undefined && (message.iteration ?? 0) < last) store.clearHistory();
+    store.config = message.config;
+    this.confirmed = structuredClone(message.config);
+    this.configPending = false;
+    store.network = message.network;
+    store.stateIteration = message.iteration ?? 0;
+    if (message.network?.weights) store.setWeights(specParameters(message.network));
+    transport.setPlaying(Boolean(message.playing));
+    setText("iteration", message.iteration ?? 0);
+    setText("epoch", message.epoch ?? 0);
+    this.app.controls?.fill(store.config);
+    view.writeHash();
+    loop.relayout();
+    loop.invalidate("network", "charts");
+  }
+
+  data(message) {
+    const { store, points } = this.app;
+    points.confirmed();
+    fillClassSelect($("point-class"), message);
+    store.resetTrace(); // its focus_sample indexes the old data
+    store.update({ data: message });
+  }
+
+  status(message) {
+    this.app.transport.setPlaying(Boolean(message.playing));
+    // Why a run paused itself (it diverged, ...) matters to the lesson: keep it up longer.
+    if (message.message) showNotice(message.message, 12000);
+  }
+
+  /** Shows the server's words; a refused change is undone on the page too. */
+  error(message) {
+    const { store, points, view, loop } = this.app;
+    const text = message.message ?? "the server reported an error";
+    showError(text);
+    if (points.unconfirmed && text.startsWith("points")) points.refused();
+    // Nothing changed on the server: the box shows the sample it follows, not a refused one.
+    $("focus-sample").value = String(store.focus);
+    const refusedOption = /^(set|training)\./.test(text) && this.lastSet;
+    if (!this.configPending && !refusedOption) return;
+    if (refusedOption && !this.configPending) setPath(this.confirmed, this.lastSet.path, this.lastSet.previous);
+    this.configPending = false;
+    this.lastSet = null;
+    store.config = structuredClone(this.confirmed);
+    this.app.controls?.fill(store.config, { force: true });
+    view.writeHash();
+    loop.relayout();
+  }
+
+  /** The sample the server follows, from every frame (`set_points` may have reset it to 0). */
+  takeFocus(header) {
+    const { store, loop } = this.app;
+    const sample = header.focus_sample;
+    if (!Number.isInteger(sample) || sample === store.focus) return;
+    store.focus = sample;
+    $("focus-sample").value = String(sample);
+    loop.invalidate("surface");
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /** Builds a new run from `config` (network rebuilt), clearing what belonged to the old one. */
+  sendConfig(config, { keepHistory = false } = {}) {
+    const { store, socket, points, transport, view, loop } = this.app;
+    store.config = structuredClone(config);
+    this.configPending = true;
+    if (!keepHistory) store.clearHistory();
+    store.resetTrace();
+    points.forget();
+    if (socket.send({ type: "config", ...pick(config, ["network", "training", "data"]) })) {
+      // The display rate: the server streams at most one frame per screen refresh we ask for.
+      socket.send({ type: "set", speed: transport.speed, fps: 60 });
+      // A new run follows sample 0 unless told otherwise; keep following the chosen one.
+      if (store.focus) socket.send({ type: "focus", sample: store.focus });
+      this.app.controls?.fill(store.config);
+      view.writeHash();
+      loop.relayout();
+    }
+  }
+
+  /** A control changed: a live training option is `set`, anything else rebuilds the run. */
+  setOption(path, value, live) {
+    const { store, socket, view } = this.app;
+    let config = structuredClone(store.config);
+    setPath(config, path, value);
+    if (path[1] === "dataset") config = structure.withDataset(config, value, store.hello?.options);
+    if (path[1] === "output") config.network.loss = structure.lossFor(value, config.network.loss);
+    if (live) {
+      this.lastSet = { path, previous: structuredClone(path.reduce((node, key) => node?.[key], this.confirmed)) };
+      setPath(this.confirmed, path, structuredClone(value));
+      store.config = config;
+      socket.send({ type: "set", [path[1]]: value });
+      store.resetTrace(); // a training option restarts the iteration being stepped
+      this.app.controls.fill(config);
+      view.writeHash();
+    } else {
+      // A structural option means a new network from the seed, not the weights of the old one.
+      delete config.network.weights;
+      delete config.network.biases;
+      this.rebuild(config);
+    }
+  }
+
+  /** A structural change: a new network from the seed, and the page says so. */
+  rebuild(config) {
+    this.sendConfig(config);
+    showNotice("network rebuilt");
+  }
+
+  setFeatures(features) {
+    this.rebuild(structure.withFeatures(this.app.store.config, features));
+  }
+
+  addLayer() {
+    this.rebuild(structure.withHiddenLayerAdded(this.app.store.config, this.limits()));
+  }
+
+  removeLayer() {
+    this.rebuild(structure.withHiddenLayerRemoved(this.app.store.config));
+  }
+
+  resizeLayer(column, delta) {
+    this.rebuild(structure.withLayerResized(this.app.store.config, column, delta, this.limits()));
+  }
+
+  limits() {
+    return this.app.store.hello?.limits ?? {};
+  }
+
+  toggleFrozen(layer, frozen) {
+    const current = new Set(this.app.store.config.training.frozen ?? []);
+    if (frozen) current.add(layer);
+    else current.delete(layer);
+    this.setOption(["training", "frozen"], [...current].sort((a, b) => a - b), true);
+  }
+
+  /** The follow-sample box: the server's next frame confirms it (store.focus). */
+  sendFocus(sample) {
+    if (!Number.isInteger(sample) || sample < 0) return showError("follow sample: must be a whole number ≥ 0");
+    // The iteration being stepped restarts on the server.
+    if (this.app.socket.send({ type: "focus", sample })) this.app.store.resetTrace();
+    this.app.loop.invalidate("network", "surface");
+  }
+
+  // ---------------------------------------------------------------- exact weights, files
+
+  /** The run with its current weights, for a reconnect: the exact float64 ones of the last
+   * `state` or `export` when nothing has trained since (a paused page asks for an export after
+   * training, so this is the usual case), else the newest frame's float32 copies. */
+  configWithWeights() {
+    const { store } = this.app;
+    const { weights } = store;
+    const config = structuredClone(store.config);
+    const iteration = store.frame?.header.iteration ?? store.stateIteration;
+    const exact = store.exact?.network?.weights && store.exact.iteration === iteration;
+    if (!exact && !weights.W.length) return config;
+    config.network.weights = exact ? store.exact.network.weights : weights.W.map((W) => files.nested(W));
+    config.network.biases = exact ? store.exact.network.biases : weights.b.map((b) => Array.from(b.data));
+    return config;
+  }
+
+  /** A paused run that trained since the last exact copy asks for one (for a reconnect's sake). */
+  keepExactCopy(header) {
+    const { store, socket } = this.app;
+    if (header.playing || store.exact?.iteration === header.iteration || this.exportAsked === header.iteration)
+      return;
+    this.exportAsked = header.iteration;
+    socket.send({ type: "export" });
+  }
+
+  exported(message) {
+    this.app.store.exact = { iteration: message.iteration, network: message.config.network };
+    if (!this.exportWanted) return;
+    this.exportWanted = false;
+    // The server's own config and float64 weights: importing this file rebuilds the run exactly.
+    const text = JSON.stringify(message.config, null, 2);
+    files.download("backprop-lab-network.json", text, "application/json");
+  }
+
+  exportNetwork() {
+    this.exportWanted = true;
+    if (!this.app.socket.send({ type: "export" })) {
+      this.exportWanted = false;
+      showError("Export JSON: not connected to the server");
+    }
+  }
+
+  async importNetwork(file) {
+    try {
+      this.sendConfig(files.parseNetworkJson(await file.text()));
+      showNotice("network imported");
+    } catch (error) {
+      showError(`${file.name}: ${error.message}`);
+    }
+  }
+}
+
+function setConnection(text) {
+  const badge = $("connection");
+  badge.textContent = text;
+  badge.dataset.state = text.startsWith("connected") ? "up" : "down";
+}
+
+function setPath(object, path, value) {
+  path.slice(0, -1).reduce((node, key) => node[key], object)[path.at(-1)] = value;
+}
+
+function pick(object, keys) {
+  return Object.fromEntries(keys.filter((key) => object[key] !== undefined).map((key) => [key, object[key]]));
+}
+
+/** Nested lists from a `state` network spec → {data, shape} like the binary arrays. */
+function specParameters(spec) {
+  const W = spec.weights.map((rows) => ({
+    data: Float32Array.from(rows.flat()),
+    shape: [rows.length, rows[0]?.length ?? 0],
+  }));
+  const b = (spec.biases ?? []).map((row) => ({ data: Float32Array.from(row), shape: [row.length] }));
+  return { W, b };
+}

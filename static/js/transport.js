@@ -1,0 +1,103 @@
+// Play, pause, step, reset and speed: the buttons, the shortcuts (Space, →) and step mode.
+
+import { $, setText } from "./notices.js";
+
+export const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+const STEP_HINT = "press Step or →";
+
+export class Transport {
+  constructor(app) {
+    this.app = app;
+    this.stepMode = false; // a step-mode lesson waits for its first Step
+  }
+
+  /** Iterations per frame as the slider says. */
+  get speed() {
+    return SPEEDS[Number($("speed").value)];
+  }
+
+  setPlaying(playing) {
+    this.app.store.playing = playing;
+    const button = $("play");
+    // One button whose accessible name says what it will do ("Play" / "Pause").
+    button.textContent = playing ? "Pause" : "Play";
+    button.dataset.playing = String(playing);
+    if (!playing && $("phase-label").textContent === "training") {
+      setText("phase-label", this.stepMode ? "ready" : "paused");
+      if (this.stepMode) setText("phase-detail", STEP_HINT);
+    }
+  }
+
+  togglePlay() {
+    const { store, socket } = this.app;
+    const next = !store.playing;
+    if (next) {
+      this.stepMode = false;
+      setText("phase-detail", "");
+      store.resetTrace();
+    }
+    socket.send({ type: next ? "play" : "pause" });
+    this.setPlaying(next);
+  }
+
+  step() {
+    this.stepMode = false;
+    if (this.app.store.playing) this.togglePlay();
+    this.app.socket.send({ type: "step", unit: $("step-unit").value });
+  }
+
+  reset() {
+    const { store, socket, loop } = this.app;
+    store.clearHistory();
+    socket.send({ type: "reset" });
+    loop.invalidate("charts");
+  }
+
+  sendSpeed() {
+    setText("speed-readout", `${this.speed}×`);
+    this.app.socket.send({ type: "set", speed: this.speed });
+  }
+
+  /** Step mode: paused, Step advances one phase, and the phase view says what to do next. */
+  enterStepMode() {
+    if (this.app.store.playing) this.togglePlay(); // a new config arrives paused; this covers a late status too
+    this.stepMode = true;
+    $("step-unit").value = "phase";
+    this.app.store.resetTrace();
+    setText("phase-label", "ready");
+    setText("phase-detail", STEP_HINT);
+    this.app.loop.invalidate("network");
+  }
+
+  /** Space plays/pauses and → steps wherever the focus is, except in a field that needs those
+   * keys itself. On a focused button Space means play/pause too (its native press is
+   * suppressed, so one key is one action); Enter still presses the focused button. */
+  bindKeys(target) {
+    target.addEventListener("keydown", (event) => {
+      const { store, selection } = this.app;
+      if (event.key === "Escape" && store.selection) return selection.select(null);
+      if (!isShortcut(event)) return;
+      event.preventDefault(); // no scrolling, no native press of a focused button
+      if (event.repeat && event.key === " ") return; // a held Space toggles once
+      if (event.key === " ") this.togglePlay();
+      else this.step();
+    });
+    // Chromium presses a focused button on Space's keyup: that press would be a second action.
+    target.addEventListener("keyup", (event) => {
+      if (event.key === " " && isShortcut(event) && event.target.closest?.("button")) event.preventDefault();
+    });
+  }
+}
+
+/** Text and number fields, selects, checkboxes keep their keys; a slider keeps → only. */
+function keyIsTheFields(event) {
+  const field = event.target.closest?.("input, select, textarea, [contenteditable]");
+  if (!field) return false;
+  if (field.matches('input[type="range"]')) return event.key !== " "; // arrows move the slider
+  return true;
+}
+
+function isShortcut(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return false;
+  return (event.key === " " || event.key === "ArrowRight") && !keyIsTheFields(event);
+}

@@ -1,0 +1,54 @@
+// The view flags (presenter mode, hidden panels, chart options) applied to the page, and the URL
+// hash that carries them together with the run.
+
+import { $ } from "./notices.js";
+import * as url from "./url.js";
+
+export class View {
+  constructor(app) {
+    this.app = app;
+  }
+
+  apply(view) {
+    const { store, loop } = this.app;
+    store.setView(view);
+    const { presenter, hide, biasNodes, showTest, discretize, logLoss } = store.view;
+    document.body.classList.toggle("presenter", Boolean(presenter));
+    for (const panel of document.querySelectorAll("[data-panel]")) {
+      panel.hidden = (hide ?? []).includes(panel.dataset.panel);
+    }
+    layoutColumns(hide ?? []);
+    $("presenter").setAttribute("aria-pressed", String(Boolean(presenter)));
+    $("bias-nodes").checked = Boolean(biasNodes);
+    $("show-test").checked = showTest !== false;
+    $("discretize").checked = Boolean(discretize);
+    $("log-loss").checked = Boolean(logLoss);
+    $("grad-history").checked = Boolean(store.view.gradHistory);
+    loop.relayout();
+    this.writeHash();
+  }
+
+  writeHash() {
+    const { store } = this.app;
+    if (!store.config) return;
+    const hash = `#${url.serialise(store.config, store.view)}`;
+    if (hash !== location.hash) history.replaceState(null, "", hash);
+  }
+
+  /** Draws the eye to the chart a lesson is about: scrolled into view and outlined for a while. */
+  pointAt(chart) {
+    if (!chart) return;
+    chart.scrollIntoView({ block: "nearest" });
+    chart.classList.add("highlight");
+    setTimeout(() => chart.classList.remove("highlight"), 4000);
+  }
+}
+
+/** Grid columns for the panels still shown; the last one shown takes the free width. */
+function layoutColumns(hide) {
+  const widths = { controls: "var(--side)", network: "minmax(0, 1fr)", output: "var(--output)" };
+  const shown = Object.keys(widths).filter((panel) => !hide.includes(panel));
+  const grows = shown.includes("network") ? "network" : shown.at(-1);
+  const columns = shown.map((panel) => (panel === grows ? "minmax(0, 1fr)" : widths[panel]));
+  document.querySelector(".layout").style.gridTemplateColumns = columns.join(" ");
+}
