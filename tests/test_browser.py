@@ -510,3 +510,21 @@ def test_hide_flags_give_the_hidden_panels_room_to_the_rest(page, live_server):
     network_panel = page.locator('[data-panel="network"]').bounding_box()
     assert network_panel["x"] < 20
     assert network_panel["width"] > 1200
+
+
+def test_presenter_mode_fits_the_output_panel_at_1280_by_720(page, live_server):
+    open_page(page, live_server, "#dataset=circle&presenter=1")
+    expect(page.locator("body")).to_have_class("presenter")
+    fit = page.evaluate(
+        """() => {
+            const panel = document.querySelector('[data-panel="output"]');
+            const box = panel.getBoundingClientRect();
+            const grads = document.querySelector('[data-testid="grad-chart"]').getBoundingClientRect();
+            return {overflow: panel.scrollHeight - panel.clientHeight, gradBottom: grads.bottom,
+                    panelBottom: box.bottom, height: grads.height};
+        }"""
+    )
+    assert fit["overflow"] <= 0  # nothing below the fold: no scrolling needed
+    assert 0 < fit["gradBottom"] <= fit["panelBottom"]
+    assert fit["height"] > 80
+    assert page.console_errors == []

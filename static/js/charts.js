@@ -58,6 +58,7 @@ export function drawGradients(ctx, scene) {
 }
 
 const BAR_PAD = { left: 46, right: 8, top: 18, bottom: 16 };
+const GRADIENT_TITLES = ["gradient norm ‖∂L/∂W‖ per layer (log)", "‖∂L/∂W‖ per layer (log)", "‖∂L/∂W‖ (log)"];
 
 function drawGradientBars(ctx, { width, height, norms }) {
   ctx.clearRect(0, 0, width, height);
@@ -67,7 +68,10 @@ function drawGradientBars(ctx, { width, height, norms }) {
   ctx.fillStyle = "#333";
   ctx.textAlign = "left";
   ctx.textBaseline = "top";
-  ctx.fillText("gradient norm ‖∂L/∂W‖ per layer (log)", BAR_PAD.left, 3);
+  // A narrow chart (presenter mode puts the two side by side) gets the shorter title that fits.
+  const room = width - BAR_PAD.left - BAR_PAD.right;
+  const title = GRADIENT_TITLES.find((text) => ctx.measureText(text).width <= room) ?? GRADIENT_TITLES.at(-1);
+  ctx.fillText(title, BAR_PAD.left, 3);
   const plot = {
     x: BAR_PAD.left,
     y: BAR_PAD.top,
