@@ -402,7 +402,13 @@ def test_new_points_reset_the_followed_sample_and_the_stepped_phases(page, live_
     # Four points leave fewer training samples than 15: the server follows sample 0 again, and the
     # half-stepped iteration (its phases index the old data) is gone.
     page.get_by_test_id("upload-points").set_input_files(
-        files=[{"name": "four.csv", "mimeType": "text/csv", "buffer": b"1,1,1\n-1,-1,0\n2,2,1\n-2,-2,0\n"}]
+        files=[
+            {
+                "name": "four.csv",
+                "mimeType": "text/csv",
+                "buffer": b"1,1,1\n-1,-1,0\n2,2,1\n-2,-2,0\n",
+            }
+        ]
     )
     page.wait_for_function(f"{STORE}.data.train.length + {STORE}.data.test.length === 4")
     expect(focus).to_have_value("0")
@@ -519,7 +525,8 @@ def test_presenter_mode_fits_the_output_panel_at_1280_by_720(page, live_server):
         """() => {
             const panel = document.querySelector('[data-panel="output"]');
             const box = panel.getBoundingClientRect();
-            const grads = document.querySelector('[data-testid="grad-chart"]').getBoundingClientRect();
+            const chart = document.querySelector('[data-testid="grad-chart"]');
+            const grads = chart.getBoundingClientRect();
             return {overflow: panel.scrollHeight - panel.clientHeight, gradBottom: grads.bottom,
                     panelBottom: box.bottom, height: grads.height};
         }"""
