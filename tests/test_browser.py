@@ -282,8 +282,16 @@ def test_gradient_chart_shows_one_bar_per_layer_from_the_frames_norms(page, live
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(f"{STORE}.frame.header.iteration === 1")
     page.wait_for_function("window.backpropLab.scene.gradNorms[0] !== null")
+    # One frame in the window: its norms, drawn as they are.
     norms = page.evaluate("window.backpropLab.scene.gradNorms")
     assert norms == page.evaluate(f"{STORE}.frame.header.layers.map((l) => l.grad_norm)")
+    page.wait_for_timeout(300)  # a Step right on the heels of the last one can go unheard
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(f"{STORE}.frame.header.iteration === 2")
+    page.wait_for_function("window.backpropLab.scene.gradFrames === 2")
+    window = page.evaluate(f"{STORE}.gradWindow")
+    expected = [float(np.sqrt(a * b)) for a, b in zip(*window, strict=True)]
+    assert page.evaluate("window.backpropLab.scene.gradNorms") == pytest.approx(expected, rel=1e-12)
     labels = page.evaluate(
         """async () => {
             const charts = await import('/static/js/charts.js');

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
@@ -123,4 +124,28 @@ def test_a_lesson_link_followed_on_an_open_page_loads_the_lesson(page, live_serv
     expect(page.get_by_test_id("lesson-title")).to_have_text("Why biases matter")
     page.wait_for_function(f"{STORE}.config.network.bias === false")
     expect(page.get_by_test_id("bias-nodes")).to_be_checked()
+    assert page.console_errors == []
+
+
+def test_vanishing_gradient_bars_are_a_mean_over_recent_frames(page, live_server):
+    """Lesson 7 played: the first layer's bar stays well below the last's, frame after frame."""
+    open_page(page, live_server, "#lesson=vanishing-gradients")
+    page.wait_for_function(f"{STORE}.config.network.layers.length === 8")
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"{STORE}.gradWindow.length >= 30", timeout=20_000)
+    page.get_by_role("button", name="Pause").click()
+    page.wait_for_function(f"{STORE}.frame.header.playing === false")
+    scene = "window.backpropLab.scene"
+    page.wait_for_function(f"{scene}.gradFrames === {STORE}.gradWindow.length")
+    drawn = page.evaluate(f"{scene}.gradNorms")
+    assert len(drawn) == 7 and all(value > 0 for value in drawn)
+    assert drawn[0] * 10 <= drawn[-1]
+    # The bars are the geometric mean of the frames' own norms over the window.
+    window = page.evaluate(f"{STORE}.gradWindow")
+    assert len(window) == 30
+    first = 10 ** (sum(np.log10(norms[0]) for norms in window) / len(window))
+    assert drawn[0] == pytest.approx(first, rel=1e-9)
+    # A reset starts a new window.
+    page.get_by_role("button", name="Reset").click()
+    page.wait_for_function(f"{STORE}.gradWindow.length === 0")
     assert page.console_errors == []

@@ -1,5 +1,5 @@
 // Charts on canvas: the loss (train, test and raced optimizers) and per-layer gradient norms
-// (bars of the newest norms, or their history as lines).
+// (bars of the norms' geometric mean over recent frames, or their history as lines).
 
 import { CLASS_COLOURS } from "./palette.js";
 
@@ -37,10 +37,11 @@ export function drawLoss(ctx, scene) {
 }
 
 /**
- * scene = {width, height, norms, grads, history}. By default one bar per weight layer (1 … L,
- * input side on the left) of the newest gradient norm on a log axis, each labelled with its
- * value: vanishing gradients read as bars falling towards the input, exploding ones as bars
- * growing. `history: true` shows the norms over time instead, one line per layer.
+ * scene = {width, height, norms, frames, grads, history}. By default one bar per weight layer
+ * (1 … L, input side on the left) of the gradient norm averaged over the last `frames` frames (a
+ * geometric mean, as the axis is log), each labelled with its value: vanishing gradients read
+ * as bars falling towards the input, exploding ones as bars growing. `history: true` shows the
+ * norms over time instead, one line per layer.
  */
 export function drawGradients(ctx, scene) {
   if (scene.history) {
@@ -58,9 +59,17 @@ export function drawGradients(ctx, scene) {
 }
 
 const BAR_PAD = { left: 46, right: 8, top: 18, bottom: 16 };
-const GRADIENT_TITLES = ["gradient norm ‖∂L/∂W‖ per layer (log)", "‖∂L/∂W‖ per layer (log)", "‖∂L/∂W‖ (log)"];
+/** Titles from longest to shortest; each says the bars are a mean over recent frames. */
+function gradientTitles(frames) {
+  return [
+    `gradient norm ‖∂L/∂W‖ per layer, geometric mean of the last ${frames} frames (log)`,
+    `‖∂L/∂W‖ per layer, mean of the last ${frames} frames (log)`,
+    `‖∂L/∂W‖, mean of last ${frames} frames (log)`,
+    `‖∂L/∂W‖, ${frames}-frame mean (log)`,
+  ];
+}
 
-function drawGradientBars(ctx, { width, height, norms }) {
+function drawGradientBars(ctx, { width, height, norms, frames = 1 }) {
   ctx.clearRect(0, 0, width, height);
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, width, height);
@@ -70,7 +79,8 @@ function drawGradientBars(ctx, { width, height, norms }) {
   ctx.textBaseline = "top";
   // A narrow chart (presenter mode puts the two side by side) gets the shorter title that fits.
   const room = width - BAR_PAD.left - BAR_PAD.right;
-  const title = GRADIENT_TITLES.find((text) => ctx.measureText(text).width <= room) ?? GRADIENT_TITLES.at(-1);
+  const titles = gradientTitles(frames);
+  const title = titles.find((text) => ctx.measureText(text).width <= room) ?? titles.at(-1);
   ctx.fillText(title, BAR_PAD.left, 3);
   const plot = {
     x: BAR_PAD.left,

@@ -6,6 +6,7 @@ import { FEATURE_LABELS } from "./controls.js";
 import * as network from "./network.js";
 import { $, setText } from "./notices.js";
 import { phaseParameters } from "./phases.js";
+import { GRAD_WINDOW, geometricMeans } from "./store.js";
 import * as structure from "./structure.js";
 import * as surface from "./surface.js";
 import { surfaceCanvases } from "./thumbnails.js";
@@ -181,11 +182,16 @@ export class Loop {
       const loss = this.fitCanvas(this.canvases.loss);
       charts.drawLoss(loss.ctx, { ...loss, history: store.history, compare: store.compare, log: store.view.logLoss });
       const grads = this.fitCanvas(this.canvases.grads);
-      // The engine's per-layer norms of the newest frame, drawn as they are (nothing recomputed).
-      this.scene.gradNorms = (store.frame?.header.layers ?? []).map((layer) => layer.grad_norm ?? null);
+      // The engine's per-layer norms, averaged (geometrically) over the recent frames so one
+      // lucky or unlucky mini-batch does not decide the bars; nothing about gradients recomputed.
+      const layerCount = store.config?.network.layers.length - 1 || 0;
+      const means = geometricMeans(store.gradWindow);
+      this.scene.gradNorms = Array.from({ length: layerCount }, (_, l) => means[l] ?? null);
+      this.scene.gradFrames = store.gradWindow.length;
       charts.drawGradients(grads.ctx, {
         ...grads,
         norms: this.scene.gradNorms,
+        frames: GRAD_WINDOW,
         grads: store.grads,
         history: Boolean(store.view.gradHistory),
       });

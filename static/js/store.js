@@ -2,6 +2,9 @@
 // Views listen for "change" events and redraw; nothing here draws or talks to the network.
 
 const HISTORY_LIMIT = 20000;
+// The gradient bars show a geometric mean over this many recent frames: one mini-batch's norm
+// swings by orders of magnitude from batch to batch, the mean over about a second does not.
+export const GRAD_WINDOW = 30;
 
 export class Store extends EventTarget {
   constructor() {
@@ -26,6 +29,7 @@ export class Store extends EventTarget {
     this.drawMs = 0; // running mean of the drawing work per animation frame
     this.history = { iteration: [], train: [], test: [] };
     this.grads = { iteration: [], layers: [] }; // per-layer gradient norms over time
+    this.gradWindow = []; // the last GRAD_WINDOW frames' per-layer norms, oldest first
     this.compare = new Map(); // label -> {iteration: [], loss: []}
     this.view = {
       biasNodes: false,
@@ -51,6 +55,7 @@ export class Store extends EventTarget {
   clearHistory() {
     this.history = { iteration: [], train: [], test: [] };
     this.grads = { iteration: [], layers: [] };
+    this.gradWindow = [];
     this.compare = new Map();
     this.resetTrace();
   }
@@ -88,6 +93,11 @@ export class Store extends EventTarget {
     const layers = header.layers ?? [];
     if (!layers.length || header.iteration <= (this.grads.iteration.at(-1) ?? -1)) return;
     this.grads.iteration.push(header.iteration);
+    // A frame before any backward pass (iteration 0, a reset) has no norms to average.
+    if (layers.some((layer) => Number.isFinite(layer.grad_norm))) {
+      this.gradWindow.push(layers.map((layer) => layer.grad_norm));
+    }
+    if (this.gradWindow.length > GRAD_WINDOW) this.gradWindow.shift();
     layers.forEach((layer, l) => {
       this.grads.layers[l] ??= new Array(this.grads.iteration.length - 1).fill(Number.NaN);
       this.grads.layers[l].push(layer.grad_norm);
@@ -117,6 +127,21 @@ export class Store extends EventTarget {
       trimHistory(series);
     }
   }
+}
+
+/**
+ * Per layer, the geometric mean (10^mean of log10) of the norms in `window` (frames × layers),
+ * skipping values that are not positive numbers; null for a layer with none. A window of one
+ * frame gives that frame's norms as they are.
+ */
+export function geometricMeans(window) {
+  const width = Math.max(0, ...window.map((norms) => norms.length));
+  return Array.from({ length: width }, (_, l) => {
+    const values = window.map((norms) => norms[l]).filter((v) => Number.isFinite(v) && v > 0);
+    if (!values.length) return null;
+    if (values.length === 1) return values[0];
+    return 10 ** (values.reduce((sum, v) => sum + Math.log10(v), 0) / values.length);
+  });
 }
 
 /** Keeps every series short enough to draw at 60 fps by dropping every other old point. */
