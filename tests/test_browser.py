@@ -337,6 +337,34 @@ def test_a_refused_change_leaves_the_page_showing_the_running_network(page, live
     expect(lr).to_have_value("0.03")
 
 
+def test_regression_data_gets_mse_and_the_loss_select_offers_only_valid_losses(page, live_server):
+    open_page(page, live_server, "#dataset=circle")
+    loss_select = page.get_by_test_id("control-loss")
+    enabled = "(select) => [...select.options].filter((o) => !o.disabled).map((o) => o.value)"
+
+    # store.network is the server's `state`: the run it accepted.
+    page.get_by_test_id("control-dataset").select_option("plane")
+    page.wait_for_function(f"{STORE}.network.output === 'linear' && {STORE}.data.kind === 'regression'")
+    assert page.evaluate(f"{STORE}.config.network.loss") == "mse"
+    assert loss_select.evaluate(enabled) == ["mse"]
+    # A sigmoid output on regression data keeps mse (bce would be refused by the server).
+    page.get_by_test_id("control-output").select_option("sigmoid")
+    page.wait_for_function(f"{STORE}.network.output === 'sigmoid'")
+    assert page.evaluate(f"{STORE}.config.network.loss") == "mse"
+    expect(loss_select).to_have_value("mse")
+    assert loss_select.evaluate(enabled) == ["mse"]
+    page.get_by_test_id("control-dataset").select_option("multi_gauss")
+    page.wait_for_function(f"{STORE}.network.output === 'linear' && {STORE}.data.kind === 'regression'")
+    assert page.evaluate(f"{STORE}.config.network.loss") == "mse"
+    # Back to classification: a sigmoid output may pair with bce or mse again.
+    page.get_by_test_id("control-dataset").select_option("circle")
+    page.wait_for_function(f"{STORE}.network.output === 'sigmoid' && {STORE}.data.kind !== 'regression'")
+    assert page.evaluate(f"{STORE}.config.network.loss") == "bce"
+    assert sorted(loss_select.evaluate(enabled)) == ["bce", "mse"]
+    expect(page.get_by_test_id("error")).to_be_hidden()
+    assert page.console_errors == []
+
+
 def test_structural_controls_rebuild_the_network(page, live_server):
     open_page(page, live_server, "#dataset=circle&layers=2,4,2,1")
 

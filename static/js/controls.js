@@ -318,6 +318,11 @@ export function createControls(container, { options, onChange, onFeatures }) {
         if (readout && value !== undefined) readout.textContent = formatReadout(control, value);
         if (control.only) row.hidden = !control.only.includes(config.training?.optimizer);
       }
+      // The loss select offers only what the engine would accept for this output and data.
+      const valid = validLosses(config, options);
+      for (const option of inputs.get("loss").input.options) {
+        option.disabled = option.hidden = !valid.includes(option.value);
+      }
       features.fill(config.data?.features ?? []);
     },
   };
@@ -361,6 +366,26 @@ export function headFor(datasetOption) {
   if (kind === "regression") return { output: "linear", loss: "mse", width: datasetOption?.n_outputs ?? 1 };
   if (classes > 2) return { output: "softmax", loss: "ce", width: classes };
   return { output: "sigmoid", loss: "bce", width: 1 };
+}
+
+/** Whether `dataset` is a regression set, from the server's registry (or its known names). */
+export function isRegression(dataset, options) {
+  const option = optionList(options, "datasets").find((entry) => entry.value === dataset);
+  if (option?.kind) return option.kind === "regression";
+  return dataset === "plane" || dataset === "multi_gauss";
+}
+
+/**
+ * The losses the engine accepts for `config`: those that pair with its output activation (the
+ * registry's `outputs`), and on a regression set only mse (bce and ce read targets as classes).
+ */
+export function validLosses(config, options) {
+  const output = config.network?.output;
+  const regression = isRegression(config.data?.dataset, options);
+  return optionList(options, "losses")
+    .filter((loss) => !Array.isArray(loss.outputs) || loss.outputs.includes(output))
+    .filter((loss) => !regression || loss.value === "mse")
+    .map((loss) => loss.value);
 }
 
 export { FEATURE_LABELS };

@@ -1,7 +1,7 @@
 // Structural changes to a run's configuration (hidden layers, features, output head), each a pure
 // function returning a new config, and the per-layer buttons drawn over the network.
 
-import { headFor, optionList } from "./controls.js";
+import { headFor, isRegression, optionList } from "./controls.js";
 
 const LOSS_FOR_OUTPUT = { sigmoid: "bce", softmax: "ce", linear: "mse" };
 
@@ -57,9 +57,14 @@ export function withDataset(config, dataset, options) {
   });
 }
 
-/** The loss that fits an output activation (the engine rejects bce without sigmoid, ...). */
-export function lossFor(output, current) {
-  return LOSS_FOR_OUTPUT[output] ?? current;
+/** A new output activation with the loss that fits it (the engine rejects bce without sigmoid,
+ * ...); a regression set keeps mse whatever the output, as it takes no other loss. */
+export function withOutput(config, output, options) {
+  const next = structuredClone(config);
+  next.network.output = output;
+  const regression = isRegression(next.data.dataset, options);
+  next.network.loss = regression ? "mse" : (LOSS_FOR_OUTPUT[output] ?? next.network.loss);
+  return next;
 }
 
 function guessDataset(name) {

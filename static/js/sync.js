@@ -170,7 +170,7 @@ export class Sync {
     let config = structuredClone(store.config);
     setPath(config, path, value);
     if (path[1] === "dataset") config = structure.withDataset(config, value, store.hello?.options);
-    if (path[1] === "output") config.network.loss = structure.lossFor(value, config.network.loss);
+    if (path[1] === "output") config = structure.withOutput(config, value, store.hello?.options);
     if (live) {
       this.lastSet = { path, previous: structuredClone(path.reduce((node, key) => node?.[key], this.confirmed)) };
       setPath(this.confirmed, path, structuredClone(value));
