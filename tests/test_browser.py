@@ -342,9 +342,13 @@ def test_regression_data_gets_mse_and_the_loss_select_offers_only_valid_losses(p
     loss_select = page.get_by_test_id("control-loss")
     enabled = "(select) => [...select.options].filter((o) => !o.disabled).map((o) => o.value)"
 
-    # store.network is the server's `state`: the run it accepted.
+    def accepted(output: str, kind: str) -> None:
+        """The server's `state` (store.network) and `data` show the run it accepted."""
+        run = f"{STORE}.network.output === '{output}' && {STORE}.data.kind === '{kind}'"
+        page.wait_for_function(run)
+
     page.get_by_test_id("control-dataset").select_option("plane")
-    page.wait_for_function(f"{STORE}.network.output === 'linear' && {STORE}.data.kind === 'regression'")
+    accepted("linear", "regression")
     assert page.evaluate(f"{STORE}.config.network.loss") == "mse"
     assert loss_select.evaluate(enabled) == ["mse"]
     # A sigmoid output on regression data keeps mse (bce would be refused by the server).
@@ -354,11 +358,11 @@ def test_regression_data_gets_mse_and_the_loss_select_offers_only_valid_losses(p
     expect(loss_select).to_have_value("mse")
     assert loss_select.evaluate(enabled) == ["mse"]
     page.get_by_test_id("control-dataset").select_option("multi_gauss")
-    page.wait_for_function(f"{STORE}.network.output === 'linear' && {STORE}.data.kind === 'regression'")
+    accepted("linear", "regression")
     assert page.evaluate(f"{STORE}.config.network.loss") == "mse"
     # Back to classification: a sigmoid output may pair with bce or mse again.
     page.get_by_test_id("control-dataset").select_option("circle")
-    page.wait_for_function(f"{STORE}.network.output === 'sigmoid' && {STORE}.data.kind !== 'regression'")
+    accepted("sigmoid", "classification")
     assert page.evaluate(f"{STORE}.config.network.loss") == "bce"
     assert sorted(loss_select.evaluate(enabled)) == ["bce", "mse"]
     expect(page.get_by_test_id("error")).to_be_hidden()
