@@ -7,18 +7,10 @@ import pytest
 from playwright.sync_api import expect
 
 from engine.lessons import LESSONS
+from tests.browser_helpers import STORE, open_page
 from tests.published_worked_example import TOTAL_ERROR
 
 pytestmark = pytest.mark.browser
-
-STORE = "window.backpropLab.store"
-
-
-def open_page(page, live_server: str, hash_: str = "") -> None:
-    """Loads the page and waits until the first frame of the run is on screen."""
-    page.goto(f"{live_server}/{hash_}")
-    expect(page.get_by_test_id("connection")).to_have_text("connected")
-    page.wait_for_function(f"{STORE}.frame !== null && {STORE}.config !== null")
 
 
 def step_phase(page, count: int) -> None:
