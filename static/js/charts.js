@@ -66,6 +66,7 @@ function gradientTitles(frames) {
     `‖∂L/∂W‖ per layer, mean of the last ${frames} frames (log)`,
     `‖∂L/∂W‖, mean of last ${frames} frames (log)`,
     `‖∂L/∂W‖, ${frames}-frame mean (log)`,
+    `‖∂L/∂W‖ ${frames}-frame mean`,
   ];
 }
 
@@ -78,10 +79,12 @@ function drawGradientBars(ctx, { width, height, norms, frames = 1 }) {
   ctx.textAlign = "left";
   ctx.textBaseline = "top";
   // A narrow chart (presenter mode puts the two side by side) gets the shorter title that fits.
-  const room = width - BAR_PAD.left - BAR_PAD.right;
+  // It may start left of the plot when that is what lets it fit.
   const titles = gradientTitles(frames);
-  const title = titles.find((text) => ctx.measureText(text).width <= room) ?? titles.at(-1);
-  ctx.fillText(title, BAR_PAD.left, 3);
+  const fits = (text, left) => ctx.measureText(text).width <= width - left - BAR_PAD.right;
+  const title = titles.find((text) => fits(text, BAR_PAD.left)) ?? titles.find((text) => fits(text, 4));
+  const titleLeft = title ? BAR_PAD.left : 4;
+  ctx.fillText(title ?? titles.at(-1), titleLeft, 3);
   const plot = {
     x: BAR_PAD.left,
     y: BAR_PAD.top,
@@ -107,6 +110,9 @@ function drawGradientBars(ctx, { width, height, norms, frames = 1 }) {
   // The values sit in a row along the top of the plot, on two staggered rows when neighbours
   // would touch; the axis gets whole decades above the tallest bar so no bar reaches them.
   const stagger = labels.some((text) => ctx.measureText(text).width > slot - 2);
+  // Too narrow even for two rows: label the first and last layers only, the pair that matters.
+  const sparse = labels.some((text) => ctx.measureText(text).width > 2 * slot - 2);
+  if (sparse) labels.forEach((_, l) => l > 0 && l < labels.length - 1 && (labels[l] = ""));
   const rowsHeight = stagger ? 24 : 13;
   const lo = Math.floor(Math.log10(Math.min(...shown)));
   const top = Math.log10(Math.max(...shown));
@@ -130,7 +136,7 @@ function drawGradientBars(ctx, { width, height, norms, frames = 1 }) {
     const half = textWidth / 2 + 1;
     const labelX = Math.min(Math.max(centre, plot.x + half + 1), plot.x + plot.w - half - 1);
     ctx.fillStyle = colour;
-    ctx.fillRect(centre - 0.5, labelY + 1, 1, barTop - labelY - 1); // a thread from label to bar
+    if (labels[l]) ctx.fillRect(centre - 0.5, labelY + 1, 1, barTop - labelY - 1); // label to bar
     ctx.fillStyle = "#111";
     ctx.fillText(labels[l], labelX, labelY);
     ctx.fillStyle = "#333";

@@ -345,8 +345,13 @@ function midpoint(edge, t) {
 
 function drawColumnTitles(ctx, scene) {
   const { columns } = scene.layout;
+  // Columns closer than "hidden 6" is wide (deep networks, presenter type) get just the number.
+  ctx.font = `bold ${12 * (ctx.fontScale ?? 1)}px system-ui, sans-serif`; // as label() draws them
+  const gap = columns.length > 1 ? columns[1].x - columns[0].x : Infinity;
+  const short = ctx.measureText(`hidden ${columns.length}`).width + 4 > gap;
   columns.forEach((column, c) => {
-    const title = c === 0 ? "input" : c === columns.length - 1 ? "output" : `hidden ${c}`;
+    const hidden = short ? String(c) : `hidden ${c}`;
+    const title = c === 0 ? "input" : c === columns.length - 1 ? "output" : hidden;
     label(ctx, title, column.x, 10, "center", "#444", true);
   });
 }
