@@ -277,7 +277,6 @@ def test_gradient_chart_shows_one_bar_per_layer_from_the_frames_norms(page, live
     # One frame in the window: its norms, drawn as they are.
     norms = page.evaluate("window.backpropLab.scene.gradNorms")
     assert norms == page.evaluate(f"{STORE}.frame.header.layers.map((l) => l.grad_norm)")
-    page.wait_for_timeout(300)  # a Step right on the heels of the last one can go unheard
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(f"{STORE}.frame.header.iteration === 2")
     page.wait_for_function("window.backpropLab.scene.gradFrames === 2")
