@@ -87,7 +87,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
-        return {"status": "ok", "protocol": PROTOCOL_VERSION, "sessions": len(app.state.sessions)}
+        # `worker`: which process of `--workers N` answered (each counts only its own sessions).
+        sessions = len(app.state.sessions)
+        return {
+            "status": "ok",
+            "protocol": PROTOCOL_VERSION,
+            "sessions": sessions,
+            "worker": os.getpid(),
+        }
 
     @app.websocket("/ws")
     async def training_socket(websocket: WebSocket) -> None:

@@ -27,7 +27,8 @@ def test_page_is_rendered_from_the_templates_directory(client):
 
 
 def test_healthz(client):
-    assert client.get("/healthz").json() == {"status": "ok", "protocol": 1, "sessions": 0}
+    health = client.get("/healthz").json()
+    assert health == {"status": "ok", "protocol": 1, "sessions": 0, "worker": os.getpid()}
 
 
 @pytest.mark.parametrize(
@@ -161,16 +162,19 @@ def test_main_prints_the_url_opens_the_browser_and_turns_compression_off(monkeyp
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(cli.threading, "Timer", ImmediateTimer)
     monkeypatch.setattr(cli.webbrowser, "open", opened.append)
-    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: served.update(options))
+    # Not a real server: uvicorn (one worker) or the supervisor (several) starts in serve().
+    monkeypatch.setattr(cli, "serve", lambda settings: served.update(settings=settings) or 0)
     cli.main(["--host", "0.0.0.0", "--port", "8123", "--allow-origin", "http://a.example"])
     output = capsys.readouterr().out.splitlines()
     assert output[0] == "backprop-lab: serving on http://127.0.0.1:8123/"
     assert "anyone on your network" in output[1] and len(output) == 2
     assert opened == ["http://127.0.0.1:8123/"]
-    assert served["ws_per_message_deflate"] is False
+    settings = served["settings"]
+    options = cli.uvicorn_options(settings)  # every server process runs with these
+    assert options["ws_per_message_deflate"] is False
     # A config of the largest network is refused with a clear error, not closed by uvicorn.
-    assert Settings().max_config_bytes < served["ws_max_size"]
-    assert (served["host"], served["port"]) == ("0.0.0.0", 8123)
+    assert Settings().max_config_bytes < options["ws_max_size"]
+    assert (settings.host, settings.port) == ("0.0.0.0", 8123)
     assert all(os.environ[name] == "1" for name in cli.SINGLE_THREADED_BLAS)
 
 
@@ -178,6 +182,6 @@ def test_main_with_no_browser_opens_nothing(monkeypatch, capsys):
     for name in cli.SINGLE_THREADED_BLAS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(cli.webbrowser, "open", lambda url: pytest.fail("opened " + url))
-    monkeypatch.setattr(cli.uvicorn, "run", lambda app, **options: None)
+    monkeypatch.setattr(cli, "serve", lambda settings: 0)
     cli.main(["--no-browser"])
     assert capsys.readouterr().out == "backprop-lab: serving on http://127.0.0.1:8000/\n"

@@ -1,15 +1,18 @@
 """`--workers N`: settings travel to each worker process, the connection cap is shared out, and a
-server started with 2 workers serves the page's health check and a websocket."""
+server started with 2 workers serves the page's health check and a websocket, spreads the
+connections over both workers, and stops every worker when it is stopped or one dies."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -53,24 +56,45 @@ def test_settings_reach_a_worker_through_the_environment(monkeypatch):
     assert app_from_environment().state.settings == Settings()
 
 
-def test_main_hands_several_workers_an_import_string(monkeypatch, capsys):
+def test_main_runs_its_own_workers_where_the_kernel_balances_them(monkeypatch, capsys):
+    supervised = []
+    monkeypatch.setattr(cli, "reuse_port_balances", lambda: True)
+    monkeypatch.setattr(cli, "supervise", lambda settings: supervised.append(settings) or 1)
+    with pytest.raises(SystemExit) as exited:  # a worker that died makes the exit non-zero
+        cli.main(["--no-browser", "--workers", "2", "--port", "8124"])
+    assert exited.value.code == 1
+    assert supervised[0].workers == 2 and supervised[0].port == 8124
+    assert capsys.readouterr().out.count("serving on") == 1  # printed once, by the parent
+
+
+def test_without_so_reuseport_main_hands_uvicorn_an_import_string(monkeypatch, capsys):
     served = {}
 
     def run(app, **options):
         served.update(options, app=app, environment=os.environ.get(SETTINGS_VARIABLE))
 
     monkeypatch.setattr(cli.uvicorn, "run", run)
+    monkeypatch.setattr(cli, "reuse_port_balances", lambda: False)
     monkeypatch.delenv(SETTINGS_VARIABLE, raising=False)
     for name in cli.SINGLE_THREADED_BLAS:
         monkeypatch.delenv(name, raising=False)
     cli.main(["--no-browser", "--workers", "2", "--port", "8124"])
     assert served["app"] == "server.app:app_from_environment" and served["factory"] is True
-    assert served["workers"] == 2
+    assert served["workers"] == 2 and served["ws_per_message_deflate"] is False
     assert Settings.from_json(served["environment"]).port == 8124
     assert SETTINGS_VARIABLE not in os.environ  # set for the workers only
     cli.main(["--no-browser", "--workers", "1"])
     assert served["factory"] is False and not isinstance(served["app"], str)
     capsys.readouterr()
+
+
+def test_a_port_in_use_is_refused_before_any_worker_starts(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        settings = Settings(port=taken.getsockname()[1], workers=2)
+        assert cli.supervise(settings) == 1
+    assert "cannot listen on port" in capsys.readouterr().err
 
 
 def _wait_for_health(url: str, process: subprocess.Popen) -> dict:
@@ -85,17 +109,59 @@ def _wait_for_health(url: str, process: subprocess.Popen) -> dict:
     pytest.fail("server did not start")
 
 
-def test_two_workers_serve_health_and_a_websocket():
+def start_two_workers() -> tuple[subprocess.Popen, int]:
     port = free_port()
     command = [sys.executable, "-m", "server.cli", "--no-browser", "--port", str(port)]
     process = subprocess.Popen(
         [*command, "--workers", "2"], cwd=ROOT, stdout=subprocess.DEVNULL, env=dict(os.environ)
     )
+    return process, port
+
+
+def process_tree(pid: int) -> list[int]:
+    """The supervisor, its workers and multiprocessing's resource tracker."""
+    tree, index = [pid], 0
+    while index < len(tree):
+        children = Path(f"/proc/{tree[index]}/task/{tree[index]}/children")
+        tree += [int(child) for child in children.read_text().split()]
+        index += 1
+    return tree
+
+
+def assert_all_gone(pids: list[int]) -> None:
+    """Each process has exited (a zombie left to an init that does not reap counts as gone)."""
+    for _ in range(100):
+        alive = [pid for pid in pids if Path(f"/proc/{pid}").exists() and not zombie(pid)]
+        if not alive:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"processes left behind: {alive}")
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def workers_by_sessions(port: int, attempts: int = 200) -> dict[int, int]:
+    """Ask /healthz over new connections until both workers have answered: pid -> sessions."""
+    answers: dict[int, int] = {}
+    for _ in range(attempts):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            health = json.loads(response.read())
+        answers[health["worker"]] = health["sessions"]
+        if len(answers) == 2:
+            break
+    return answers
+
+
+def test_two_workers_serve_health_and_a_websocket_and_share_the_connections():
+    process, port = start_two_workers()
     try:
         health = _wait_for_health(f"http://127.0.0.1:{port}/healthz", process)
         assert health["status"] == "ok"
-        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-        assert len(children) >= 2  # two workers (and multiprocessing's resource tracker)
         with connect(f"ws://127.0.0.1:{port}/ws") as socket_:
             hello = json.loads(socket_.recv())
             assert hello["type"] == "hello" and hello["protocol"] == 1
@@ -105,8 +171,37 @@ def test_two_workers_serve_health_and_a_websocket():
         # evil.example re-pointed at 127.0.0.1 (DNS rebinding): its Origin matches its Host.
         rebound = f"evil.example:{port}"
         assert_refused_with_403(f"ws://{rebound}/ws", port, f"http://{rebound}")
+        with ExitStack() as stack:
+            for _ in range(20):
+                socket_ = stack.enter_context(connect(f"ws://127.0.0.1:{port}/ws"))
+                assert json.loads(socket_.recv())["type"] == "hello"  # its session is counted
+            sessions = workers_by_sessions(port)
+        assert len(sessions) == 2 and sum(sessions.values()) == 20
+        assert min(sessions.values()) > 0, sessions  # the kernel hashed some to each worker
+        # One worker dying takes the server down, non-zero, rather than half of it serving on.
+        tree = process_tree(process.pid)
+        os.kill(next(iter(sessions)), signal.SIGKILL)
+        assert process.wait(timeout=15) == 1
+        assert_all_gone(tree)
     finally:
-        process.terminate()
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stopping_the_supervisor_stops_every_worker(signum):
+    process, port = start_two_workers()
+    try:
+        _wait_for_health(f"http://127.0.0.1:{port}/healthz", process)
+        tree = process_tree(process.pid)
+        assert len(tree) >= 3  # the supervisor and two workers (and the resource tracker)
+        with connect(f"ws://127.0.0.1:{port}/ws") as socket_:
+            socket_.recv()
+            process.send_signal(signum)  # Ctrl+C or a service manager's stop
+            assert process.wait(timeout=15) == 0
+        assert_all_gone(tree)
+    finally:
+        process.kill()
         process.wait(timeout=10)
 
 
