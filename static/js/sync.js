@@ -17,6 +17,7 @@ export class Sync {
     // that is not.
     this.confirmed = null;
     this.configPending = false;
+    this.clearHistoryOnReply = false; // a config was sent that starts a new loss history
     this.lastSet = null; // {path, previous} of the newest live option, undone if refused
     this.exportWanted = false; // the person pressed Export JSON and waits for the server's copy
     this.exportAsked = -1; // the iteration an export was last asked for
@@ -83,8 +84,11 @@ export class Sync {
     store.resetTrace(); // a new run, new weights or new data: the server restarted the iteration
     // Frames of the old run may still arrive before this reply; the new run starts from its own
     // iteration, so history from beyond that point belongs to the old run.
+    // A rebuilt run's reply also clears what old frames added after the config was sent.
     const last = store.history.iteration.at(-1);
-    if (last !== undefined && (message.iteration ?? 0) < last) store.clearHistory();
+    const older = last !== undefined && (message.iteration ?? 0) < last;
+    if (older || this.clearHistoryOnReply) store.clearHistory();
+    this.clearHistoryOnReply = false;
     store.config = message.config;
     this.confirmed = structuredClone(message.config);
     this.configPending = false;
@@ -126,6 +130,7 @@ export class Sync {
     if (!this.configPending && !refusedOption) return;
     if (refusedOption && !this.configPending) setPath(this.confirmed, this.lastSet.path, this.lastSet.previous);
     this.configPending = false;
+    this.clearHistoryOnReply = false; // refused: the old run, and its history, go on
     this.lastSet = null;
     store.config = structuredClone(this.confirmed);
     this.app.controls?.fill(store.config, { force: true });
@@ -151,6 +156,7 @@ export class Sync {
     store.config = structuredClone(config);
     this.configPending = true;
     if (!keepHistory) store.clearHistory();
+    this.clearHistoryOnReply = !keepHistory;
     store.resetTrace();
     points.forget();
     if (socket.send({ type: "config", ...pick(config, ["network", "training", "data"]) })) {
