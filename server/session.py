@@ -196,10 +196,16 @@ class Session:
             self.dirty = False
             async with self.engine_lock:
                 message = await self.engine_call("frame", self.frame_message)
-            if self.in_flight == 0:
-                self.waiting_since = time.monotonic()
-            self.in_flight += 1
-            await self.send_bytes(message)
+                # Take the send lock before a handler can change the run: a frame of the old
+                # run then always reaches the page before the new run's `state` reply.
+                await self.send_lock.acquire()
+            try:
+                if self.in_flight == 0:
+                    self.waiting_since = time.monotonic()
+                self.in_flight += 1
+                await self.websocket.send_bytes(message)
+            finally:
+                self.send_lock.release()
 
     async def ack_watchdog(self) -> None:
         """Close a client that holds frames without acking them for `ack_timeout` seconds."""
