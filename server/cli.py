@@ -224,7 +224,10 @@ def supervise(settings: Settings) -> int:
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         start_workers(settings, workers, signalled)
-        multiprocessing.connection.wait([worker.sentinel for worker in workers])
+        # A signal during start_workers may have found no worker or too few to stop: then
+        # stop them here, and never wait (wait([]) would block for good).
+        if workers and not signalled:
+            multiprocessing.connection.wait([worker.sentinel for worker in workers])
         stop(workers)
         reap(workers)
     finally:

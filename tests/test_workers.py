@@ -97,6 +97,75 @@ def test_a_port_in_use_is_refused_before_any_worker_starts(capsys):
     assert "cannot listen on port" in capsys.readouterr().err
 
 
+class FakeWorker:
+    """Stands in for a spawned worker: records what the supervisor does to it."""
+
+    def __init__(self, on_start) -> None:
+        self.on_start, self.exitcode, self.sentinel = on_start, None, object()
+
+    def start(self) -> None:
+        self.on_start()
+
+    def terminate(self) -> None:
+        self.exitcode = -signal.SIGTERM
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+    kill = terminate
+
+
+def supervise_with(monkeypatch, settings: Settings, *, on_context, on_start) -> list:
+    """Run `supervise` on fake workers; returns the workers it started. Waiting on a live
+    worker would block for good here (nobody stops it): the fake wait fails instead."""
+    started: list[FakeWorker] = []
+
+    class Context:
+        def Process(self, **options):  # noqa: N802 (multiprocessing's name)
+            worker = FakeWorker(on_start)
+            started.append(worker)
+            return worker
+
+    def get_context(method: str) -> Context:
+        on_context()
+        return Context()
+
+    def wait(sentinels: list) -> list:
+        assert sentinels, "wait([]) blocks forever"
+        live = [w for w in started if w.sentinel in sentinels and w.exitcode is None]
+        assert not live, "waits on a worker nobody will stop"
+        return sentinels
+
+    monkeypatch.setattr(cli, "port_taken", lambda host, port: None)
+    monkeypatch.setattr(cli.multiprocessing, "get_context", get_context)
+    monkeypatch.setattr(cli.multiprocessing.connection, "wait", wait)
+    assert cli.supervise(settings) == 0
+    return started
+
+
+def signal_self() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before os.kill returns
+
+
+def test_a_signal_while_the_first_worker_starts_stops_it(monkeypatch):
+    calls = iter([signal_self])
+    started = supervise_with(
+        monkeypatch,
+        Settings(workers=2),
+        on_context=lambda: None,
+        on_start=lambda: next(calls, lambda: None)(),
+    )
+    assert len(started) == 1  # the second is never started
+    assert started[0].exitcode is not None  # and the first is stopped, not waited on
+
+
+def test_a_signal_before_any_worker_starts_exits_at_once(monkeypatch):
+    started = supervise_with(
+        monkeypatch, Settings(workers=2), on_context=signal_self, on_start=lambda: None
+    )
+    assert started == []
+
+
 def _wait_for_health(url: str, process: subprocess.Popen) -> dict:
     for _ in range(200):
         if process.poll() is not None:
