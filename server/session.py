@@ -28,6 +28,9 @@ MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
 # Rate-limit tokens per message: building a run and sending its data, or a gradient check,
 # costs far more than a slider move (a person does not need ten of them a second).
 MESSAGE_COST = {"config": 20, "points": 20, "reset": 5, "inspect": 5, "compare": 5}
+# A phase step costs this many tokens per phase: each is a layer's pass over the whole batch,
+# sent as f64 (up to about a megabyte on the largest network).
+PHASE_COST = 1
 # `{"type": "ack"}` with room for whitespace; anything longer is parsed after the rate limit.
 MAX_ACK_CHARS = 64
 
@@ -65,6 +68,13 @@ class Variant:
 def add_point(history: deque, metrics: dict[str, Any]) -> None:
     """One point of a loss curve, as `history` in frames has it."""
     history.append([metrics["iteration"], metrics["train_loss"], metrics["test_loss"]])
+
+
+def message_cost(message: BaseModel) -> int:
+    """Rate-limit tokens `message` costs in all: a phase step pays for every phase it sends."""
+    if isinstance(message, protocol.Step) and message.unit == "phase":
+        return PHASE_COST * message.count
+    return MESSAGE_COST.get(message.type, 1)
 
 
 class TokenBucket:
@@ -249,7 +259,7 @@ class Session:
                 self.settings.max_json_depth,
                 self.settings.max_config_bytes,
             )
-            extra = MESSAGE_COST.get(message.type, 1) - upfront
+            extra = message_cost(message) - upfront
             if extra > 0 and not self.bucket.take(extra):
                 await self.rate_limited()
                 return
@@ -338,8 +348,9 @@ class Session:
             self.set_playing(False)
             await self.send_status()
         if message.unit == "phase":
+            # One at a time, each sent before the next is computed: memory stays flat.
             for _ in range(message.count):
-                await self.send_phase(self.run.next_phase())
+                await self.send_phase(await self.engine_call("phase", self.run.next_phase))
             return
         per_unit = 1 if message.unit == "iteration" else self.iterations_per_epoch()
         await self.train(message.count * per_unit)

@@ -560,6 +560,24 @@ def test_expensive_messages_cost_more_of_the_rate_limit():
         assert session.run.focus == 1
 
 
+def test_a_phase_step_costs_a_token_per_phase():
+    # Each phase is a pass over the whole batch sent as f64: a count of 100 for one token let
+    # a client keep the server busy and send megabytes for next to nothing.
+    with connect(Settings(rate_limit_per_second=1, rate_limit_burst=30)) as (socket, _, _):
+        for _ in range(2):  # 20 tokens each: the second does not fit
+            socket.send_json({"type": "step", "unit": "phase", "count": 20})
+        socket.send_json({"type": "no such type"})  # a cheap one still fits, and ends the test
+        phases, errors = 0, []
+        while not errors or "no such type" not in errors[-1]:
+            message = socket.receive()
+            if message.get("text") is not None:
+                errors.append(json.loads(message["text"])["message"])
+            elif frames.decode(message["bytes"])[0]["type"] == "phase":
+                phases += 1
+        assert phases == 20
+        assert errors[0].startswith("rate limit") and len(errors) == 2
+
+
 def test_acks_are_not_rate_limited_so_a_flooding_client_keeps_its_frames():
     # Were acks charged, the flood would drop them, the window would stay full and the
     # watchdog would close the client for holding frames it had acked.
