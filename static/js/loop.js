@@ -52,11 +52,23 @@ export class Loop {
     for (const view of views) this.dirty[view] = true;
   }
 
-  /** A decoded frame: kept until the next tick draws it; one it replaces undrawn is acked now. */
+  /** A decoded frame: kept until the next tick draws it. One it replaces undrawn is acked now,
+   * and its history rows (loss, gradient norms, racers) are kept: the server sends each once. */
   receive(frame) {
-    const { store, socket } = this.app;
-    if (store.pendingFrame) socket.send({ type: "ack" }); // never drawn: release its credit
+    const { store } = this.app;
+    if (store.pendingFrame) {
+      store.addHistory(store.pendingFrame.header);
+      this.dropPendingFrame();
+    }
     store.pendingFrame = frame;
+  }
+
+  /** Forgets the undrawn frame (a new run made it stale, or a newer one replaces it). */
+  dropPendingFrame() {
+    const { store, socket } = this.app;
+    if (!store.pendingFrame) return;
+    store.pendingFrame = null;
+    socket.send({ type: "ack" }); // never drawn: release its credit
   }
 
   /** Matches a canvas's backing store to its CSS size × devicePixelRatio. */

@@ -87,7 +87,10 @@ export class Sync {
     // A rebuilt run's reply also clears what old frames added after the config was sent.
     const last = store.history.iteration.at(-1);
     const older = last !== undefined && (message.iteration ?? 0) < last;
-    if (older || this.clearHistoryOnReply) store.clearHistory();
+    if (older || this.clearHistoryOnReply) {
+      store.clearHistory();
+      loop.dropPendingFrame(); // an undrawn frame from before this reply belongs to the old run
+    }
     this.clearHistoryOnReply = false;
     store.config = message.config;
     this.confirmed = structuredClone(message.config);
