@@ -61,10 +61,11 @@ export function drawGradients(ctx, scene) {
 const BAR_PAD = { left: 46, right: 8, top: 18, bottom: 16 };
 /** Titles from longest to shortest; each says the bars are a mean over recent frames. */
 function gradientTitles(frames) {
+  const last = frames === 1 ? "the last frame" : `the last ${frames} frames`;
   return [
-    `gradient norm ‖∂L/∂W‖ per layer, geometric mean of the last ${frames} frames (log)`,
-    `‖∂L/∂W‖ per layer, mean of the last ${frames} frames (log)`,
-    `‖∂L/∂W‖, mean of last ${frames} frames (log)`,
+    `gradient norm ‖∂L/∂W‖ per layer, geometric mean of ${last} (log)`,
+    `‖∂L/∂W‖ per layer, mean of ${last} (log)`,
+    `‖∂L/∂W‖, mean of ${last.replace("the ", "")} (log)`,
     `‖∂L/∂W‖, ${frames}-frame mean (log)`,
     `‖∂L/∂W‖ ${frames}-frame mean`,
   ];

@@ -6,7 +6,7 @@ import { FEATURE_LABELS } from "./controls.js";
 import * as network from "./network.js";
 import { $, setText } from "./notices.js";
 import { phaseParameters } from "./phases.js";
-import { GRAD_WINDOW, geometricMeans } from "./store.js";
+import { geometricMeans } from "./store.js";
 import * as structure from "./structure.js";
 import * as surface from "./surface.js";
 import { surfaceCanvases } from "./thumbnails.js";
@@ -203,7 +203,7 @@ export class Loop {
       charts.drawGradients(grads.ctx, {
         ...grads,
         norms: this.scene.gradNorms,
-        frames: GRAD_WINDOW,
+        frames: Math.max(1, store.gradWindow.length), // the title says how many it averages
         grads: store.grads,
         history: Boolean(store.view.gradHistory),
       });
