@@ -82,9 +82,9 @@ export class Sync {
     const { store, transport, view, loop } = this.app;
     store.exact = { iteration: message.iteration ?? 0, network: message.network };
     store.resetTrace(); // a new run, new weights or new data: the server restarted the iteration
-    // Frames of the old run may still arrive before this reply; the new run starts from its own
-    // iteration, so history from beyond that point belongs to the old run.
-    // A rebuilt run's reply also clears what old frames added after the config was sent.
+    // The server sends every frame of the old run before this reply, but some arrive after the
+    // page sent its config or reset: history past the new run's iteration, or any history once
+    // a rebuilt run answers, belongs to the old run.
     const last = store.history.iteration.at(-1);
     const older = last !== undefined && (message.iteration ?? 0) < last;
     if (older || this.clearHistoryOnReply) {
