@@ -12,7 +12,21 @@ from server.config import MAX_FPS, MAX_SPEED
 
 
 class ProtocolError(ValueError):
-    """A client message that cannot be applied; its text goes back as `{"type": "error"}`."""
+    """A client message that cannot be applied; it goes back as `{"type": "error"}` with the
+    `field` it names, when it names one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field, self.reason = field, message
+
+
+def error_message(error: ValueError) -> dict[str, Any]:
+    """The `error` reply to a refused message."""
+    field = getattr(error, "field", None)
+    reply: dict[str, Any] = {"type": "error", "message": str(error)}
+    if field:
+        reply["field"] = field
+    return reply
 
 
 class Message(BaseModel):
@@ -46,6 +60,9 @@ class Config(Message):
     network: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
     data: dict[str, Any] = Field(default_factory=dict)
+
+    def config(self) -> dict[str, Any]:
+        return {"network": self.network, "training": self.training, "data": self.data}
 
 
 class Set(TrainingOptions):
@@ -166,7 +183,11 @@ _client_message = TypeAdapter(ClientMessage)
 
 
 def parse_message(
-    raw: str | bytes | None, max_bytes: int, max_depth: int, max_config_bytes: int | None = None
+    raw: str | bytes | None,
+    max_bytes: int,
+    max_depth: int,
+    max_config_bytes: int | None = None,
+    limits: Any = None,
 ) -> BaseModel:
     """One websocket message → its typed model, or ProtocolError saying what was wrong.
 

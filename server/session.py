@@ -1,17 +1,21 @@
 """One websocket connection's training session: a receiver, a frame sender, a training loop and
-an ack watchdog side by side; when one ends the others are cancelled."""
+an ack watchdog side by side in one task group; when one ends the others are cancelled.
+
+What they share is the run (behind `engine_lock`), the frame slot (`dirty` + `wake`) and the
+credit window. Which run a message belongs to is said, not guessed: `run_id` counts the runs
+this session has started, and every state, frame and phase carries it, so the page drops
+whatever belongs to an earlier run.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import json
 import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -20,78 +24,19 @@ from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
 from engine.run import Limits, Run, TrainStatus, default_config
-from server import frames, protocol
-from server.config import PROTOCOL_VERSION, Settings
+from server import frames, messages, protocol
+from server.config import Settings
+from server.pacing import (
+    MAX_ACK_CHARS,
+    MESSAGE_COST,
+    ChunkSizer,
+    Credits,
+    TokenBucket,
+    message_cost,
+)
+from server.race import MetricsCache, Race, add_point
 
-MAX_CHUNK = 1000  # iterations per engine call, whatever the speed
 MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
-# Rate-limit tokens per message: building a run and sending its data, or a gradient check,
-# costs far more than a slider move (a person does not need ten of them a second).
-MESSAGE_COST = {"config": 20, "points": 20, "reset": 5, "inspect": 5, "compare": 5}
-# A phase step costs this many tokens per phase: each is a layer's pass over the whole batch,
-# sent as f64 (up to about a megabyte on the largest network).
-PHASE_COST = 1
-# `{"type": "ack"}` with room for whitespace; anything longer is parsed after the rate limit.
-MAX_ACK_CHARS = 64
-
-
-class MetricsCache:
-    """A run's figures, computed at most once between two changes of the run: a metrics pass
-    over every sample costs more than a training slice, and a tick and its frame both need it."""
-
-    def __init__(self) -> None:
-        self.figures: dict[str, Any] | None = None
-
-    def get(self, run: Run) -> dict[str, Any]:
-        if self.figures is None:
-            self.figures = run.metrics()
-        return self.figures
-
-    def forget(self) -> None:
-        self.figures = None
-
-
-@dataclass
-class Variant:
-    """One racer of `compare`: a clone of the run with its own training options."""
-
-    label: str
-    run: Run
-    history: deque
-    diverged: bool = False
-    cache: MetricsCache = field(default_factory=MetricsCache)
-
-    def metrics(self) -> dict[str, Any]:
-        return self.cache.get(self.run)
-
-
-def add_point(history: deque, metrics: dict[str, Any]) -> None:
-    """One point of a loss curve, as `history` in frames has it."""
-    history.append([metrics["iteration"], metrics["train_loss"], metrics["test_loss"]])
-
-
-def message_cost(message: BaseModel) -> int:
-    """Rate-limit tokens `message` costs in all: a phase step pays for every phase it sends."""
-    if isinstance(message, protocol.Step) and message.unit == "phase":
-        return PHASE_COST * message.count
-    return MESSAGE_COST.get(message.type, 1)
-
-
-class TokenBucket:
-    """Per-connection message rate limit: `rate` per second on average, bursts up to `burst`."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self.tokens, self.stamp = float(burst), time.monotonic()
-
-    def take(self, tokens: int) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < tokens:
-            return False
-        self.tokens -= tokens
-        return True
 
 
 class Session:
@@ -105,17 +50,17 @@ class Session:
             max_points=settings.max_points,
         )
         self.run = Run(default_config(), limits=self.limits)
-        self.variants: list[Variant] = []
+        self.run_id = 1
+        self.race = Race(settings.history_cap)
         self.playing = False
         self.speed: int | str = 1
         self.fps = settings.default_fps
         self.applied = 0  # client messages applied so far: frames say which they reflect
         self.history: deque = deque(maxlen=settings.history_cap)
-        self.chunk = 1  # iterations per engine call, adapted to keep each call short
+        self.chunk = ChunkSizer(settings.slice_seconds)
         # The frame slot: `dirty` means the run changed since the last frame was built.
         self.dirty = True
-        self.in_flight = 0
-        self.waiting_since = time.monotonic()
+        self.credits = Credits(settings.frame_window)
         self.wake = asyncio.Event()  # a frame may be sendable (state changed or credit freed)
         self.wake.set()  # the first frame goes out right after the greeting
         self.play_event = asyncio.Event()
@@ -130,13 +75,18 @@ class Session:
         self._metrics = MetricsCache()
         self._cancel: Callable[[], None] | None = None
 
+    @property
+    def in_flight(self) -> int:
+        """Frames sent and not yet acked."""
+        return self.credits.in_flight
+
     # ----- lifecycle -------------------------------------------------------------------------
 
     async def serve(self) -> None:
         """Greet, then serve until the client leaves or is closed."""
         try:
             await self.send_json(self.hello())
-            await self.send_json(self.data_message())
+            await self.send_json(messages.data(self.run))
             async with anyio.create_task_group() as group:
                 self._cancel = group.cancel_scope.cancel
                 for task in (self.receive_loop, self.send_loop, self.train_loop, self.ack_watchdog):
@@ -177,8 +127,9 @@ class Session:
         async with self.send_lock:
             await self.websocket.send_bytes(message)
 
-    async def send_error(self, message: str) -> None:
-        await self.send_json({"type": "error", "message": message})
+    async def send_error(self, error: ValueError) -> None:
+        """A refused message: the field it names (when it names one) and what was wrong."""
+        await self.send_json(protocol.error_message(error))
 
     async def send_status(self, message: str | None = None) -> None:
         payload: dict[str, Any] = {"type": "status", "playing": self.playing}
@@ -197,39 +148,30 @@ class Session:
         self.wake.set()
 
     async def send_loop(self) -> None:
-        """Build and send the newest frame whenever the run changed and a frame credit is free."""
+        """Build and send the newest frame whenever the run changed and a frame credit is free.
+        A frame may reach the page after a newer run's `state`: its `run` says to drop it."""
         while True:
             await self.wake.wait()
             self.wake.clear()
-            if not self.dirty or self.in_flight >= self.settings.frame_window:
+            if not self.dirty or not self.credits.free:
                 continue
             self.dirty = False
             async with self.engine_lock:
                 message = await self.engine_call("frame", self.frame_message)
-                # Take the send lock before a handler can change the run: a frame of the old
-                # run then always reaches the page before the new run's `state` reply.
-                await self.send_lock.acquire()
-            try:
-                if self.in_flight == 0:
-                    self.waiting_since = time.monotonic()
-                self.in_flight += 1
-                await self.websocket.send_bytes(message)
-            finally:
-                self.send_lock.release()
+            self.credits.spend()
+            await self.send_bytes(message)
 
     async def ack_watchdog(self) -> None:
         """Close a client that holds frames without acking them for `ack_timeout` seconds."""
         timeout = self.settings.ack_timeout
         while True:
             await asyncio.sleep(min(1.0, timeout / 4))
-            if self.in_flight and time.monotonic() - self.waiting_since > timeout:
+            if self.credits.overdue(timeout):
                 await self.close(1008, f"no ack for {timeout:g} s")
                 return
 
     def acked(self) -> None:
-        if self.in_flight:
-            self.in_flight -= 1
-            self.waiting_since = time.monotonic()
+        if self.credits.release():
             self.wake.set()
 
     # ----- receiving -------------------------------------------------------------------------
@@ -258,6 +200,7 @@ class Session:
                 self.settings.max_message_bytes,
                 self.settings.max_json_depth,
                 self.settings.max_config_bytes,
+                self.limits,
             )
             extra = message_cost(message) - upfront
             if extra > 0 and not self.bucket.take(extra):
@@ -265,7 +208,7 @@ class Session:
                 return
             await self.apply(message)
         except ValueError as error:  # ProtocolError, and the engine's ValueError messages
-            await self.send_error(str(error))
+            await self.send_error(error)
 
     def upfront_cost(self, text: str | None) -> int:
         """Tokens taken before parsing: one, or a config's cost for a message over the common
@@ -281,7 +224,7 @@ class Session:
         watchdog later closes a client that did ack). An ack with nothing in flight grants
         nothing, so it goes through the bucket like any other message.
         """
-        if not self.in_flight or text is None or len(text) > MAX_ACK_CHARS:
+        if not self.credits.in_flight or text is None or len(text) > MAX_ACK_CHARS:
             return False
         try:
             message = protocol.parse_message(text, MAX_ACK_CHARS, self.settings.max_json_depth)
@@ -295,7 +238,8 @@ class Session:
         if now - self.last_rate_error >= 1.0:
             self.last_rate_error = now
             limit = self.settings.rate_limit_per_second
-            await self.send_error(f"rate limit: more than {limit:g} messages per second; dropped")
+            refused = f"rate limit: more than {limit:g} messages per second; dropped"
+            await self.send_error(ValueError(refused))
 
     async def apply(self, message: BaseModel) -> None:
         if isinstance(message, protocol.Ack):
@@ -309,15 +253,22 @@ class Session:
 
     # ----- message handlers: each validates fully before it changes anything -------------------
 
-    async def on_config(self, message: protocol.Config) -> None:
-        config = {"network": message.network, "training": message.training, "data": message.data}
-        run = Run(config, limits=self.limits)
-        self.run = run
-        self.set_playing(False)
-        self.restart_variants()
+    async def new_run(self, run: Run | None = None, *, data: bool = False) -> None:
+        """A new run (config, reset, new points): a new id, a fresh history, the race restarted
+        on it, and the page told by `state` (and `data` when the data changed)."""
+        if run is not None:
+            self.run = run
+        self.run_id += 1
+        self.race.restart(self.run)
         self.history.clear()
         await self.send_json(self.state_message())
-        await self.send_json(self.data_message())
+        if data:
+            await self.send_json(messages.data(self.run))
+
+    async def on_config(self, message: protocol.Config) -> None:
+        run = Run(message.config(), limits=self.limits)
+        self.set_playing(False)
+        await self.new_run(run, data=True)
 
     async def on_set(self, message: protocol.Set) -> None:
         training = message.training()
@@ -338,9 +289,7 @@ class Session:
 
     async def on_reset(self, message: protocol.Reset) -> None:
         self.run.reset(seed=message.seed)
-        self.restart_variants()
-        self.history.clear()
-        await self.send_json(self.state_message())
+        await self.new_run()
 
     async def on_step(self, message: protocol.Step) -> None:
         self.check_step_size(message)
@@ -350,7 +299,8 @@ class Session:
         if message.unit == "phase":
             # One at a time, each sent before the next is computed: memory stays flat.
             for _ in range(message.count):
-                await self.send_phase(await self.engine_call("phase", self.run.next_phase))
+                phase = await self.engine_call("phase", self.run.next_phase)
+                await self.send_bytes(frames.phase_message({**phase, "run": self.run_id}))
             return
         per_unit = 1 if message.unit == "iteration" else self.iterations_per_epoch()
         await self.train(message.count * per_unit)
@@ -361,9 +311,10 @@ class Session:
             return
         iterations = message.count * self.iterations_per_epoch()
         if iterations > MAX_STEP_ITERATIONS:
-            raise ValueError(
-                f"step.count: {message.count} epochs are {iterations} iterations, more than "
-                f"{MAX_STEP_ITERATIONS} in one step; use play"
+            raise protocol.ProtocolError(
+                f"{message.count} epochs are {iterations} iterations, more than "
+                f"{MAX_STEP_ITERATIONS} in one step; use play",
+                field="step.count",
             )
 
     async def on_inspect(self, message: protocol.Inspect) -> None:
@@ -379,29 +330,13 @@ class Session:
 
     async def on_points(self, message: protocol.Points) -> None:
         self.run.set_points(message.points)
-        self.restart_variants()
-        self.history.clear()
-        await self.send_json(self.state_message())
-        await self.send_json(self.data_message())
+        await self.new_run(data=True)
 
     async def on_compare(self, message: protocol.Compare) -> None:
-        # Every clone is validated before the race (or the old one) changes.
-        self.variants = [self.racer(v.label, v.training()) for v in message.variants]
+        self.race.start(self.run, [(v.label, v.training()) for v in message.variants])
 
     async def on_export(self, message: protocol.Export) -> None:
-        await self.send_json(self.export_message())
-
-    def racer(self, label: str, training: dict[str, Any]) -> Variant:
-        """A clone of the run as it is now (same data, weights, batch order), other options."""
-        run = self.run.clone(training=training)
-        return Variant(label, run, deque(maxlen=self.settings.history_cap))
-
-    def restart_variants(self) -> None:
-        """After a new run, reset or new points, the race restarts from the run's new weights."""
-        try:
-            self.variants = [self.racer(v.label, v.run.config["training"]) for v in self.variants]
-        except ValueError:  # a racer's options no longer fit the new network: stop the race
-            self.variants = []
+        await self.send_json(messages.export(self.run))
 
     def set_playing(self, playing: bool) -> None:
         self.playing = playing
@@ -438,7 +373,7 @@ class Session:
             if deadline is not None and sliced and time.monotonic() >= deadline:
                 return
             sliced = True
-            chunk = self.chunk if remaining is None else min(self.chunk, remaining)
+            chunk = self.chunk.size if remaining is None else min(self.chunk.size, remaining)
             async with self.engine_lock:
                 if not self.playing:  # paused (or a new run) while we waited for the lock
                     return
@@ -453,7 +388,7 @@ class Session:
         `slice_seconds`, yielding to the event loop between them so other sessions go on."""
         remaining = iterations
         while remaining > 0:
-            chunk = min(self.chunk, remaining)
+            chunk = min(self.chunk.size, remaining)
             status = self.train_slice(chunk)
             remaining -= chunk
             if not await self.after_slice(status):
@@ -489,20 +424,10 @@ class Session:
     def train_slice(self, chunk: int) -> TrainStatus:
         started = time.perf_counter()  # wall time: what the other sessions wait for
         status = self.run.train(chunk)
-        self.train_variants(chunk)
-        self.adapt_chunk(chunk, time.perf_counter() - started)
+        self.race.train(chunk)
+        self.chunk.measured(chunk, time.perf_counter() - started)
         self._metrics.forget()
         return status
-
-    def adapt_chunk(self, chunk: int, elapsed: float) -> None:
-        per_iteration = max(elapsed / chunk, 1e-7)
-        self.chunk = max(1, min(MAX_CHUNK, int(self.settings.slice_seconds / per_iteration)))
-
-    def train_variants(self, chunk: int) -> None:
-        for variant in self.variants:
-            if not variant.diverged:
-                variant.diverged = variant.run.train(chunk).diverged
-                variant.cache.forget()
 
     async def diverged(self, message: str | None) -> None:
         self.set_playing(False)
@@ -516,8 +441,7 @@ class Session:
     def record_history(self) -> None:
         """One loss point per tick, for the run and each racer."""
         add_point(self.history, self.metrics())
-        for variant in self.variants:
-            add_point(variant.history, variant.metrics())
+        self.race.record()
 
     def metrics(self) -> dict[str, Any]:
         return self._metrics.get(self.run)
@@ -525,92 +449,19 @@ class Session:
     # ----- messages to the client ------------------------------------------------------------
 
     def hello(self) -> dict[str, Any]:
-        return {
-            "type": "hello",
-            "protocol": PROTOCOL_VERSION,
-            "limits": self.settings.limits(),
-            "defaults": default_config(),
-            "options": protocol.options(),
-            "lessons": protocol.lessons(),
-            "speed": self.speed,
-            "fps": self.fps,
-            "state": self.state_message(),
-        }
+        return messages.hello(self.settings, self.state_message(), self.speed, self.fps)
 
     def state_message(self) -> dict[str, Any]:
-        return {
-            "type": "state",
-            "config": self.run.config,
-            "network": self.run.network.to_spec(),
-            "playing": self.playing,
-            "iteration": self.run.iteration,
-            "epoch": self.run.epoch,
-        }
-
-    def export_message(self) -> dict[str, Any]:
-        """The run's config with its current weights as float64 JSON numbers: a file that
-        rebuilds the network exactly (Python's float repr round-trips every double)."""
-        config = copy.deepcopy(self.run.config)
-        config["network"] = {**config["network"], **self.run.network.to_spec()}
-        return {
-            "type": "export",
-            "config": config,
-            "iteration": self.run.iteration,
-            "epoch": self.run.epoch,
-        }
-
-    def data_message(self) -> dict[str, Any]:
-        data = self.run.data
-        return {
-            "type": "data",
-            "train": data.train_rows(),
-            "test": data.test_rows(),
-            "kind": data.kind,
-            "n_classes": data.n_classes,
-        }
+        return messages.state(self.run, self.run_id, self.playing)
 
     def frame_message(self) -> bytes:
-        metrics = self.metrics()
-        if not self.history or self.history[-1][0] != metrics["iteration"]:
-            add_point(self.history, metrics)  # the history ends with this frame's own point
         header = {
-            **metrics,
-            "history": list(self.history),
+            "run": self.run_id,
             "playing": self.playing,
             "speed": self.speed,
             "fps": self.fps,
             "seq": self.applied,
-            "focus_sample": self.run.focus,
         }
-        self.history.clear()
-        if self.variants:
-            header["compare"] = [self.variant_summary(variant) for variant in self.variants]
-        surfaces = self.run.surfaces(self.settings.output_grid, self.settings.neuron_grid)
-        return frames.frame_message(header, self.parameters(), surfaces)
-
-    def variant_summary(self, variant: Variant) -> dict[str, Any]:
-        m = variant.metrics()
-        summary = {
-            "label": variant.label,
-            "iteration": m["iteration"],
-            "train_loss": m["train_loss"],
-            "test_loss": m["test_loss"],
-            "diverged": variant.diverged,
-            "history": list(variant.history),
-        }
-        variant.history.clear()
-        return summary
-
-    def parameters(self) -> list[tuple[str, Any]]:
-        network = self.run.network
-        arrays = [(f"W/{layer}", W) for layer, W in enumerate(network.weights)]
-        arrays += [(f"b/{layer}", b) for layer, b in enumerate(network.biases)]
-        # The gradient the last step applied (zeros before the first one).
-        gradients = self.run.trainer.last_gradients
-        arrays += [(f"dW/{layer}", g["W"]) for layer, g in enumerate(gradients)]
-        arrays += [(f"db/{layer}", g["b"]) for layer, g in enumerate(gradients)]
-        return arrays
-
-    async def send_phase(self, phase: dict[str, Any]) -> None:
-        # The engine's phase already names its iteration and the sample it follows.
-        await self.send_bytes(frames.phase_message(phase))
+        return messages.frame(
+            self.run, self.metrics(), self.history, self.race, self.settings, header
+        )

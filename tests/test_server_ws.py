@@ -88,7 +88,7 @@ def snapshot(session) -> tuple:
         session.playing,
         session.speed,
         session.fps,
-        len(session.variants),
+        len(session.race.variants),
     )
     return state, weights
 
@@ -431,7 +431,7 @@ def test_compare_races_clones_and_reports_their_losses_in_each_frame():
         socket.send_json({"type": "compare", "variants": []})
         socket.send_json({"type": "pause"})
         next_text(socket)
-        assert session.variants == []
+        assert session.race.variants == []
 
 
 def test_diverging_run_pauses_itself_and_says_why():
@@ -784,8 +784,8 @@ def test_reset_restarts_the_race_from_the_new_weights():
         socket.send_json({"type": "step", "unit": "iteration", "count": 5})
         socket.send_json({"type": "reset", "seed": 3})
         assert next_text(socket)["type"] == "state"
-        assert [variant.label for variant in session.variants] == ["sgd", "fast"]
-        for variant in session.variants:
+        assert [variant.label for variant in session.race.variants] == ["sgd", "fast"]
+        for variant in session.race.variants:
             assert variant.run.iteration == 0
             assert variant.run.config["training"]["lr"] in (0.03, 0.3)
             np.testing.assert_array_equal(

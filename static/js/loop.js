@@ -52,8 +52,9 @@ export class Loop {
     for (const view of views) this.dirty[view] = true;
   }
 
-  /** A decoded frame: kept until the next tick draws it. One it replaces undrawn is acked now,
-   * and its history rows (loss, gradient norms, racers) are kept: the server sends each once. */
+  /** A decoded frame of the current run: kept until the next tick draws it. One it replaces
+   * undrawn is acked now, and its history rows (loss, gradient norms, racers) are kept: the
+   * server sends each once. */
   receive(frame) {
     const { store } = this.app;
     if (store.pendingFrame) {
@@ -63,7 +64,7 @@ export class Loop {
     store.pendingFrame = frame;
   }
 
-  /** Forgets the undrawn frame (a new run made it stale, or a newer one replaces it). */
+  /** Forgets the undrawn frame (a new run's state made it stale, or a newer one replaces it). */
   dropPendingFrame() {
     const { store, socket } = this.app;
     if (!store.pendingFrame) return;

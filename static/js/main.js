@@ -26,6 +26,12 @@ app.socket = new Socket(socketUrl(), {
   onClose: (retryMs) => app.sync.closed(retryMs),
   onText: (message) => app.sync.text(message),
   onBinary: (decoded) => {
+    // Frames and phases say which run they show: one of another run (the page changed it
+    // meanwhile) is released unseen.
+    if (decoded.header.run !== store.run) {
+      if (decoded.header.type !== "phase") app.socket.send({ type: "ack" });
+      return;
+    }
     if (decoded.header.type === "phase") return receivePhase(app, decoded);
     app.sync.takeFocus(decoded.header);
     app.loop.receive(decoded);

@@ -11,6 +11,7 @@ export class Store extends EventTarget {
     super();
     this.hello = null; // server hello: limits, defaults, options, lessons
     this.config = null; // the current run configuration (network, training, data)
+    this.run = null; // the id of the run the last `state` confirmed; null until one arrives
     this.network = null; // spec with weights, from the last `state`
     this.data = null; // {train, test, kind, n_classes}
     this.frame = null; // newest decoded frame {header, arrays}, as drawn

@@ -17,7 +17,6 @@ export class Sync {
     // that is not.
     this.confirmed = null;
     this.configPending = false;
-    this.clearHistoryOnReply = false; // a config was sent that starts a new loss history
     this.lastSet = null; // {path, previous} of the newest live option, undone if refused
     this.exportWanted = false; // the person pressed Export JSON and waits for the server's copy
     this.exportAsked = -1; // the iteration an export was last asked for
@@ -37,9 +36,10 @@ export class Sync {
   opened() {
     const { store } = this.app;
     setConnection("connected");
+    store.run = null; // a new session: nothing it sends is ours until it confirms our run
     // A reconnect opens a new session: resend the run we had, with its trained weights, so the
     // person keeps their place.
-    if (store.helloSeen && store.config) this.sendConfig(this.configWithWeights(), { keepHistory: true });
+    if (store.helloSeen && store.config) this.sendConfig(this.configWithWeights());
   }
 
   closed(retryMs) {
@@ -82,16 +82,13 @@ export class Sync {
     const { store, transport, view, loop } = this.app;
     store.exact = { iteration: message.iteration ?? 0, network: message.network };
     store.resetTrace(); // a new run, new weights or new data: the server restarted the iteration
-    // The server sends every frame of the old run before this reply, but some arrive after the
-    // page sent its config or reset: history past the new run's iteration, or any history once
-    // a rebuilt run answers, belongs to the old run.
-    const last = store.history.iteration.at(-1);
-    const older = last !== undefined && (message.iteration ?? 0) < last;
-    if (older || this.clearHistoryOnReply) {
-      store.clearHistory();
-      loop.dropPendingFrame(); // an undrawn frame from before this reply belongs to the old run
+    // A new run starts a new history; frames and phases of any other run are dropped from now
+    // on (main.js). After a (re)connect the page has no run yet and restores its own history.
+    if (message.run !== store.run) {
+      if (store.run !== null) store.clearHistory();
+      store.run = message.run;
+      loop.dropPendingFrame();
     }
-    this.clearHistoryOnReply = false;
     store.config = message.config;
     this.confirmed = structuredClone(message.config);
     this.configPending = false;
@@ -133,7 +130,6 @@ export class Sync {
     if (!this.configPending && !refusedOption) return;
     if (refusedOption && !this.configPending) setPath(this.confirmed, this.lastSet.path, this.lastSet.previous);
     this.configPending = false;
-    this.clearHistoryOnReply = false; // refused: the old run, and its history, go on
     this.lastSet = null;
     store.config = structuredClone(this.confirmed);
     this.app.controls?.fill(store.config, { force: true });
@@ -153,13 +149,11 @@ export class Sync {
 
   // ---------------------------------------------------------------- sending
 
-  /** Builds a new run from `config` (network rebuilt), clearing what belonged to the old one. */
-  sendConfig(config, { keepHistory = false } = {}) {
+  /** Builds a new run from `config` (network rebuilt); its `state` reply clears the old history. */
+  sendConfig(config) {
     const { store, socket, points, transport, view, loop } = this.app;
     store.config = structuredClone(config);
     this.configPending = true;
-    if (!keepHistory) store.clearHistory();
-    this.clearHistoryOnReply = !keepHistory;
     store.resetTrace();
     points.forget();
     if (socket.send({ type: "config", ...pick(config, ["network", "training", "data"]) })) {

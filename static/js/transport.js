@@ -47,10 +47,7 @@ export class Transport {
   }
 
   reset() {
-    const { store, socket, loop } = this.app;
-    store.clearHistory();
-    socket.send({ type: "reset" });
-    loop.invalidate("charts");
+    this.app.socket.send({ type: "reset" }); // its state reply starts the new run's history
   }
 
   sendSpeed() {

@@ -1,0 +1,86 @@
+"""What a session's work costs and how it is paced: the message rate limit, the frame credit
+window, and the size of the training slices that keep the event loop responsive."""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel
+
+from server import protocol
+
+MAX_CHUNK = 1000  # iterations per engine call, whatever the speed
+# Rate-limit tokens per message: building a run and sending its data, or a gradient check,
+# costs far more than a slider move (a person does not need ten of them a second).
+MESSAGE_COST = {"config": 20, "points": 20, "reset": 5, "inspect": 5, "compare": 5}
+# A phase step costs this many tokens per phase: each is a layer's pass over the whole batch,
+# sent as f64 (up to about a megabyte on the largest network).
+PHASE_COST = 1
+# `{"type": "ack"}` with room for whitespace; anything longer is parsed after the rate limit.
+MAX_ACK_CHARS = 64
+
+
+def message_cost(message: BaseModel) -> int:
+    """Rate-limit tokens `message` costs in all: a phase step pays for every phase it sends."""
+    if isinstance(message, protocol.Step) and message.unit == "phase":
+        return PHASE_COST * message.count
+    return MESSAGE_COST.get(message.type, 1)
+
+
+class TokenBucket:
+    """Per-connection message rate limit: `rate` per second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self, tokens: int) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < tokens:
+            return False
+        self.tokens -= tokens
+        return True
+
+
+class Credits:
+    """The frame credit window: at most `window` frames sent and not yet acked."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.in_flight = 0
+        self.waiting_since = time.monotonic()
+
+    @property
+    def free(self) -> bool:
+        return self.in_flight < self.window
+
+    def spend(self) -> None:
+        if self.in_flight == 0:
+            self.waiting_since = time.monotonic()
+        self.in_flight += 1
+
+    def release(self) -> bool:
+        """An ack: whether it freed a credit (an ack with nothing in flight frees nothing)."""
+        if not self.in_flight:
+            return False
+        self.in_flight -= 1
+        self.waiting_since = time.monotonic()
+        return True
+
+    def overdue(self, timeout: float) -> bool:
+        """Frames held without an ack for more than `timeout` seconds."""
+        return bool(self.in_flight) and time.monotonic() - self.waiting_since > timeout
+
+
+class ChunkSizer:
+    """Iterations per engine call, adapted so that each call takes about `slice_seconds`."""
+
+    def __init__(self, slice_seconds: float) -> None:
+        self.slice_seconds = slice_seconds
+        self.size = 1
+
+    def measured(self, iterations: int, elapsed: float) -> None:
+        per_iteration = max(elapsed / iterations, 1e-7)
+        self.size = max(1, min(MAX_CHUNK, int(self.slice_seconds / per_iteration)))
