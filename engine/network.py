@@ -5,43 +5,26 @@ update every parameter with one vector operation. Edit them in place; never rebi
 """
 
 import itertools
-import math
 from collections.abc import Sequence
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from . import schema
+from .activations import ACTIVATIONS
+from .checks import FieldError, is_integer
+from .datasets import is_finite_number, shown
+from .inits import initial_weights
 from .losses import DEFAULT_LOSS, LOSSES
 
 Array = np.ndarray
 
-INITS = ("xavier", "he", "normal", "uniform", "zeros")
 # A teaching engine has no use for more; the cap keeps a typo from allocating gigabytes.
 MAX_PARAMETERS = 10_000_000
-# Far past where every unit saturates; larger scales only overflow the random draw.
-MAX_INIT_SCALE = 100.0
-SPEC_KEYS = (
-    "layers",
-    "activation",
-    "output",
-    "loss",
-    "init",
-    "init_scale",
-    "seed",
-    "bias",
-    "weights",
-    "biases",
-)
-DEFAULTS: dict[str, Any] = {
-    "activation": "tanh",
-    "output": "sigmoid",
-    "init": "xavier",
-    "init_scale": 1.0,
-    "seed": 0,
-    "bias": True,
-}
+# The fields of a spec that the run schema declares (engine/schema.py: defaults and checks).
+SCHEMA_KEYS = ("activation", "output", "loss", "init", "init_scale", "seed", "bias")
+SPEC_KEYS = ("layers", *SCHEMA_KEYS, "weights", "biases")
 
 
 class Trace(NamedTuple):
@@ -112,7 +95,7 @@ class Network:
         weights = fields.get("weights")
         if weights is None:
             weights = [
-                _initial_weights(fields["init"], fields["init_scale"], s, rng) for s in shapes
+                initial_weights(fields["init"], fields["init_scale"], s, rng) for s in shapes
             ]
         biases = fields.get("biases")
         if biases is None:
@@ -262,70 +245,43 @@ class Network:
         return Y
 
 
-# ----- initialisation ---------------------------------------------------------------------
-
-
-def _initial_weights(
-    init: str, scale: float, shape: tuple[int, int], rng: np.random.Generator
-) -> Array:
-    """Initial W for one layer. xavier and he multiply their usual scale by `scale`."""
-    fan_in, fan_out = shape
-    if init == "xavier":  # Glorot uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out))
-        limit = scale * math.sqrt(6.0 / (fan_in + fan_out))
-        return rng.uniform(-limit, limit, size=shape)
-    if init == "he":  # Kaiming normal for ReLU: N(0, 2 / fan_in)
-        return rng.normal(0.0, scale * math.sqrt(2.0 / fan_in), size=shape)
-    if init == "normal":
-        return rng.normal(0.0, scale, size=shape)
-    if init == "uniform":
-        return rng.uniform(-scale, scale, size=shape)
-    return np.zeros(shape)
-
-
 # ----- spec validation ----------------------------------------------------------------------
 
 
 def _validate_spec(spec: Any) -> dict[str, Any]:
-    """Spec with defaults filled in and weights/biases as arrays; ValueError names the field."""
+    """Spec with defaults filled in and weights/biases as arrays; FieldError names the field."""
     if not isinstance(spec, dict):
-        raise ValueError(f"spec: expected a dict, got {type(spec).__name__}")
+        raise FieldError("network", f"expected a dict, got {type(spec).__name__}")
     for key in spec:
         if key not in SPEC_KEYS:
-            raise ValueError(f"{key}: unknown key; allowed keys are {', '.join(SPEC_KEYS)}")
+            name = key if isinstance(key, str) and len(key) <= 40 else shown(key)
+            raise FieldError(f"network.{name}", f"unknown key; allowed: {', '.join(SPEC_KEYS)}")
     if "layers" not in spec:
-        raise ValueError("layers: required, e.g. [2, 4, 1]")
-    fields = {**DEFAULTS, **spec}
+        raise FieldError("network.layers", "required, e.g. [2, 4, 1]")
+    fields = {**schema.section_defaults("network"), **spec}
     layers = _validate_layers(fields["layers"])
     fields["layers"] = layers
-    _check_choice(fields, "activation", HIDDEN_ACTIVATIONS)
-    _check_choice(fields, "output", OUTPUT_ACTIVATIONS)
+    if "loss" not in spec:
+        fields["loss"] = DEFAULT_LOSS.get(fields["output"], fields["loss"])
+    for key in SCHEMA_KEYS:
+        fields[key] = schema.field(f"network.{key}").check(fields[key])
     if fields["output"] == "softmax" and layers[-1] < 2:
-        raise ValueError("output: softmax needs at least 2 outputs (layers[-1] >= 2)")
-    fields.setdefault("loss", DEFAULT_LOSS[fields["output"]])
-    _check_choice(fields, "loss", tuple(LOSSES))
+        raise FieldError("network.output", "softmax needs at least 2 outputs")
     allowed_outputs = LOSSES[fields["loss"]].outputs
     if fields["output"] not in allowed_outputs:
-        raise ValueError(
-            f"loss: {fields['loss']} needs output {' or '.join(allowed_outputs)}, "
-            f"got output {fields['output']}"
+        raise FieldError(
+            "network.loss",
+            f"{fields['loss']} needs output {' or '.join(allowed_outputs)}, "
+            f"got output {fields['output']}",
         )
-    _check_choice(fields, "init", INITS)
-    fields["init_scale"] = _init_scale(fields["init_scale"])
-    fields["seed"] = _seed(fields["seed"])
-    if not isinstance(fields["bias"], bool):
-        raise ValueError(f"bias: must be true or false, got {fields['bias']!r}")
     shapes = list(itertools.pairwise(layers))
     if spec.get("weights") is not None:
         fields["weights"] = _parameter_list("weights", spec["weights"], shapes)
     if spec.get("biases") is not None:
         fields["biases"] = _parameter_list("biases", spec["biases"], [(o,) for _, o in shapes])
         if not fields["bias"] and any(b.any() for b in fields["biases"]):
-            raise ValueError("biases: must all be zero when bias is false")
+            raise FieldError("network.biases", "must all be zero when bias is false")
     return fields
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> bool:
@@ -333,45 +289,32 @@ def _is_number(value: Any) -> bool:
 
 
 def _validate_layers(layers: Any) -> list[int]:
+    field = "network.layers"
     if not isinstance(layers, list | tuple) or len(layers) < 2:
-        raise ValueError(f"layers: expected a list of at least 2 sizes, got {layers!r}")
+        raise FieldError(field, f"expected a list of at least 2 sizes, got {shown(layers)}")
     for index, size in enumerate(layers):
-        if not _is_int(size) or size < 1:
-            raise ValueError(f"layers[{index}]: expected an integer >= 1, got {size!r}")
+        if not is_integer(size) or size < 1:
+            raise FieldError(
+                f"{field}[{index}]", f"expected a whole number >= 1, got {shown(size)}"
+            )
         if size > MAX_PARAMETERS:
-            shown = f"{size:,}" if size < 10**15 else f"a {len(str(size))}-digit number"
-            raise ValueError(f"layers[{index}]: at most {MAX_PARAMETERS:,} neurons, got {shown}")
+            count = f"{size:,}" if size < 10**15 else f"a {len(str(size))}-digit number"
+            raise FieldError(
+                f"{field}[{index}]", f"at most {MAX_PARAMETERS:,} neurons, got {count}"
+            )
     n_parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(layers))
     if n_parameters > MAX_PARAMETERS:
-        raise ValueError(
-            f"layers: {n_parameters:,} parameters, more than the {MAX_PARAMETERS:,} allowed"
-        )
+        allowed = f"more than the {MAX_PARAMETERS:,} allowed"
+        raise FieldError(field, f"{n_parameters:,} parameters, {allowed}")
     return [int(size) for size in layers]
 
 
-def _check_choice(fields: dict[str, Any], key: str, allowed: tuple[str, ...]) -> None:
-    if fields[key] not in allowed:
-        raise ValueError(f"{key}: expected one of {', '.join(allowed)}, got {fields[key]!r}")
-
-
-def _init_scale(value: Any) -> float:
-    if not _is_number(value) or not math.isfinite(value) or not 0 < value <= MAX_INIT_SCALE:
-        allowed = f"(0, {MAX_INIT_SCALE:g}]"
-        raise ValueError(f"init_scale: must be a finite number in {allowed}, got {value!r}")
-    return float(value)
-
-
-def _seed(value: Any) -> int:
-    if not _is_int(value) or not 0 <= value < 2**63:
-        raise ValueError(f"seed: must be an integer in [0, 2^63), got {value!r}")
-    return int(value)
-
-
 def _parameter_list(key: str, value: Any, shapes: list[tuple[int, ...]]) -> list[Array]:
+    field = f"network.{key}"
     if not isinstance(value, list | tuple) or len(value) != len(shapes):
-        raise ValueError(f"{key}: expected a list of {len(shapes)} layers, got {_describe(value)}")
+        raise FieldError(field, f"expected a list of {len(shapes)} layers, got {_describe(value)}")
     return [
-        _parameter(f"{key}[{layer}]", v, shape)
+        _parameter(f"{field}[{layer}]", v, shape)
         for layer, (v, shape) in enumerate(zip(value, shapes, strict=True))
     ]
 
@@ -380,29 +323,29 @@ def _parameter(field: str, value: Any, shape: tuple[int, ...]) -> Array:
     """One layer's nested list (or real-valued array) as a float64 array of exactly `shape`."""
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "iuf":
-            raise ValueError(f"{field}: expected real numbers, got dtype {value.dtype}")
+            raise FieldError(field, f"expected real numbers, got dtype {value.dtype}")
         array = value.astype(np.float64)
     else:
         _check_nested_numbers(field, value, len(shape))
         try:
             array = np.array(value, dtype=np.float64)
         except ValueError:
-            raise ValueError(f"{field}: rows differ in length; expected shape {shape}") from None
+            raise FieldError(field, f"rows differ in length; expected shape {shape}") from None
     if array.shape != shape:
-        raise ValueError(f"{field}: expected shape {shape}, got {array.shape}")
+        raise FieldError(field, f"expected shape {shape}, got {array.shape}")
     if not np.isfinite(array).all():
-        raise ValueError(f"{field}: every value must be finite")
+        raise FieldError(field, "every value must be finite")
     return array
 
 
 def _check_nested_numbers(field: str, value: Any, depth: int) -> None:
     """Nested lists of real numbers (bools rejected: True is not a weight)."""
     if depth == 0:
-        if not _is_number(value):
-            raise ValueError(f"{field}: expected a number, got {value!r}")
+        if not is_finite_number(value):
+            raise FieldError(field, f"must be a finite number, got {shown(value)}")
         return
     if not isinstance(value, list | tuple):
-        raise ValueError(f"{field}: expected a list, got {_describe(value)}")
+        raise FieldError(field, f"expected a list, got {_describe(value)}")
     for index, item in enumerate(value):
         _check_nested_numbers(f"{field}[{index}]", item, depth - 1)
 
@@ -410,4 +353,4 @@ def _check_nested_numbers(field: str, value: Any, depth: int) -> None:
 def _describe(value: Any) -> str:
     if isinstance(value, list | tuple):
         return f"a list of {len(value)}"
-    return repr(value) if len(repr(value)) < 40 else type(value).__name__
+    return shown(value)

@@ -13,17 +13,19 @@ State = tuple[Array, ...]
 
 
 class Hyper(NamedTuple):
-    """Hyperparameters, named and defaulted as in torch.optim."""
+    """Hyperparameters, named as in torch.optim (their defaults live in engine/schema.py)."""
 
-    lr: float = 0.03
-    momentum: float = 0.9
-    alpha: float = 0.99
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
+    lr: float
+    momentum: float
+    alpha: float
+    beta1: float
+    beta2: float
+    eps: float
 
 
 class Optimizer(Protocol):
+    uses: tuple[str, ...]  # the hyperparameters its rule reads
+
     def initial_state(self, size: int) -> State: ...
 
     def propose(self, g: Array, hyper: Hyper, state: State) -> tuple[Array, State]: ...
@@ -31,6 +33,8 @@ class Optimizer(Protocol):
 
 class SGD:
     """w ← w − lr·g"""
+
+    uses = ("lr",)
 
     def initial_state(self, size: int) -> State:
         return ()
@@ -42,6 +46,8 @@ class SGD:
 class Momentum:
     """torch SGD(momentum=μ, dampening=0): v ← μ·v + g (v₁ = g), w ← w − lr·v"""
 
+    uses = ("lr", "momentum")
+
     def initial_state(self, size: int) -> State:
         return (np.zeros(size),)
 
@@ -52,6 +58,8 @@ class Momentum:
 
 class RMSprop:
     """torch RMSprop: s ← α·s + (1−α)·g², w ← w − lr·g / (√s + eps)"""
+
+    uses = ("lr", "alpha", "eps")
 
     def initial_state(self, size: int) -> State:
         return (np.zeros(size),)
@@ -68,6 +76,8 @@ class Adam:
     The step count t is kept per parameter, as torch does per tensor: a frozen layer's count
     does not advance, so its bias correction resumes correctly when it is unfrozen.
     """
+
+    uses = ("lr", "beta1", "beta2", "eps")
 
     def initial_state(self, size: int) -> State:
         return (np.zeros(size), np.zeros(size), np.zeros(size))

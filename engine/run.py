@@ -13,17 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .config import (
-    SEED_LIMIT,
-    Limits,
-    check_choice,
-    check_integer,
-    check_number,
-    check_object,
-    default_config,
-    validate_config,
-    validate_training,
-)
+from . import schema
+from .checks import Range, check_choice, check_integer, check_number, check_object
+from .config import Limits, default_config, validate_config, validate_training
 from .datasets import Dataset, from_rows, generate, validate_rows
 from .features import expand
 from .gradcheck import check_parameter, numeric_derivative, parameter_index, relative_error
@@ -272,7 +264,7 @@ class Run:
             i = check_integer("i", i, 0, fan_in - 1)
         elif not self.network.bias:
             raise ValueError("param: this network has no biases (network.bias is false)")
-        value = check_number("value", value, -MAX_EDIT, MAX_EDIT)
+        value = check_number("value", value, Range(-MAX_EDIT, MAX_EDIT))
         if param == "W":
             self.network.weights[layer][i, j] = value
         else:
@@ -310,7 +302,7 @@ class Run:
         one, the weights are drawn from it and network.seed becomes it.
         """
         if seed is not None:
-            seed = check_integer("seed", seed, 0, SEED_LIMIT - 1)
+            seed = schema.field("network.seed").check(seed)
             network = {**self.config["network"], "seed": seed}
             network.pop("weights", None)
             network.pop("biases", None)

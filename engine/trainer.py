@@ -3,61 +3,28 @@ and divergence detection (reported, never raised; the parameters before a bad st
 
 import math
 from collections.abc import Iterator
-from numbers import Integral, Real
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import schema
+from .checks import FieldError
+from .datasets import shown
 from .network import Backward, Network, Trace
 from .optimizers import OPTIMIZERS, Hyper, State
 
 Array = np.ndarray
 
-DEFAULT_OPTIONS: dict[str, Any] = {
-    "optimizer": "sgd",
-    "lr": 0.03,
-    "momentum": 0.9,
-    "alpha": 0.99,
-    "beta1": 0.9,
-    "beta2": 0.999,
-    "eps": 1e-8,
-    "l1": 0.0,
-    "l2": 0.0,
-    "dropout": 0.0,
-    "frozen": (),
-    "seed": 0,
-}
+# The training options a Trainer takes: the run schema's training section (batches are the
+# Run's business) and `seed`, which seeds the dropout masks (a run passes its network.seed).
+TRAINER_KEYS = (*(key for key in schema.section_keys("training") if key != "batch_size"), "seed")
 
 
-class Range(NamedTuple):
-    """Allowed values of a numeric option: `bounds` writes which ends are included ("[]", "(]",
-    "[)"), as in the error messages."""
-
-    low: float
-    high: float
-    bounds: str = "[]"
-
-    def contains(self, value: float) -> bool:
-        above = value > self.low if self.bounds[0] == "(" else value >= self.low
-        below = value < self.high if self.bounds[1] == ")" else value <= self.high
-        return above and below
-
-    def __str__(self) -> str:
-        return f"{self.bounds[0]}{self.low:g}, {self.high:g}{self.bounds[1]}"
-
-
-# The one table of numeric options; a run's configuration uses it too (engine.config).
-OPTION_RANGES: dict[str, Range] = {
-    "lr": Range(0.0, 10.0, "(]"),
-    "momentum": Range(0.0, 1.0, "[)"),
-    "alpha": Range(0.0, 1.0, "[)"),
-    "beta1": Range(0.0, 1.0, "[)"),
-    "beta2": Range(0.0, 1.0, "[)"),
-    "eps": Range(0.0, 1.0, "(]"),
-    "l1": Range(0.0, 10.0),
-    "l2": Range(0.0, 10.0),
-    "dropout": Range(0.0, 1.0, "[)"),
-}
+def default_options() -> dict[str, Any]:
+    """The Trainer's defaults: the schema's, the seed that of network.seed."""
+    defaults = schema.section_defaults("training")
+    del defaults["batch_size"]
+    return {**defaults, "seed": schema.field("network.seed").default}
 
 
 class StepResult(NamedTuple):
@@ -76,7 +43,7 @@ class Trainer:
         """Options: optimizer, lr, momentum, alpha, beta1, beta2, eps, l1, l2, dropout, frozen,
         seed (for the dropout masks). ValueError names the first invalid option."""
         self.net = net
-        self._options = _validate_options({**DEFAULT_OPTIONS, **options}, net.n_layers)
+        self._options = _validate_options({**default_options(), **options}, net.n_layers)
         self._apply_options(self._options)
         self.rng = np.random.default_rng(self._options["seed"])
         self.reset_state()
@@ -209,48 +176,21 @@ def _per_layer(net: Network, flat: Array) -> list[dict[str, Array]]:
 
 
 def _validate_options(options: dict[str, Any], n_layers: int) -> dict[str, Any]:
-    """Options with every value checked and normalised; ValueError names the first bad one."""
+    """Options with every value checked by its schema field; FieldError names the first bad one."""
     for key in options:
-        if key not in DEFAULT_OPTIONS:
-            raise ValueError(
-                f"{key}: unknown training option; allowed: {', '.join(DEFAULT_OPTIONS)}"
+        if key not in TRAINER_KEYS:
+            name = key if isinstance(key, str) and len(key) <= 40 else shown(key)
+            raise FieldError(
+                f"training.{name}", f"unknown option; allowed: {', '.join(TRAINER_KEYS)}"
             )
     result = dict(options)
-    if result["optimizer"] not in OPTIMIZERS:
-        raise ValueError(
-            f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {result['optimizer']!r}"
+    for key in TRAINER_KEYS:
+        path = "network.seed" if key == "seed" else f"training.{key}"
+        result[key] = schema.field(path).check(result[key])
+    frozen = result["frozen"]
+    if any(layer >= n_layers for layer in frozen):
+        raise FieldError(
+            "training.frozen", f"layer indices must be in [0, {n_layers - 1}], got {shown(frozen)}"
         )
-    for key, allowed in OPTION_RANGES.items():
-        result[key] = _number_in_range(key, result[key], allowed)
-    result["frozen"] = _frozen_layers(result["frozen"], n_layers)
-    seed = result["seed"]
-    if not isinstance(seed, Integral) or isinstance(seed, bool) or not 0 <= seed < 2**63:
-        raise ValueError(f"seed: must be an integer in [0, 2^63), got {seed!r}")
-    result["seed"] = int(seed)
+    result["frozen"] = tuple(sorted(set(frozen)))
     return result
-
-
-def _number_in_range(key: str, value: Any, allowed: Range) -> float:
-    if isinstance(value, Real) and not isinstance(value, bool):
-        try:
-            number = float(value)
-        except OverflowError:  # an int beyond float range, such as 10**400
-            number = math.inf
-        if math.isfinite(number) and allowed.contains(number):
-            return number
-    text = repr(value)
-    text = text if len(text) <= 40 else text[:37] + "..."
-    raise ValueError(f"{key}: must be a finite number in {allowed}, got {text}")
-
-
-def _frozen_layers(value: Any, n_layers: int) -> tuple[int, ...]:
-    if not isinstance(value, list | tuple | set | frozenset):
-        raise ValueError(f"frozen: expected a list of layer indices, got {value!r}")
-    layers = []
-    for layer in value:
-        if not isinstance(layer, Integral) or isinstance(layer, bool) or not 0 <= layer < n_layers:
-            raise ValueError(
-                f"frozen: layer indices must be integers in [0, {n_layers - 1}], got {layer!r}"
-            )
-        layers.append(int(layer))
-    return tuple(sorted(set(layers)))

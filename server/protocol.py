@@ -274,8 +274,8 @@ def options() -> dict[str, Any]:
     from engine.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
     from engine.datasets import DATASETS
     from engine.features import FEATURES
+    from engine.inits import INITS
     from engine.losses import LOSSES
-    from engine.network import INITS
     from engine.optimizers import OPTIMIZERS
 
     return {

@@ -52,26 +52,28 @@ def spec(**changes: object) -> dict:
         (spec(weights=[[[1, 2, 3], [4, 5, 6]]]), "weights"),
         (spec(weights=[[[1, 2, 3], [4, 5, 6]], [[1, 2, 3]]]), "weights[1]"),
         (spec(weights=[[[1, 2], [3, 4], [5, 6]], [[1], [2], [3]]]), "weights[0]"),
-        (spec(weights=[[[1, 2, 3], [4, 5, math.nan]], [[1], [2], [3]]]), "weights[0]"),
+        (spec(weights=[[[1, 2, 3], [4, 5, math.nan]], [[1], [2], [3]]]), "weights[0][1][2]"),
         (spec(weights=[[[1, 2, 3], [4, 5, True]], [[1], [2], [3]]]), "weights[0][1][2]"),
         (spec(weights=[[[1, 2, 3], [4, 5]], [[1], [2], [3]]]), "weights[0]"),
         (spec(weights=[[[1, 2, 3], [4, 5, "6"]], [[1], [2], [3]]]), "weights[0][1][2]"),
         (spec(weights=[np.array([["a"] * 3] * 2), [[1], [2], [3]]]), "weights[0]"),
         (spec(biases=[[0, 0, 0]]), "biases"),
         (spec(biases=[[0, 0], [0]]), "biases[0]"),
-        (spec(biases=[[0, 0, math.inf], [0]]), "biases[0]"),
+        (spec(biases=[[0, 0, math.inf], [0]]), "biases[0][2]"),
         (spec(bias=False, biases=[[0, 0, 1], [0]]), "biases"),
     ],
 )
 def test_invalid_spec_raises_value_error_naming_the_field(bad: object, field: str) -> None:
     with pytest.raises(ValueError) as error:
         Network.from_spec(bad)  # type: ignore[arg-type]
-    assert str(error.value).startswith(f"{field}:"), str(error.value)
+    expected = "network" if field == "spec" else f"network.{field}"
+    assert str(error.value).startswith(f"{expected}:"), str(error.value)
 
 
 def test_error_message_for_a_transposed_weight_matrix_states_both_shapes() -> None:
     weights = [np.zeros((3, 2)).tolist(), [[0.0], [0.0], [0.0]]]
-    with pytest.raises(ValueError, match=r"^weights\[0\]: expected shape \(2, 3\), got \(3, 2\)"):
+    expected = r"^network\.weights\[0\]: expected shape \(2, 3\), got \(3, 2\)"
+    with pytest.raises(ValueError, match=expected):
         Network.from_spec(spec(weights=weights))
 
 
@@ -98,7 +100,7 @@ def test_defaults_are_filled_in_and_reported() -> None:
         "init": "xavier",
         "init_scale": 1.0,
     }
-    assert filled["seed"] == 0 and filled["bias"] is True
+    assert filled["seed"] == 1 and filled["bias"] is True  # the run schema's defaults
     assert Network.from_spec(spec(output="linear")).loss_name == "mse"
     assert Network.from_spec({"layers": [2, 3], "output": "softmax"}).loss_name == "ce"
 

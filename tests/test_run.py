@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from engine.config import CLASSROOM_RANGES
+from engine import schema
 from engine.network import Network
 from engine.run import Limits, Run, default_config
-from engine.trainer import DEFAULT_OPTIONS, OPTION_RANGES, Range, Trainer
+from engine.trainer import Trainer, default_options
 
 NAN, INF = float("nan"), float("inf")
 
@@ -80,10 +80,10 @@ BAD_FIELDS = [
     ({"network": {"layers": [2, 2.0, 1]}}, r"network.layers\[1\]: must be an integer"),
     ({"network": {"layers": [3, 4, 1]}}, r"network.layers\[0\]: must equal the number of feat"),
     ({"network": {"layers": [2, 4, 2]}}, r"network.layers\[2\]: must equal the number of outp"),
-    ({"network": {"activation": "gelu"}}, "network.activation: expected one of"),
+    ({"network": {"activation": "gelu"}}, "network.activation: must be one of"),
     ({"network": {"output": "softmax"}}, "network.output: softmax needs at least 2 outputs"),
     ({"network": {"loss": "ce"}}, "network.loss: ce needs output softmax"),
-    ({"network": {"init": "orthogonal"}}, "network.init: expected one of"),
+    ({"network": {"init": "orthogonal"}}, "network.init: must be one of"),
     ({"network": {"init_scale": NAN}}, "network.init_scale: must be a finite number"),
     ({"network": {"seed": -1}}, "network.seed: must be an integer"),
     ({"network": {"bias": 1}}, "network.bias: must be true or false"),
@@ -113,7 +113,7 @@ BAD_FIELDS = [
     ({"training": {"frozen": 0}}, "training.frozen: must be a list"),
     ({"training": {"frozen": [3]}}, r"training.frozen\[0\]: must be an integer in \[0, 2\]"),
     ({"training": {"frozen": [False]}}, r"training.frozen\[0\]: must be an integer"),
-    ({"training": {"frozen": [1, 1]}}, "training.frozen: each layer at most once"),
+    ({"training": {"frozen": [1, 1]}}, "training.frozen: each at most once"),
     ({"data": {"dataset": "plane"}}, "network.loss: the regression set plane needs mse, got bce"),
     ({"data": {"dataset": "iris"}}, "data.dataset: must be one of circle, xor"),
     ({"data": {"n_points": 0}}, r"data.n_points: must be an integer in \[1, 5000\]"),
@@ -125,7 +125,7 @@ BAD_FIELDS = [
     ({"data": {"features": []}}, "data.features: must be a non-empty list"),
     ({"data": {"features": "x1"}}, "data.features: must be a non-empty list"),
     ({"data": {"features": ["x1", "x3"]}}, r"data.features\[1\]: must be one of x1, x2, x1sq"),
-    ({"data": {"features": ["x1", "x1"]}}, "data.features: each feature at most once"),
+    ({"data": {"features": ["x1", "x1"]}}, "data.features: each at most once"),
     ({"data": {"seed": 1.5}}, "data.seed: must be an integer"),
     ({"data": {"points": [[0, 0, 3]]}}, r"data.points\[0\]: the target must be a class index"),
     ({"data": {"points": [[9, 0, 1]]}}, r"data.points\[0\]: x1 and x2 must lie in \[-6, 6\]"),
@@ -145,22 +145,20 @@ def test_every_invalid_field_is_named(change: dict, message: str) -> None:
         Run(bad)
 
 
-def test_training_options_come_from_the_trainers_table(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_options_come_from_the_schema() -> None:
     defaults = default_config()["training"]
-    assert {key: defaults[key] for key in OPTION_RANGES} == {
-        key: DEFAULT_OPTIONS[key] for key in OPTION_RANGES
+    trainer = Trainer(Network.from_spec({"layers": [2, 1]}))
+    assert trainer.options == {**default_options(), "frozen": []}
+    assert {key: trainer.options[key] for key in defaults if key != "batch_size"} == {
+        key: value for key, value in defaults.items() if key != "batch_size"
     }
-    # Narrowed for the classroom only where intended, and never wider than the Trainer allows.
-    for key, narrow in CLASSROOM_RANGES.items():
-        assert OPTION_RANGES[key].contains(narrow.low) and OPTION_RANGES[key].contains(narrow.high)
-    with pytest.raises(ValueError, match=r"training\.l2: must be a finite number in \[0, 1\]"):
+    # The run and a bare Trainer refuse the same value with the same words: one range, one check.
+    refused = r"training\.l2: must be a finite number in \[0, 1\], got 5"
+    with pytest.raises(ValueError, match=refused):
         Run(config(training={"l2": 5}))
-    assert Trainer(Network.from_spec({"layers": [2, 1]}), l2=5).options["l2"] == 5
-    monkeypatch.setitem(OPTION_RANGES, "momentum", Range(0.0, 0.5))
-    narrowed = r"training\.momentum: must be a finite number in \[0, 0.5\]"
-    with pytest.raises(ValueError, match=narrowed):
-        Run(config(training={"momentum": 0.6}))
-    assert Run(config(training={"momentum": 0.5})).trainer.options["momentum"] == 0.5
+    with pytest.raises(ValueError, match=refused):
+        Trainer(Network.from_spec({"layers": [2, 1]}), l2=5)
+    assert schema.field("training.l2").range.high == 1.0
 
 
 def test_config_must_be_an_object() -> None:
