@@ -8,19 +8,23 @@ import copy
 from collections import deque
 from typing import Any
 
-from engine.run import Run, default_config
+from engine import schema
+from engine.changes import allowed_choices
+from engine.run import Limits, Run, default_config
 from server import frames, protocol
 from server.config import PROTOCOL_VERSION, Settings
 from server.race import Race, add_point
 
 
-def hello(settings: Settings, state: dict[str, Any], speed: int | str, fps: int) -> dict[str, Any]:
+def hello(
+    settings: Settings, limits: Limits, state: dict[str, Any], speed: int | str, fps: int
+) -> dict[str, Any]:
     return {
         "type": "hello",
         "protocol": PROTOCOL_VERSION,
         "limits": settings.limits(),
+        "schema": schema.describe(limits),
         "defaults": default_config(),
-        "options": protocol.options(),
         "lessons": protocol.lessons(),
         "speed": speed,
         "fps": fps,
@@ -29,11 +33,13 @@ def hello(settings: Settings, state: dict[str, Any], speed: int | str, fps: int)
 
 
 def state(run: Run, run_id: int, playing: bool) -> dict[str, Any]:
-    """The run as it is now; `run` says which run every later frame and phase belongs to."""
+    """The run as it is now; `run` says which run every later frame and phase belongs to, and
+    `allowed` which values each choice of the network would be accepted with now."""
     return {
         "type": "state",
         "run": run_id,
         "config": run.config,
+        "allowed": allowed_choices(run.config, run.limits),
         "network": run.network.to_spec(),
         "playing": playing,
         "iteration": run.iteration,

@@ -6,8 +6,18 @@ import json
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
+from engine import schema
+from engine.datasets import shown
 from server.config import MAX_FPS, MAX_SPEED
 
 
@@ -29,40 +39,66 @@ def error_message(error: ValueError) -> dict[str, Any]:
     return reply
 
 
+# The paths a `change` may name: the fields with a check of their own kind (not weights, points).
+CHANGEABLE = tuple(e.path for e in schema.fields() if e.kind in schema.CHECKED_KINDS)
+
+
 class Message(BaseModel):
     # Strict: "1" is not a number and 1.0 is not an integer; NaN and Infinity are refused.
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
 
-class TrainingOptions(Message):
-    """Any subset of the run's training options; the engine checks names and ranges."""
+# The pydantic type of each kind of schema field; the engine then checks ranges and choices with
+# its own words. Every field is optional: what a message leaves out keeps its value or default.
+KIND_TYPES: dict[str, Any] = {
+    "number": float,
+    "integer": int,
+    "choice": str,
+    "boolean": bool,
+    "choices": list[str],
+    "integers": list[int],
+    "rows": list[list[float]],
+}
+PARAMETER_TYPES: dict[str, Any] = {"weights": list[list[list[float]]], "biases": list[list[float]]}
 
-    optimizer: str | None = None
-    lr: float | None = None
-    momentum: float | None = None
-    alpha: float | None = None
-    beta1: float | None = None
-    beta2: float | None = None
-    eps: float | None = None
-    l1: float | None = None
-    l2: float | None = None
-    dropout: float | None = None
-    batch_size: int | None = None
-    frozen: list[int] | None = None
+
+def _field_type(entry: schema.Field) -> Any:
+    return PARAMETER_TYPES[entry.key] if entry.kind == "parameters" else KIND_TYPES[entry.kind]
+
+
+def _section_model(section: str, base: type[Message] = Message, skip: tuple[str, ...] = ()) -> Any:
+    """A model with one optional field per schema field of `section`."""
+    fields = {
+        entry.key: (_field_type(entry) | None, None)
+        for entry in schema.section_fields(section)
+        if entry.key not in skip
+    }
+    return create_model(f"{section.title()}Section", __base__=base, **fields)
+
+
+class TrainingOptions(_section_model("training")):  # type: ignore[misc]
+    """Any subset of the run's training options (engine/schema.py's training section)."""
 
     def training(self) -> dict[str, Any]:
         """Only the options the client actually sent, as the engine's `run.set` expects."""
-        return self.model_dump(include=set(TrainingOptions.model_fields), exclude_none=True)
+        keys = set(schema.section_keys("training"))
+        return self.model_dump(include=keys, exclude_unset=True, exclude_none=True)
 
 
 class Config(Message):
     type: Literal["config"]
-    network: dict[str, Any] = Field(default_factory=dict)
-    training: dict[str, Any] = Field(default_factory=dict)
-    data: dict[str, Any] = Field(default_factory=dict)
+    network: _section_model("network") | None = None  # type: ignore[valid-type]
+    training: _section_model("training") | None = None  # type: ignore[valid-type]
+    data: _section_model("data") | None = None  # type: ignore[valid-type]
 
     def config(self) -> dict[str, Any]:
-        return {"network": self.network, "training": self.training, "data": self.data}
+        """The sections sent, with the keys sent (a null weights or points means none)."""
+        sections = {name: getattr(self, name) for name in schema.SECTIONS}
+        return {
+            name: section.model_dump(exclude_unset=True)
+            for name, section in sections.items()
+            if section is not None
+        }
 
 
 class Set(TrainingOptions):
@@ -70,6 +106,15 @@ class Set(TrainingOptions):
     # "max": as many iterations as fit in half of each frame's time.
     speed: Annotated[int, Field(ge=1, le=MAX_SPEED)] | Literal["max"] | None = None
     fps: Annotated[int, Field(ge=1, le=MAX_FPS)] | None = None
+
+
+class Change(Message):
+    """One field changed by a person (a control): live fields apply to the run, others rebuild
+    it with the fields that depend on them made to fit (engine/changes.py)."""
+
+    type: Literal["change"]
+    path: Literal[CHANGEABLE]  # type: ignore[valid-type]
+    value: float | int | str | bool | list[str] | list[int]
 
 
 class Play(Message):
@@ -82,7 +127,7 @@ class Pause(Message):
 
 class Reset(Message):
     type: Literal["reset"]
-    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
+    seed: Annotated[int, Field(ge=0, le=schema.SEED_MAX)] | None = None
 
 
 class Step(Message):
@@ -151,6 +196,7 @@ class Ack(Message):
 ClientMessage = Annotated[
     Config
     | Set
+    | Change
     | Play
     | Pause
     | Reset
@@ -167,6 +213,7 @@ ClientMessage = Annotated[
 MESSAGE_TYPES = (
     "config",
     "set",
+    "change",
     "play",
     "pause",
     "reset",
@@ -187,7 +234,6 @@ def parse_message(
     max_bytes: int,
     max_depth: int,
     max_config_bytes: int | None = None,
-    limits: Any = None,
 ) -> BaseModel:
     """One websocket message → its typed model, or ProtocolError saying what was wrong.
 
@@ -209,13 +255,13 @@ def parse_message(
     kind = document.get("type")
     if kind not in MESSAGE_TYPES:
         expected = ", ".join(MESSAGE_TYPES)
-        raise ProtocolError(f"type: unknown message type {kind!r}; expected one of {expected}")
+        raise ProtocolError(f"type: unknown message type {shown(kind)}; expected one of {expected}")
     if size > max_bytes and kind != "config":
         raise ProtocolError(f"message: {size} bytes is larger than the limit of {max_bytes}")
     try:
         message = _client_message.validate_python(document)
     except ValidationError as error:
-        raise ProtocolError(_describe(error)) from None
+        raise _describe(error) from None
     return message
 
 
@@ -257,39 +303,33 @@ def _depth(document: Any) -> int:
     return deepest
 
 
-def _describe(error: ValidationError) -> str:
-    """The first problem as `type.field: what is wrong`, e.g. `set.lr: Input should be ...`."""
+def _describe(error: ValidationError) -> ProtocolError:
+    """The first problem, naming the schema field where the message carries one (`set.lr` is
+    `training.lr`, `config.network.seed` is `network.seed`)."""
     first = error.errors(include_url=False)[0]
-    path = ".".join(str(part) for part in first["loc"])
     value = first.get("input")
-    shown = "" if isinstance(value, dict | list) else f", got {json.dumps(value)[:40]}"
-    return f"{path}: {first['msg']}{shown}"
+    got = "" if isinstance(value, dict | list) else f", got {shown(value)}"
+    return ProtocolError(f"{first['msg']}{got}", field=_field_name(first["loc"]))
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    kind, rest = loc[0], list(loc[1:])
+    if kind == "points" and rest[:1] == ["points"]:
+        rest = rest[1:]  # the points message's only field is the points
+    elif kind == "config" and rest:
+        kind, rest = rest[0], rest[1:]
+    elif kind in ("set", "compare") and rest and rest[-1] in schema.section_keys("training"):
+        if kind == "set":
+            kind = "training"
+    elif kind == "reset" and rest == ["seed"]:
+        return "network.seed"
+    name = str(kind)
+    for part in rest:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return name
 
 
 # ----- what the server tells a client in `hello` -------------------------------------------------
-
-
-def options() -> dict[str, Any]:
-    """The engine's registries, keyed by the strings messages use, with labels for the controls."""
-    from engine.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
-    from engine.datasets import DATASETS
-    from engine.features import FEATURES
-    from engine.inits import INITS
-    from engine.losses import LOSSES
-    from engine.optimizers import OPTIMIZERS
-
-    return {
-        "datasets": [
-            {"name": name, "label": entry.label, "kind": entry.kind, "n_classes": entry.n_classes}
-            for name, entry in DATASETS.items()
-        ],
-        "activations": list(HIDDEN_ACTIVATIONS),
-        "outputs": list(OUTPUT_ACTIVATIONS),
-        "losses": [{"name": name, "outputs": list(loss.outputs)} for name, loss in LOSSES.items()],
-        "inits": list(INITS),
-        "optimizers": list(OPTIMIZERS),
-        "features": [{"name": name, "label": feature.label} for name, feature in FEATURES.items()],
-    }
 
 
 def lessons() -> list[dict[str, Any]]:

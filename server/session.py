@@ -23,6 +23,7 @@ from fastapi import WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
+from engine.changes import apply_change, changeable
 from engine.run import Limits, Run, TrainStatus, default_config
 from server import frames, messages, protocol
 from server.config import Settings
@@ -200,7 +201,6 @@ class Session:
                 self.settings.max_message_bytes,
                 self.settings.max_json_depth,
                 self.settings.max_config_bytes,
-                self.limits,
             )
             extra = message_cost(message) - upfront
             if extra > 0 and not self.bucket.take(extra):
@@ -269,6 +269,17 @@ class Session:
         run = Run(message.config(), limits=self.limits)
         self.set_playing(False)
         await self.new_run(run, data=True)
+
+    async def on_change(self, message: protocol.Change) -> None:
+        """A control changed: a live field is set on the run; any other rebuilds it, and a
+        playing run keeps playing (the person changed one thing, not the transport)."""
+        entry = changeable(message.path, self.limits)
+        if entry.live:
+            self.run.set({entry.key: message.value})
+            await self.send_json(self.state_message())
+            return
+        config = apply_change(self.run.config, message.path, message.value, self.limits)
+        await self.new_run(Run(config, limits=self.limits), data=entry.section == "data")
 
     async def on_set(self, message: protocol.Set) -> None:
         training = message.training()
@@ -449,7 +460,9 @@ class Session:
     # ----- messages to the client ------------------------------------------------------------
 
     def hello(self) -> dict[str, Any]:
-        return messages.hello(self.settings, self.state_message(), self.speed, self.fps)
+        return messages.hello(
+            self.settings, self.limits, self.state_message(), self.speed, self.fps
+        )
 
     def state_message(self) -> dict[str, Any]:
         return messages.state(self.run, self.run_id, self.playing)

@@ -4,10 +4,12 @@ import json
 
 import pytest
 
+from engine import schema
 from server import protocol
 from server.protocol import ProtocolError, parse_message
 
 MAX_BYTES, MAX_DEPTH = 64 * 1024, 8
+NOT_AN_INTEGER = "training.batch_size: Input should be a valid integer"
 
 
 def parse(document: object):
@@ -89,9 +91,9 @@ def test_malformed_json_is_refused(raw, expected):
         ({"type": "explode"}, "unknown message type 'explode'"),
         ({"type": 3}, "unknown message type 3"),
         ({"type": "play", "now": True}, "play.now: Extra inputs are not permitted"),
-        ({"type": "set", "lr": "0.1"}, "set.lr: Input should be a valid number"),
-        ({"type": "set", "batch_size": 2.0}, "set.batch_size: Input should be a valid integer"),
-        ({"type": "set", "batch_size": True}, "set.batch_size: Input should be a valid integer"),
+        ({"type": "set", "lr": "0.1"}, "training.lr: Input should be a valid number"),
+        ({"type": "set", "batch_size": 2.0}, NOT_AN_INTEGER),
+        ({"type": "set", "batch_size": True}, NOT_AN_INTEGER),
         ({"type": "set", "speed": 0}, "speed"),
         ({"type": "set", "speed": 1001}, "speed"),
         ({"type": "set", "speed": "fast"}, "speed"),
@@ -103,14 +105,17 @@ def test_malformed_json_is_refused(raw, expected):
         ({"type": "edit", "param": "Q", "layer": 0, "j": 0, "value": 1}, "edit.param"),
         ({"type": "edit", "param": "W", "layer": 0, "j": 0}, "edit.value: Field required"),
         ({"type": "focus", "sample": -2}, "focus.sample"),
-        ({"type": "reset", "seed": -1}, "reset.seed"),
-        ({"type": "points", "points": [[0, 0, "a"]]}, "points.points.0.2"),
-        ({"type": "points", "points": {"x": 1}}, "points.points: Input should be a valid list"),
+        ({"type": "reset", "seed": -1}, "network.seed: Input should be greater than or equal to 0"),
+        ({"type": "points", "points": [[0, 0, "a"]]}, "points[0][2]: Input should be"),
+        ({"type": "points", "points": {"x": 1}}, "points: Input should be a valid list"),
         ({"type": "compare", "variants": [{"label": "alone"}]}, "give 2 to 4 variants"),
         ({"type": "compare", "variants": [{"label": str(n)} for n in range(5)]}, "got 5"),
-        ({"type": "compare", "variants": [{"label": ""}, {"label": "b"}]}, "variants.0.label"),
-        ({"type": "compare", "variants": [{"label": "a"}, {"label": "b", "x": 1}]}, "variants.1.x"),
-        ({"type": "config", "network": []}, "config.network: Input should be a valid dictionary"),
+        ({"type": "compare", "variants": [{"label": ""}, {"label": "b"}]}, "variants[0].label"),
+        (
+            {"type": "compare", "variants": [{"label": "a"}, {"label": "b", "x": 1}]},
+            "variants[1].x",
+        ),
+        ({"type": "config", "network": []}, "network: Input should be a valid dictionary"),
     ],
 )
 def test_invalid_fields_are_named(document, expected):
@@ -124,7 +129,8 @@ def test_oversized_message_is_refused_before_parsing():
 
 
 def test_only_a_config_may_be_bigger_than_the_message_limit():
-    config = json.dumps({"type": "config", "network": {"layers": [2, 1], "pad": "x" * MAX_BYTES}})
+    network = {"layers": [2, 1], "activation": "x" * MAX_BYTES}
+    config = json.dumps({"type": "config", "network": network})
     points = json.dumps({"type": "points", "points": [[1.0, 1.0, 1]] * 6000})
     assert len(points) > MAX_BYTES and len(config) < 2 * MAX_BYTES
     assert parse_message(config, MAX_BYTES, MAX_DEPTH, 2 * MAX_BYTES).type == "config"
@@ -139,16 +145,31 @@ def test_binary_message_is_refused():
         parse_message(b'{"type": "ack"}', MAX_BYTES, MAX_DEPTH)
 
 
-def test_hello_options_list_the_engine_registries():
-    options = protocol.options()
-    assert {"circle", "xor", "spiral"} <= {entry["name"] for entry in options["datasets"]}
-    assert "tanh" in options["activations"] and "softmax" in options["outputs"]
-    assert "adam" in options["optimizers"] and "xavier" in options["inits"]
-    assert {"name": "x1", "label": "x₁"} in options["features"]
-    json.dumps(options)  # JSON-able as sent
+def test_hello_schema_is_the_engines_one_table_of_options():
+    from engine.features import FEATURES
+    from engine.optimizers import OPTIMIZERS
+
+    entries = {entry["path"]: entry for entry in schema.describe()}
+    assert {"data.dataset", "network.layers", "training.lr", "training.frozen"} <= set(entries)
+    optimizer = entries["training.optimizer"]
+    assert [choice["value"] for choice in optimizer["choices"]] == list(OPTIMIZERS)
+    assert optimizer["default"] == "sgd" and optimizer["live"] is True
+    features = entries["data.features"]["choices"]
+    assert {"value": "x1", "label": FEATURES["x1"].label} in features
+    assert entries["training.momentum"]["when"] == {
+        "path": "training.optimizer",
+        "values": ["momentum"],
+    }
+    assert entries["network.weights"]["url"] is False
+    json.dumps(list(entries.values()))  # JSON-able as sent
 
 
-def test_hello_lessons_come_from_the_engine_when_present():
-    from engine.lessons import LESSONS
+def test_hello_lessons_are_the_engines_and_each_is_a_valid_run():
+    from engine.config import validate_config
+    from engine.schema import Limits
 
-    assert protocol.lessons() == LESSONS
+    lessons = protocol.lessons()
+    assert lessons and len({lesson["id"] for lesson in lessons}) == len(lessons)
+    for lesson in lessons:
+        validate_config(lesson["config"], Limits())  # raises, naming the field, if not
+        assert lesson["title"] and lesson["config"]

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from engine import schema
 from engine.lessons import get_lesson
 from engine.run import Limits, Run, default_config
 from server import frames
@@ -112,15 +113,8 @@ def test_greeting_hello_data_then_first_frame():
         assert hello["limits"]["max_message_bytes"] == 64 * 1024
         assert hello["limits"]["max_config_bytes"] == session.settings.max_config_bytes
         assert hello["defaults"] == default_config()
-        assert {
-            "datasets",
-            "activations",
-            "outputs",
-            "losses",
-            "inits",
-            "optimizers",
-            "features",
-        } <= set(hello["options"])
+        assert hello["schema"] == schema.describe(session.limits)
+        assert hello["state"]["run"] == 1 and header["run"] == 1
         assert hello["lessons"] and all("id" in lesson for lesson in hello["lessons"])
         assert hello["state"]["config"] == session.run.config
         assert hello["state"]["playing"] is False
@@ -791,3 +785,65 @@ def test_reset_restarts_the_race_from_the_new_weights():
             np.testing.assert_array_equal(
                 variant.run.network.weights[0], session.run.network.weights[0]
             )
+
+
+# ----- one field changed, structured errors, run identity ------------------------------------
+
+
+def test_a_live_change_keeps_the_run_and_a_structural_one_starts_a_new_one():
+    with connect() as (socket, session, _greeting):
+        weights = session.run.network.weights[0].copy()
+        socket.send_json({"type": "change", "path": "training.lr", "value": 0.3})
+        state = next_text(socket)
+        assert state["type"] == "state" and state["run"] == 1
+        assert session.run.config["training"]["lr"] == 0.3
+        np.testing.assert_array_equal(session.run.network.weights[0], weights)
+        socket.send_json({"type": "play"})
+        assert next_text(socket)["type"] == "status"
+        socket.send_json({"type": "change", "path": "data.dataset", "value": "three_gauss"})
+        state = next_text(socket)
+        while state["type"] != "state":
+            state = next_text(socket)
+        # The engine made the head fit the three classes; the page applied no rule of its own.
+        assert state["run"] == 2 and state["playing"] is True
+        network = state["config"]["network"]
+        assert network["layers"][-1] == 3 and network["output"] == "softmax"
+        assert network["loss"] == "ce" and "bce" not in state["allowed"]["network.loss"]
+        assert next_text(socket)["type"] == "data"
+
+
+def test_a_refused_change_names_the_field_and_changes_nothing():
+    with connect() as (socket, session, _greeting):
+        before = snapshot(session)
+        for path, value, field in [
+            ("training.lr", -1, "training.lr"),
+            ("training.lr", "fast", "training.lr"),
+            ("network.layers", [2, 40, 1], "network.layers[1]"),
+            ("data.features", [], "data.features"),
+            ("network.loss", "ce", "network.loss"),
+            ("training.batch_size", 10_000, "training.batch_size"),
+        ]:
+            socket.send_json({"type": "change", "path": path, "value": value})
+            reply = next_text(socket)
+            assert reply["type"] == "error" and reply["field"] == field, reply
+            assert reply["message"].startswith(f"{field}: "), reply
+        socket.send_json({"type": "change", "path": "network.weights", "value": 1})
+        reply = next_text(socket)
+        assert reply["type"] == "error" and reply["field"] == "change.path", reply
+        assert_unchanged(before, session)
+        assert session.run_id == 1
+
+
+def test_every_state_frame_and_phase_says_which_run_it_shows():
+    with connect() as (socket, _session, greeting):
+        assert greeting["frame"][0]["run"] == 1
+        socket.send_json({"type": "reset"})
+        assert next_text(socket)["run"] == 2
+        assert next_frame(socket)[0]["run"] == 2
+        socket.send_json({"type": "step", "unit": "phase"})
+        header, _ = next_frame(socket)
+        while header["type"] != "phase":
+            header, _ = next_frame(socket)
+        assert header["run"] == 2
+        socket.send_json({"type": "edit", "param": "W", "layer": 0, "i": 0, "j": 0, "value": 1.0})
+        assert next_text(socket)["run"] == 2  # an edit keeps the run

@@ -1,0 +1,98 @@
+"""A person changes one field: the run's configuration after that change, with the fields that
+depend on it made to fit (a new data set brings the output layer it needs, new features the
+input layer's width), validated as a whole. The page applies no rule of its own: it sends the
+change and shows the configuration that comes back, or the error naming the field."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from . import schema
+from .checks import FieldError
+from .config import _validate_network, validate_config
+from .datasets import DATASETS
+from .losses import DEFAULT_LOSS
+from .schema import Limits
+
+
+def changeable(path: str, limits: Limits) -> schema.Field:
+    """The field a person may change on its own (not weights or points), or FieldError."""
+    try:
+        entry = schema.field(path, limits)
+    except KeyError:
+        raise FieldError("path", f"unknown field {path[:60]!r}") from None
+    if entry.kind not in schema.CHECKED_KINDS:
+        raise FieldError(path, "is not changed on its own (send a config)")
+    return entry
+
+
+def apply_change(config: dict[str, Any], path: str, value: Any, limits: Limits) -> dict[str, Any]:
+    """The validated configuration after `path` became `value` (FieldError names the field).
+
+    A change that rebuilds the run drops given weights: the new run starts from the seed."""
+    entry = changeable(path, limits)
+    changed = with_dependents(config, path, entry.check(value))
+    if not entry.live:
+        changed["network"].pop("weights", None)
+        changed["network"].pop("biases", None)
+    return validate_config(changed, limits)
+
+
+def with_dependents(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of `config` with `path` set and the fields that must follow it adjusted."""
+    changed = copy.deepcopy(config)
+    section, key = path.split(".", 1)
+    changed[section][key] = value
+    data, network, training = changed["data"], changed["network"], changed["training"]
+    if path == "data.dataset":
+        data.pop("points", None)  # drawn for another data set
+        if _outputs(config["data"]["dataset"]) != _outputs(value):
+            network.update(_head(value))
+            network["layers"][-1] = DATASETS[value].n_outputs
+    elif path == "data.features":
+        network["layers"][0] = len(value)
+    elif path == "network.output":
+        regression = DATASETS[data["dataset"]].kind == "regression"
+        network["loss"] = "mse" if regression else DEFAULT_LOSS[value]
+    elif path == "network.layers":
+        weight_layers = len(value) - 1
+        frozen = training.get("frozen", [])
+        training["frozen"] = [layer for layer in frozen if layer < weight_layers]
+    return changed
+
+
+def _outputs(dataset: str) -> tuple[str, int]:
+    entry = DATASETS[dataset]
+    return entry.kind, entry.n_outputs
+
+
+def _head(dataset: str) -> dict[str, str]:
+    """The output activation and loss a data set's targets call for."""
+    entry = DATASETS[dataset]
+    if entry.kind == "regression":
+        return {"output": "linear", "loss": "mse"}
+    output = "softmax" if entry.n_outputs > 1 else "sigmoid"
+    return {"output": output, "loss": DEFAULT_LOSS[output]}
+
+
+def allowed_choices(config: dict[str, Any], limits: Limits) -> dict[str, list[str]]:
+    """For each choice of the network section, the values a change to it would be accepted
+    with, now (a loss must suit the output, a regression set takes only mse, ...): the page
+    offers these and no others. Tried on the network alone, without weights: cheap."""
+    allowed = {}
+    for entry in schema.section_fields("network", limits):
+        if entry.kind == "choice":
+            fits = [value for value in entry.values if _fits(config, entry.path, value, limits)]
+            allowed[entry.path] = fits
+    return allowed
+
+
+def _fits(config: dict[str, Any], path: str, value: str, limits: Limits) -> bool:
+    trial = with_dependents(config, path, value)
+    network = {k: v for k, v in trial["network"].items() if k not in ("weights", "biases")}
+    try:
+        _validate_network(network, trial["data"], limits)
+    except ValueError:
+        return False
+    return True
