@@ -47,9 +47,8 @@ def with_dependents(config: dict[str, Any], path: str, value: Any) -> dict[str, 
     data, network, training = changed["data"], changed["network"], changed["training"]
     if path == "data.dataset":
         data.pop("points", None)  # drawn for another data set
-        if _outputs(config["data"]["dataset"]) != _outputs(value):
-            network.update(_head(value))
-            network["layers"][-1] = DATASETS[value].n_outputs
+        network.update(_head(value))
+        network["layers"][-1] = DATASETS[value].n_outputs
     elif path == "data.features":
         network["layers"][0] = len(value)
     elif path == "network.output":
@@ -60,11 +59,6 @@ def with_dependents(config: dict[str, Any], path: str, value: Any) -> dict[str, 
         frozen = training.get("frozen", [])
         training["frozen"] = [layer for layer in frozen if layer < weight_layers]
     return changed
-
-
-def _outputs(dataset: str) -> tuple[str, int]:
-    entry = DATASETS[dataset]
-    return entry.kind, entry.n_outputs
 
 
 def _head(dataset: str) -> dict[str, str]:

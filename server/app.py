@@ -6,13 +6,17 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import QueryParams
 from starlette.status import WS_1008_POLICY_VIOLATION, WS_1013_TRY_AGAIN_LATER
 
+from engine import schema
+from engine.schema import Limits, default_config
 from server.config import PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings, is_loopback_host
 from server.session import Session
 
@@ -55,6 +59,31 @@ def host_allowed(host: str | None, loopback_bind: bool) -> bool:
     return is_loopback_host(name)
 
 
+SECTION_TITLES = {"data": "Data", "network": "Network", "training": "Training"}
+
+
+def control_sections(limits: Limits) -> list[tuple[str, list[schema.Field]]]:
+    """The schema's fields that have a control, by section, in the schema's order."""
+    return [
+        (title, [entry for entry in schema.section_fields(section, limits) if entry.control])
+        for section, title in SECTION_TITLES.items()
+    ]
+
+
+def form_to_hash(query: QueryParams, limits: Limits) -> str:
+    """The controls' form fields as the page's link (engine/schema.py's paths are both): a list
+    field's values joined by commas, a checkbox's last value (its hidden 0, then 1 if ticked)."""
+    known = {entry.path: entry for entry in schema.fields(limits)}
+    parts = []
+    for path in dict.fromkeys(query.keys()):
+        if path not in known:
+            continue
+        values = query.getlist(path)
+        value = values[-1] if known[path].kind == "boolean" else ",".join(values)
+        parts.append(f"{quote(path)}={quote(value, safe=',')}")
+    return "&".join(parts)
+
+
 def full_reason(settings: Settings) -> str:
     """Why a connection over the cap is closed; with several workers the cap is per process."""
     if settings.workers == 1:
@@ -80,9 +109,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=asset_dir("templates"))
     app.mount("/static", StaticFiles(directory=asset_dir("static")), name="static")
 
+    limits = Limits(settings.max_hidden_layers, settings.max_neurons, settings.max_points)
+
     @app.get("/", response_class=HTMLResponse)
-    async def index(request: Request) -> HTMLResponse:
-        context = {"protocol": PROTOCOL_VERSION, "limits": settings.limits()}
+    async def index(request: Request) -> Response:
+        if request.query_params:  # the controls' form, submitted without scripts
+            return RedirectResponse(f"/#{form_to_hash(request.query_params, limits)}", 303)
+        context = {
+            "protocol": PROTOCOL_VERSION,
+            "limits": settings.limits(),
+            "control_sections": control_sections(limits),
+            "defaults": default_config(),
+        }
         return templates.TemplateResponse(request, "index.html", context)
 
     @app.get("/healthz")

@@ -38,7 +38,7 @@ def test_page_loads_without_console_errors(page, live_server):
 
 
 def test_play_lowers_the_loss_on_circle_and_pause_stops_the_stream(page, live_server):
-    open_page(page, live_server, "#dataset=circle&lr=0.1")
+    open_page(page, live_server, "#data.dataset=circle&training.lr=0.1")
     set_speed(page, 6)  # 100 iterations per frame
     first_loss = newest(page, "train_loss")
     page.get_by_role("button", name="Play").click()
@@ -57,7 +57,7 @@ def test_play_lowers_the_loss_on_circle_and_pause_stops_the_stream(page, live_se
 
 
 def test_step_by_phase_shows_forward_loss_backward_update_in_order(page, live_server):
-    open_page(page, live_server, "#dataset=gauss&layers=2,3,1")
+    open_page(page, live_server, "#data.dataset=gauss&network.layers=2,3,1")
     label = page.get_by_test_id("phase-label")
     seen = []
     for count in range(1, 3 + 1 + 2 + 1 + 1):  # 2 forward, loss, 2 backward, update, next forward
@@ -77,25 +77,25 @@ def test_step_by_phase_shows_forward_loss_backward_update_in_order(page, live_se
 
 
 def test_changing_the_learning_rate_while_playing_takes_effect(page, live_server):
-    open_page(page, live_server, "#dataset=circle&lr=0.001&batch=100")
+    open_page(page, live_server, "#data.dataset=circle&training.lr=0.001&training.batch_size=100")
     set_speed(page, 0)  # one iteration per frame, so each frame's update ratio is one step's
     page.get_by_role("button", name="Play").click()
     page.wait_for_function(f"{STORE}.frame.header.iteration >= 5")
     assert page.evaluate(f"{STORE}.config.training.lr") == 0.001
     slow = newest(page, "layers.at(-1).update_ratio")
-    lr = page.get_by_test_id("control-lr")
+    lr = page.get_by_test_id("control-training.lr")
     lr.fill("1")
     lr.press("Enter")
     lr.blur()
     # A learning rate 1000 times larger makes each step's ‖ΔW‖/‖W‖ far larger while playing.
     page.wait_for_function(f"{STORE}.frame.header.layers.at(-1).update_ratio > 50 * {slow}")
     assert page.evaluate(f"{STORE}.playing") is True
-    assert "lr=1" in page.evaluate("location.hash")
+    assert "training.lr=1" in page.evaluate("location.hash")
     assert page.console_errors == []
 
 
 def test_url_hash_restores_its_configuration(page, live_server):
-    link = "#dataset=xor&layers=2,3,1&activation=relu&lr=0.1&seed=7&features=x1,x2"
+    link = "#data.dataset=xor&network.layers=2,3,1&network.activation=relu&training.lr=0.1&network.seed=7&data.features=x1,x2"
     link += "&hide=charts&presenter=1"
     open_page(page, live_server, link)
     config = page.evaluate(f"{STORE}.config")
@@ -104,8 +104,8 @@ def test_url_hash_restores_its_configuration(page, live_server):
     assert config["network"]["activation"] == "relu"
     assert config["network"]["seed"] == 7
     assert config["training"]["lr"] == 0.1
-    expect(page.get_by_test_id("control-dataset")).to_have_value("xor")
-    expect(page.get_by_test_id("control-activation")).to_have_value("relu")
+    expect(page.get_by_test_id("control-data.dataset")).to_have_value("xor")
+    expect(page.get_by_test_id("control-network.activation")).to_have_value("relu")
     expect(page.locator('[data-panel="charts"]')).to_be_hidden()
     expect(page.locator("body")).to_have_class("presenter")
     expect(page.get_by_test_id("presenter")).to_have_attribute("aria-pressed", "true")
@@ -127,26 +127,38 @@ def test_url_table_round_trips_every_property(page, live_server):
             config.data.features = ['x1', 'x1sq', 'sinx2'];
             const view = {hide: ['charts', 'controls'], presenter: true, biasNodes: true,
                           showTest: false, discretize: true, logLoss: true, lesson: 'vanishing'};
-            const parsed = url.parse('#' + url.serialise(config, view), {});
-            const bad = url.parse('#lr=abc&nonsense=1', config);
-            return {config, parsed, view, errors: bad.errors, lr: bad.config.training.lr};
+            const schema = window.backpropLab.store.hello.schema;
+            const written = url.serialise(config, view, schema);
+            const parsed = url.parse('#' + written, {}, schema);
+            const bad = url.parse('#training.lr=abc&nonsense=1', config, schema);
+            const keys = written.split('&').map((pair) => pair.split('=')[0]);
+            const linked = schema.filter((entry) => entry.url).map((entry) => entry.path);
+            return {config, parsed, view, errors: bad.errors, lr: bad.config.training.lr,
+                    keys, linked};
         }"""
     )
-    # Every key of a server-normalised config is in the table, so nothing is lost on the way.
+    # Every field of the schema that links carry is written under its own path, and a
+    # server-normalised config comes back whole, so nothing is lost on the way.
+    assert set(result["linked"]) <= set(result["keys"]) and len(result["linked"]) >= 20
     assert result["parsed"]["config"] == result["config"]
     assert result["parsed"]["view"] == result["view"]
-    assert result["errors"] == ['lr: not a number: "abc"', 'unknown setting "nonsense"']
+    assert result["errors"] == ['training.lr: not a number: "abc"', 'unknown setting "nonsense"']
     assert result["lr"] == result["config"]["training"]["lr"]
 
 
 def test_server_error_is_shown_as_text_never_as_html(page, live_server):
     hostile = "<img src=x onerror=window.pwned=1>"
     open_page(page, live_server)
-    page.goto(f"{live_server}/#dataset={quote(hostile)}")
-    error = page.get_by_test_id("error")
+    page.goto(f"{live_server}/#data.dataset={quote(hostile)}")
+    # The refusal names its field, so it is shown beside that control, which shows the run the
+    # server still has.
+    control = page.get_by_test_id("control-data.dataset")
+    error = page.get_by_role("alert").filter(has_text=hostile)
     expect(error).to_be_visible()
-    expect(error).to_contain_text(hostile)
-    expect(error).to_contain_text("data.dataset")
+    expect(error).to_contain_text("data.dataset: must be one of circle")
+    assert error.get_attribute("id") == "error-data.dataset"
+    expect(control).to_have_value("circle")
+    expect(control).to_have_accessible_description(re.compile("must be one of"))
     assert error.locator("img").count() == 0
     assert page.evaluate("window.pwned") is None
 
@@ -160,7 +172,7 @@ def click_on_network(page, expression: str) -> None:
 
 
 def test_inspector_shows_the_gradient_check_and_edits_a_weight(page, live_server):
-    open_page(page, live_server, "#dataset=circle&layers=2,4,2,1")
+    open_page(page, live_server, "#data.dataset=circle&network.layers=2,4,2,1")
     # A third of the way along the edge from hidden-1 neuron 1 to hidden-2 neuron 0 (the middle
     # is where it crosses another edge): weight (1, 1, 0).
     point = "[0, 1].map((k) => { const a = columns[1].nodes[1], b = columns[2].nodes[0]; "
@@ -184,7 +196,7 @@ def test_inspector_shows_the_gradient_check_and_edits_a_weight(page, live_server
 
 
 def test_a_dropped_connection_reconnects_and_restores_the_run(page, live_server):
-    open_page(page, live_server, "#dataset=moons&lr=0.3&seed=5")
+    open_page(page, live_server, "#data.dataset=moons&training.lr=0.3&network.seed=5")
     weights = page.evaluate(f"{STORE}.network.weights")
     page.evaluate("window.backpropLab.socket.ws.close()")
     expect(page.get_by_test_id("connection")).to_contain_text("disconnected")
@@ -197,7 +209,7 @@ def test_a_dropped_connection_reconnects_and_restores_the_run(page, live_server)
 
 
 def test_points_by_click_and_a_bad_csv_gets_a_clear_message(page, live_server):
-    open_page(page, live_server, "#dataset=gauss&points=40")
+    open_page(page, live_server, "#data.dataset=gauss&data.n_points=40")
     before = page.evaluate(f"{STORE}.data.train.length + {STORE}.data.test.length")
     plane = page.get_by_test_id("surface")
     box = plane.bounding_box()
@@ -223,8 +235,8 @@ def export_file(page, path) -> dict:
 
 
 def test_a_click_can_add_a_point_of_the_third_class(page, live_server):
-    open_page(page, live_server, "#dataset=circle&layers=2,4,1")
-    page.get_by_test_id("control-dataset").select_option("three_gauss")
+    open_page(page, live_server, "#data.dataset=circle&network.layers=2,4,1")
+    page.get_by_test_id("control-data.dataset").select_option("three_gauss")
     page.wait_for_function(f"{STORE}.data.n_classes === 3 && {STORE}.frame.header.iteration === 0")
     expect(page.get_by_test_id("point-class").locator("option")).to_have_count(3)
     rows = f"[...{STORE}.data.train, ...{STORE}.data.test]"
@@ -238,7 +250,7 @@ def test_a_click_can_add_a_point_of_the_third_class(page, live_server):
 
 
 def test_exported_network_json_is_exact_and_imports_back_bit_for_bit(page, live_server, tmp_path):
-    open_page(page, live_server, "#dataset=xor&layers=2,3,1&seed=3&lr=1")
+    open_page(page, live_server, "#data.dataset=xor&network.layers=2,3,1&network.seed=3&training.lr=1")
     page.get_by_test_id("step-unit").select_option("epoch")
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(f"{STORE}.frame.header.iteration > 0")
@@ -258,8 +270,8 @@ def test_exported_network_json_is_exact_and_imports_back_bit_for_bit(page, live_
     assert second["network"]["biases"] == first["network"]["biases"]
     assert second == first
     # A structural change after the import builds fresh weights from the (new) seed.
-    page.get_by_test_id("control-seed").fill("4")
-    page.get_by_test_id("control-seed").press("Enter")
+    page.get_by_test_id("control-network.seed").fill("4")
+    page.get_by_test_id("control-network.seed").press("Enter")
     page.wait_for_function(f"{STORE}.config.network.seed === 4")
     assert page.evaluate(f"{STORE}.network.weights") != first["network"]["weights"]
     with page.expect_download() as download:
@@ -268,7 +280,7 @@ def test_exported_network_json_is_exact_and_imports_back_bit_for_bit(page, live_
 
 
 def test_gradient_chart_shows_one_bar_per_layer_from_the_frames_norms(page, live_server):
-    open_page(page, live_server, "#dataset=circle&layers=2,4,4,1")
+    open_page(page, live_server, "#data.dataset=circle&network.layers=2,4,4,1")
     assert page.evaluate("window.backpropLab.scene.gradNorms") == [None, None, None]
     page.get_by_test_id("step-unit").select_option("iteration")
     page.get_by_role("button", name="Step", exact=True).click()
@@ -297,7 +309,7 @@ def test_gradient_chart_shows_one_bar_per_layer_from_the_frames_norms(page, live
 
 
 def test_space_plays_after_a_button_was_clicked_and_not_in_a_field(page, live_server):
-    open_page(page, live_server, "#dataset=circle")
+    open_page(page, live_server, "#data.dataset=circle")
     page.get_by_test_id("reset").click()  # the focus is now on a button
     page.keyboard.press(" ")
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
@@ -306,7 +318,7 @@ def test_space_plays_after_a_button_was_clicked_and_not_in_a_field(page, live_se
     page.keyboard.press(" ")  # one action: paused, not paused and played again by the keyup
     page.wait_for_function(f"{STORE}.frame.header.playing === false")
     expect(page.get_by_role("button", name="Play")).to_be_visible()
-    lr = page.get_by_test_id("control-lr")
+    lr = page.get_by_test_id("control-training.lr")
     lr.focus()
     page.keyboard.press(" ")
     expect(page.get_by_role("button", name="Play")).to_be_visible()
@@ -314,23 +326,24 @@ def test_space_plays_after_a_button_was_clicked_and_not_in_a_field(page, live_se
 
 
 def test_a_refused_change_leaves_the_page_showing_the_running_network(page, live_server):
-    open_page(page, live_server, "#dataset=circle&layers=2,4,2,1")
+    open_page(page, live_server, "#data.dataset=circle&network.layers=2,4,2,1")
     # Six features but a first layer of two: the server refuses, the page keeps the old run.
-    page.goto(f"{live_server}/#dataset=circle&features=x1,x2,x1sq,x2sq,sinx1,sinx2&layers=2,3,1")
+    page.goto(f"{live_server}/#data.dataset=circle&data.features=x1,x2,x1sq,x2sq,sinx1,sinx2&network.layers=2,3,1")
     expect(page.get_by_test_id("error")).to_contain_text("network.layers")
     page.wait_for_function(f"{STORE}.config.network.layers.join() === '2,4,2,1'")
     expect(page.get_by_test_id("feature-x1sq")).not_to_be_checked()
-    assert "layers=2,4,2,1" in page.evaluate("location.hash")
-    lr = page.get_by_test_id("control-lr")
+    assert "network.layers=2,4,2,1" in page.evaluate("location.hash")
+    lr = page.get_by_test_id("control-training.lr")
     lr.fill("-5")
     lr.press("Enter")
-    expect(page.get_by_test_id("error")).to_contain_text("lr")
+    # Refused: the message beside the learning rate, which shows the value the run keeps.
+    expect(lr).to_have_accessible_description(re.compile(r"training\.lr: must be a finite number"))
     expect(lr).to_have_value("0.03")
 
 
 def test_regression_data_gets_mse_and_the_loss_select_offers_only_valid_losses(page, live_server):
-    open_page(page, live_server, "#dataset=circle")
-    loss_select = page.get_by_test_id("control-loss")
+    open_page(page, live_server, "#data.dataset=circle")
+    loss_select = page.get_by_test_id("control-network.loss")
     enabled = "(select) => [...select.options].filter((o) => !o.disabled).map((o) => o.value)"
 
     def accepted(output: str, kind: str) -> None:
@@ -338,21 +351,21 @@ def test_regression_data_gets_mse_and_the_loss_select_offers_only_valid_losses(p
         run = f"{STORE}.network.output === '{output}' && {STORE}.data.kind === '{kind}'"
         page.wait_for_function(run)
 
-    page.get_by_test_id("control-dataset").select_option("plane")
+    page.get_by_test_id("control-data.dataset").select_option("plane")
     accepted("linear", "regression")
     assert page.evaluate(f"{STORE}.config.network.loss") == "mse"
     assert loss_select.evaluate(enabled) == ["mse"]
     # A sigmoid output on regression data keeps mse (bce would be refused by the server).
-    page.get_by_test_id("control-output").select_option("sigmoid")
+    page.get_by_test_id("control-network.output").select_option("sigmoid")
     page.wait_for_function(f"{STORE}.network.output === 'sigmoid'")
     assert page.evaluate(f"{STORE}.config.network.loss") == "mse"
     expect(loss_select).to_have_value("mse")
     assert loss_select.evaluate(enabled) == ["mse"]
-    page.get_by_test_id("control-dataset").select_option("multi_gauss")
+    page.get_by_test_id("control-data.dataset").select_option("multi_gauss")
     accepted("linear", "regression")
     assert page.evaluate(f"{STORE}.config.network.loss") == "mse"
     # Back to classification: a sigmoid output may pair with bce or mse again.
-    page.get_by_test_id("control-dataset").select_option("circle")
+    page.get_by_test_id("control-data.dataset").select_option("circle")
     accepted("sigmoid", "classification")
     assert page.evaluate(f"{STORE}.config.network.loss") == "bce"
     assert sorted(loss_select.evaluate(enabled)) == ["bce", "mse"]
@@ -361,7 +374,7 @@ def test_regression_data_gets_mse_and_the_loss_select_offers_only_valid_losses(p
 
 
 def test_structural_controls_rebuild_the_network(page, live_server):
-    open_page(page, live_server, "#dataset=circle&layers=2,4,2,1")
+    open_page(page, live_server, "#data.dataset=circle&network.layers=2,4,2,1")
 
     def layers_become(expected: str) -> None:
         page.wait_for_function(f"{STORE}.network.weights.length === {expected.count(',')}")
@@ -376,17 +389,17 @@ def test_structural_controls_rebuild_the_network(page, live_server):
     layers_become("2,5,2,1")
     page.get_by_test_id("feature-x1sq").check()
     layers_become("3,5,2,1")
-    page.get_by_test_id("control-dataset").select_option("three_gauss")
+    page.get_by_test_id("control-data.dataset").select_option("three_gauss")
     layers_become("3,5,2,3")
     assert page.evaluate(f"{STORE}.config.network.output") == "softmax"
     assert page.evaluate(f"{STORE}.config.network.loss") == "ce"
     page.get_by_test_id("freeze-0").check()
-    page.wait_for_function("location.hash.includes('frozen=0')")
+    page.wait_for_function("location.hash.includes('training.frozen=0')")
     assert page.console_errors == []
 
 
 def test_optimizer_race_overlays_four_loss_curves(page, live_server):
-    open_page(page, live_server, "#dataset=circle&lr=0.05")
+    open_page(page, live_server, "#data.dataset=circle&training.lr=0.05")
     set_speed(page, 4)
     page.get_by_test_id("race").click()
     expect(page.get_by_test_id("race")).to_have_text("Stop race")
@@ -403,7 +416,7 @@ def test_optimizer_race_overlays_four_loss_curves(page, live_server):
 
 
 def test_follow_sample_moves_the_phase_view_and_a_bad_one_is_refused(page, live_server):
-    open_page(page, live_server, "#dataset=gauss&points=40&batch=20")
+    open_page(page, live_server, "#data.dataset=gauss&data.n_points=40&training.batch_size=20")
     focus = page.get_by_test_id("focus-sample")
     focus.fill("3")
     focus.press("Enter")
@@ -423,7 +436,7 @@ def test_follow_sample_moves_the_phase_view_and_a_bad_one_is_refused(page, live_
 
 
 def test_new_points_reset_the_followed_sample_and_the_stepped_phases(page, live_server):
-    open_page(page, live_server, "#dataset=gauss&points=40&batch=20")
+    open_page(page, live_server, "#data.dataset=gauss&data.n_points=40&training.batch_size=20")
     focus = page.get_by_test_id("focus-sample")
     focus.fill("15")
     focus.press("Enter")
@@ -523,7 +536,7 @@ def test_the_decoder_reads_f32_u8_and_8_byte_aligned_f64_arrays(page, live_serve
 
 
 def test_double_click_on_a_bias_goes_straight_to_editing_it(page, live_server):
-    open_page(page, live_server, "#dataset=circle&layers=2,4,2,1")
+    open_page(page, live_server, "#data.dataset=circle&network.layers=2,4,2,1")
     # The bias mark sits at the lower-left corner of the output neuron: bias (2, 0).
     corner = "[columns[3].nodes[0].x - window.backpropLab.scene.layout.size / 2, "
     corner += "columns[3].nodes[0].y + window.backpropLab.scene.layout.size / 2]"
@@ -541,7 +554,7 @@ def test_double_click_on_a_bias_goes_straight_to_editing_it(page, live_server):
 
 
 def test_hide_flags_give_the_hidden_panels_room_to_the_rest(page, live_server):
-    open_page(page, live_server, "#dataset=circle&hide=controls,output")
+    open_page(page, live_server, "#data.dataset=circle&hide=controls,output")
     expect(page.get_by_test_id("controls")).to_be_hidden()
     expect(page.get_by_test_id("surface")).to_be_hidden()
     network_panel = page.locator('[data-panel="network"]').bounding_box()
@@ -550,7 +563,7 @@ def test_hide_flags_give_the_hidden_panels_room_to_the_rest(page, live_server):
 
 
 def test_presenter_mode_fits_the_output_panel_at_1280_by_720(page, live_server):
-    open_page(page, live_server, "#dataset=circle&presenter=1")
+    open_page(page, live_server, "#data.dataset=circle&presenter=1")
     expect(page.locator("body")).to_have_class("presenter")
     fit = page.evaluate(
         """() => {
@@ -571,7 +584,7 @@ def test_presenter_mode_fits_the_output_panel_at_1280_by_720(page, live_server):
 def test_every_loss_point_reaches_the_chart_even_when_frames_are_skipped(page, live_server):
     """The server sends each loss point once, in the frame after its tick; a frame the page
     replaces before drawing it must still hand its points to the chart."""
-    open_page(page, live_server, "#dataset=circle")
+    open_page(page, live_server, "#data.dataset=circle")
     set_speed(page, 3)  # 10 iterations per tick: one loss point every 10 iterations
     page.get_by_role("button", name="Play").click()
     page.wait_for_function(f"{STORE}.history.iteration.length > 80", timeout=20_000)

@@ -65,7 +65,7 @@ def test_the_optimizer_lesson_races_four_labelled_runs(page, live_server):
 
 
 def test_lesson_view_hints_step_mode_and_log_loss(page, live_server):
-    open_page(page, live_server, "#dataset=circle")
+    open_page(page, live_server, "#data.dataset=circle")
     set_log = page.get_by_test_id("log-loss")
     page.get_by_test_id("step-unit").select_option("epoch")
     page.get_by_role("button", name="Play").click()
@@ -111,7 +111,7 @@ def test_a_lesson_link_loads_the_lessons_config_and_view(page, live_server, less
 
 
 def test_a_lesson_link_followed_on_an_open_page_loads_the_lesson(page, live_server):
-    open_page(page, live_server, "#dataset=circle")
+    open_page(page, live_server, "#data.dataset=circle")
     page.evaluate("location.hash = '#lesson=bias'")
     expect(page.get_by_test_id("lesson-title")).to_have_text("Why biases matter")
     page.wait_for_function(f"{STORE}.config.network.bias === false")

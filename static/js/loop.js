@@ -2,7 +2,7 @@
 // dropped), redraws the views that changed, and acks the frame once it is on screen.
 
 import * as charts from "./charts.js";
-import { FEATURE_LABELS } from "./controls.js";
+import { choiceLabel } from "./controls.js";
 import * as network from "./network.js";
 import { $, setText } from "./notices.js";
 import { phaseParameters } from "./phases.js";
@@ -154,7 +154,8 @@ export class Loop {
     if (store.config && this.scene.layout && (this.dirty.network || animating)) {
       const { ctx } = this.fitCanvas(this.canvases.network);
       ctx.fontScale = store.view.presenter ? 1.3 : 1; // labels a projector can show
-      const featureNames = (store.config.data.features ?? []).map((name) => FEATURE_LABELS[name] ?? name);
+      const schema = store.hello?.schema;
+      const featureNames = (store.config.data.features ?? []).map((name) => choiceLabel(schema, "data.features", name));
       Object.assign(this.scene, { now, weights: store.weights, selection: store.selection, featureNames });
       network.draw(ctx, { ...this.scene, trace: store.trace });
       this.dirty.network = false;

@@ -1,7 +1,7 @@
 // Wires the page: socket → sync/phases/loop → store → views, and controls → messages.
 // Each part gets `app`, the one object that knows them all.
 
-import { createControls } from "./controls.js";
+import { bindControls } from "./controls.js";
 import * as files from "./files.js";
 import { mountLessons } from "./lessons.js";
 import { Loop } from "./loop.js";
@@ -68,10 +68,9 @@ function socketUrl() {
 
 /** The controls and lessons panels, once the first hello has said what there is to choose. */
 function buildPanels(hello) {
-  app.controls = createControls($("controls"), {
-    options: hello.options,
-    onChange: (path, value, live) => sync.setOption(path, value, live),
-    onFeatures: (features) => sync.setFeatures(features),
+  app.controls = bindControls($("controls"), {
+    schema: hello.schema,
+    onChange: (path, value) => sync.change(path, value),
   });
   app.lessons = mountLessons($("lessons-panel"), { lessons: hello.lessons ?? [], loadLesson });
 }
@@ -112,12 +111,13 @@ function onPlaneClick(event) {
 
 /** A link followed on the open page: a lesson link loads that lesson, as on a fresh page. */
 function onHashChange() {
-  if (!store.hello || location.hash === `#${url.serialise(store.config, store.view)}`) return;
-  const parsed = url.parse(location.hash, store.hello.defaults);
+  const schema = store.hello?.schema;
+  if (!store.hello || location.hash === `#${url.serialise(store.config, store.view, schema)}`) return;
+  const parsed = url.parse(location.hash, store.hello.defaults, schema);
   const newLesson = parsed.view.lesson && parsed.view.lesson !== store.view.lesson;
-  if (newLesson && !url.hasConfig(location.hash) && app.lessons?.select(parsed.view.lesson)) return;
+  if (newLesson && !url.hasConfig(location.hash, schema) && app.lessons?.select(parsed.view.lesson)) return;
   view.apply(parsed.view);
-  if (url.hasConfig(location.hash)) sync.sendConfig(parsed.config);
+  if (url.hasConfig(location.hash, schema)) sync.sendConfig(parsed.config);
 }
 
 function on(testId, event, handler) {
@@ -165,5 +165,5 @@ window.addEventListener("hashchange", onHashChange);
 transport.bindKeys(document);
 
 transport.sendSpeed(); // the readout; the server hears the speed with the first config
-view.apply(url.parse(location.hash, {}).view);
+view.apply(url.parse(location.hash, {}, []).view); // the run's part waits for hello.schema
 loop.start();

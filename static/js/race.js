@@ -3,8 +3,6 @@
 
 import { $ } from "./notices.js";
 
-const OPTIMIZERS = ["sgd", "momentum", "rmsprop", "adam"];
-
 export class Race {
   constructor(app) {
     this.app = app;
@@ -32,9 +30,11 @@ export class Race {
     loop.invalidate("charts");
   }
 
-  /** The button: stops a race, or races the four optimizers from the current weights. */
+  /** The button: stops a race, or races every optimizer the schema offers from the current
+   * weights. */
   toggle() {
-    if (this.running) this.stop();
-    else this.start(OPTIMIZERS.map((optimizer) => ({ label: optimizer, optimizer })));
+    if (this.running) return this.stop();
+    const entry = this.app.store.hello?.schema?.find((field) => field.path === "training.optimizer");
+    this.start((entry?.choices ?? []).map(({ value }) => ({ label: value, optimizer: value })));
   }
 }

@@ -1,76 +1,25 @@
-// Structural changes to a run's configuration (hidden layers, features, output head), each a pure
-// function returning a new config, and the per-layer buttons drawn over the network.
+// The network's shape as the buttons over it change it (each a pure function returning new
+// layer sizes, within the schema's limits), and the per-layer buttons drawn over the network.
+// What else must follow a new shape (frozen layers, weights) is the engine's business.
 
-import { headFor, isRegression, optionList } from "./controls.js";
-
-const LOSS_FOR_OUTPUT = { sigmoid: "bce", softmax: "ce", linear: "mse" };
-
-/** A copy of `config` without hand-set weights: a new shape needs new weights from the seed. */
-function reshaped(config, change) {
-  const next = structuredClone(config);
-  delete next.network.weights;
-  delete next.network.biases;
-  change(next);
-  const weightLayers = next.network.layers.length - 1;
-  next.training.frozen = (next.training.frozen ?? []).filter((layer) => layer < weightLayers);
+/** One more hidden layer of 2 before the output, unless the schema's limit is reached. */
+export function withHiddenLayerAdded(layers, { maxLength }) {
+  const next = [...layers];
+  if (next.length < maxLength) next.splice(-1, 0, 2);
   return next;
 }
 
-export function withHiddenLayerAdded(config, limits = {}) {
-  return reshaped(config, ({ network }) => {
-    if (network.layers.length - 2 < (limits.max_hidden_layers ?? 8)) network.layers.splice(-1, 0, 2);
-  });
-}
-
-export function withHiddenLayerRemoved(config) {
-  return reshaped(config, ({ network }) => {
-    if (network.layers.length > 2) network.layers.splice(-2, 1);
-  });
+export function withHiddenLayerRemoved(layers) {
+  const next = [...layers];
+  if (next.length > 2) next.splice(-2, 1);
+  return next;
 }
 
 /** `column` counts layers of neurons (0 = inputs), so hidden layer k is column k. */
-export function withLayerResized(config, column, delta, limits = {}) {
-  return reshaped(config, ({ network }) => {
-    const size = network.layers[column] + delta;
-    network.layers[column] = Math.max(1, Math.min(limits.max_neurons ?? 32, size));
-  });
-}
-
-/** New input features: the first layer takes their number. */
-export function withFeatures(config, features) {
-  return reshaped(config, (next) => {
-    next.data.features = features;
-    next.network.layers[0] = features.length;
-  });
-}
-
-/** A new data set may need another output head (3 classes → softmax, regression → linear). */
-export function withDataset(config, dataset, options) {
-  return reshaped(config, (next) => {
-    next.data.dataset = dataset;
-    delete next.data.points;
-    const option = optionList(options, "datasets").find((entry) => entry.value === dataset);
-    const head = headFor(option ?? guessDataset(dataset));
-    next.network.output = head.output;
-    next.network.loss = head.loss;
-    next.network.layers[next.network.layers.length - 1] = head.width;
-  });
-}
-
-/** A new output activation with the loss that fits it (the engine rejects bce without sigmoid,
- * ...); a regression set keeps mse whatever the output, as it takes no other loss. */
-export function withOutput(config, output, options) {
-  const next = structuredClone(config);
-  next.network.output = output;
-  const regression = isRegression(next.data.dataset, options);
-  next.network.loss = regression ? "mse" : (LOSS_FOR_OUTPUT[output] ?? next.network.loss);
+export function withLayerResized(layers, column, delta, { maxNeurons }) {
+  const next = [...layers];
+  next[column] = Math.max(1, Math.min(maxNeurons, next[column] + delta));
   return next;
-}
-
-function guessDataset(name) {
-  if (name === "plane" || name === "multi_gauss") return { kind: "regression" };
-  if (name === "three_gauss") return { kind: "classification", n_classes: 3 };
-  return { kind: "classification", n_classes: 2 };
 }
 
 /**

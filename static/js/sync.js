@@ -12,12 +12,11 @@ const PROTOCOL = 1;
 export class Sync {
   constructor(app) {
     this.app = app;
-    // The run the server last confirmed (its `state`), with live options applied on top; the
-    // page falls back to it when the server refuses a change, so the controls never show a run
-    // that is not.
+    // The run the server last confirmed (its `state`); the page falls back to it when the
+    // server refuses a change, so the controls never show a run that is not.
     this.confirmed = null;
     this.configPending = false;
-    this.lastSet = null; // {path, previous} of the newest live option, undone if refused
+    this.changePending = false; // a control's change was sent and not yet confirmed
     this.exportWanted = false; // the person pressed Export JSON and waits for the server's copy
     this.exportAsked = -1; // the iteration an export was last asked for
     this.handlers = {
@@ -63,19 +62,20 @@ export class Sync {
     if (firstTime) this.app.buildPanels(message);
     const restoring = store.config !== null && !firstTime;
     if (restoring) return; // opened() already resent our config
-    const parsed = url.parse(location.hash, message.defaults ?? message.state?.config);
+    const { schema } = message;
+    const parsed = url.parse(location.hash, message.defaults ?? message.state?.config, schema);
     view.apply(parsed.view);
     if (parsed.errors.length) showError(`Ignored parts of the link: ${parsed.errors.join("; ")}`);
     // A linked lesson loads its own run when the link holds none, or when the lesson has its own
     // points (a link cannot carry those); otherwise the link's run wins and the lesson shows its text.
     const lesson = (message.lessons ?? []).find((candidate) => candidate.id === parsed.view.lesson);
     const lessonRun =
-      Boolean(lesson) && (!url.hasConfig(location.hash) || Boolean(lesson.config?.data?.points));
+      Boolean(lesson) && (!url.hasConfig(location.hash, schema) || Boolean(lesson.config?.data?.points));
     if (lesson) this.app.lessons?.select(lesson.id, { load: lessonRun });
     if (lessonRun) return;
     // Otherwise start by sending the run we want: the link's, else the server's default. The
     // reply (state, data and a first frame) fills every view the same way for both.
-    this.sendConfig(url.hasConfig(location.hash) ? parsed.config : (message.state?.config ?? parsed.config));
+    this.sendConfig(url.hasConfig(location.hash, schema) ? parsed.config : (message.state?.config ?? parsed.config));
   }
 
   state(message) {
@@ -86,19 +86,22 @@ export class Sync {
     // on (main.js). After a (re)connect the page has no run yet and restores its own history.
     if (message.run !== store.run) {
       if (store.run !== null) store.clearHistory();
+      if (store.run !== null && this.changePending) showNotice("network rebuilt");
       store.run = message.run;
       loop.dropPendingFrame();
     }
     store.config = message.config;
+    store.allowed = message.allowed ?? {};
     this.confirmed = structuredClone(message.config);
     this.configPending = false;
+    this.changePending = false;
     store.network = message.network;
     store.stateIteration = message.iteration ?? 0;
     if (message.network?.weights) store.setWeights(specParameters(message.network));
     transport.setPlaying(Boolean(message.playing));
     setText("iteration", message.iteration ?? 0);
     setText("epoch", message.epoch ?? 0);
-    this.app.controls?.fill(store.config);
+    this.app.controls?.fill(store.config, { allowed: store.allowed, force: true });
     view.writeHash();
     loop.relayout();
     loop.invalidate("network", "charts");
@@ -118,21 +121,19 @@ export class Sync {
     if (message.message) showNotice(message.message, 12000);
   }
 
-  /** Shows the server's words; a refused change is undone on the page too. */
+  /** Shows the server's words beside the control of the field it names (else at the top); a
+   * refused change or config is undone on the page too: it shows the run the server has. */
   error(message) {
     const { store, points, view, loop } = this.app;
     const text = message.message ?? "the server reported an error";
-    showError(text);
-    if (points.unconfirmed && text.startsWith("points")) points.refused();
+    if (!this.app.controls?.showError(message.field, text)) showError(text);
+    if (points.unconfirmed && message.field?.startsWith("points")) points.refused();
     // Nothing changed on the server: the box shows the sample it follows, not a refused one.
     $("focus-sample").value = String(store.focus);
-    const refusedOption = /^(set|training)\./.test(text) && this.lastSet;
-    if (!this.configPending && !refusedOption) return;
-    if (refusedOption && !this.configPending) setPath(this.confirmed, this.lastSet.path, this.lastSet.previous);
-    this.configPending = false;
-    this.lastSet = null;
+    if (!this.configPending && !this.changePending) return;
+    this.configPending = this.changePending = false;
     store.config = structuredClone(this.confirmed);
-    this.app.controls?.fill(store.config, { force: true });
+    this.app.controls?.fill(store.config, { allowed: store.allowed, force: true });
     view.writeHash();
     loop.relayout();
   }
@@ -167,60 +168,44 @@ export class Sync {
     }
   }
 
-  /** A control changed: a live training option is `set`, anything else rebuilds the run. */
-  setOption(path, value, live) {
-    const { store, socket, view } = this.app;
-    let config = structuredClone(store.config);
-    setPath(config, path, value);
-    if (path[1] === "dataset") config = structure.withDataset(config, value, store.hello?.options);
-    if (path[1] === "output") config = structure.withOutput(config, value, store.hello?.options);
-    if (live) {
-      this.lastSet = { path, previous: structuredClone(path.reduce((node, key) => node?.[key], this.confirmed)) };
-      setPath(this.confirmed, path, structuredClone(value));
-      store.config = config;
-      socket.send({ type: "set", [path[1]]: value });
-      store.resetTrace(); // a training option restarts the iteration being stepped
-      this.app.controls.fill(config);
-      view.writeHash();
-    } else {
-      // A structural option means a new network from the seed, not the weights of the old one.
-      delete config.network.weights;
-      delete config.network.biases;
-      this.rebuild(config);
-    }
+  /** A person changed one field: the server applies it (a live one to the run, any other by
+   * rebuilding it with the fields that depend on it made to fit) and answers with `state`. */
+  change(path, value) {
+    const { store, socket } = this.app;
+    this.app.controls?.clearErrors();
+    if (!socket.send({ type: "change", path, value })) return;
+    this.changePending = true;
+    store.resetTrace(); // the server restarts the iteration being stepped
   }
 
-  /** A structural change: a new network from the seed, and the page says so. */
-  rebuild(config) {
-    this.sendConfig(config);
-    showNotice("network rebuilt");
-  }
-
-  setFeatures(features) {
-    this.rebuild(structure.withFeatures(this.app.store.config, features));
-  }
-
+  /** The network's shape, from the buttons over it; the limits are the schema's. */
   addLayer() {
-    this.rebuild(structure.withHiddenLayerAdded(this.app.store.config, this.limits()));
+    this.change("network.layers", structure.withHiddenLayerAdded(this.layers(), this.layerLimits()));
   }
 
   removeLayer() {
-    this.rebuild(structure.withHiddenLayerRemoved(this.app.store.config));
+    this.change("network.layers", structure.withHiddenLayerRemoved(this.layers()));
   }
 
   resizeLayer(column, delta) {
-    this.rebuild(structure.withLayerResized(this.app.store.config, column, delta, this.limits()));
+    const layers = structure.withLayerResized(this.layers(), column, delta, this.layerLimits());
+    this.change("network.layers", layers);
   }
 
-  limits() {
-    return this.app.store.hello?.limits ?? {};
+  layers() {
+    return this.app.store.config.network.layers;
+  }
+
+  layerLimits() {
+    const entry = this.app.store.hello?.schema?.find((field) => field.path === "network.layers");
+    return { maxNeurons: entry?.range.high, maxLength: entry?.length[1] };
   }
 
   toggleFrozen(layer, frozen) {
     const current = new Set(this.app.store.config.training.frozen ?? []);
     if (frozen) current.add(layer);
     else current.delete(layer);
-    this.setOption(["training", "frozen"], [...current].sort((a, b) => a - b), true);
+    this.change("training.frozen", [...current].sort((a, b) => a - b));
   }
 
   /** The follow-sample box: the server's next frame confirms it (store.focus). */
@@ -288,10 +273,6 @@ function setConnection(text) {
   const badge = $("connection");
   badge.textContent = text;
   badge.dataset.state = text.startsWith("connected") ? "up" : "down";
-}
-
-function setPath(object, path, value) {
-  path.slice(0, -1).reduce((node, key) => node[key], object)[path.at(-1)] = value;
 }
 
 function pick(object, keys) {

@@ -1,34 +1,22 @@
-// The URL hash: one table of state properties drives both serialisation and parsing,
-// so a shared link reproduces the run (the seeds are part of it).
+// The URL hash: one table of properties drives both serialisation and parsing, so a shared link
+// reproduces the run (the seeds are part of it).
 
-const CONFIG_PROPERTIES = [
-  { key: "dataset", path: ["data", "dataset"], type: "string" },
-  { key: "points", path: ["data", "n_points"], type: "int" },
-  { key: "noise", path: ["data", "noise"], type: "number" },
-  { key: "train", path: ["data", "train_ratio"], type: "number" },
-  { key: "features", path: ["data", "features"], type: "strings" },
-  { key: "dataSeed", path: ["data", "seed"], type: "int" },
-  { key: "layers", path: ["network", "layers"], type: "ints" },
-  { key: "activation", path: ["network", "activation"], type: "string" },
-  { key: "output", path: ["network", "output"], type: "string" },
-  { key: "loss", path: ["network", "loss"], type: "string" },
-  { key: "init", path: ["network", "init"], type: "string" },
-  { key: "initScale", path: ["network", "init_scale"], type: "number" },
-  { key: "seed", path: ["network", "seed"], type: "int" },
-  { key: "bias", path: ["network", "bias"], type: "bool" },
-  { key: "optimizer", path: ["training", "optimizer"], type: "string" },
-  { key: "lr", path: ["training", "lr"], type: "number" },
-  { key: "momentum", path: ["training", "momentum"], type: "number" },
-  { key: "alpha", path: ["training", "alpha"], type: "number" },
-  { key: "beta1", path: ["training", "beta1"], type: "number" },
-  { key: "beta2", path: ["training", "beta2"], type: "number" },
-  { key: "eps", path: ["training", "eps"], type: "number" },
-  { key: "l1", path: ["training", "l1"], type: "number" },
-  { key: "l2", path: ["training", "l2"], type: "number" },
-  { key: "dropout", path: ["training", "dropout"], type: "number" },
-  { key: "batch", path: ["training", "batch_size"], type: "int" },
-  { key: "frozen", path: ["training", "frozen"], type: "ints" },
-];
+// Config keys are the run schema's paths (`training.lr=0.03`): the same names as in messages and
+// controls, no second spelling; which fields and how each is written come from hello.schema.
+const KIND_CODECS = {
+  number: "number",
+  integer: "int",
+  choice: "string",
+  boolean: "bool",
+  choices: "strings",
+  integers: "ints",
+};
+
+function configProperties(schema) {
+  return (schema ?? [])
+    .filter((entry) => entry.url && KIND_CODECS[entry.kind])
+    .map((entry) => ({ key: entry.path, path: entry.path.split("."), type: KIND_CODECS[entry.kind] }));
+}
 
 const VIEW_PROPERTIES = [
   { key: "hide", path: ["hide"], type: "strings", fallback: [] },
@@ -81,10 +69,11 @@ function setPath(object, path, value) {
   parent[path.at(-1)] = value;
 }
 
-/** config + view → "dataset=circle&lr=0.03&..." (no leading #). View flags only when not default. */
-export function serialise(config, view = {}) {
+/** config + view → "data.dataset=circle&training.lr=0.03&..." (no leading #). View flags only
+ * when not default. */
+export function serialise(config, view, schema) {
   const parts = [];
-  for (const property of CONFIG_PROPERTIES) {
+  for (const property of configProperties(schema)) {
     const value = getPath(config, property.path);
     if (value === undefined || value === null) continue;
     parts.push(`${property.key}=${encode(CODECS[property.type].write(value))}`);
@@ -101,12 +90,12 @@ export function serialise(config, view = {}) {
  * "#dataset=...&..." → {config, view, errors}. `config` is a copy of `defaults` with the hash's
  * values applied; unknown keys and unreadable values are reported in `errors` and otherwise ignored.
  */
-export function parse(hash, defaults) {
+export function parse(hash, defaults, schema) {
   const config = structuredClone(defaults ?? {});
   const view = {};
   const errors = [];
   const byKey = new Map([
-    ...CONFIG_PROPERTIES.map((p) => [p.key, [p, config]]),
+    ...configProperties(schema).map((p) => [p.key, [p, config]]),
     ...VIEW_PROPERTIES.map((p) => [p.key, [p, view]]),
   ]);
   const text = hash.startsWith("#") ? hash.slice(1) : hash;
@@ -128,8 +117,8 @@ export function parse(hash, defaults) {
 }
 
 /** True when the hash names at least one configuration property (so it describes a run). */
-export function hasConfig(hash) {
-  const keys = new Set(CONFIG_PROPERTIES.map((property) => property.key));
+export function hasConfig(hash, schema) {
+  const keys = new Set(configProperties(schema).map((property) => property.key));
   return hash
     .replace(/^#/, "")
     .split("&")

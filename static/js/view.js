@@ -31,7 +31,7 @@ export class View {
   writeHash() {
     const { store } = this.app;
     if (!store.config) return;
-    const hash = `#${url.serialise(store.config, store.view)}`;
+    const hash = `#${url.serialise(store.config, store.view, store.hello?.schema)}`;
     if (hash !== location.hash) history.replaceState(null, "", hash);
   }
 
