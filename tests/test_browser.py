@@ -95,7 +95,8 @@ def test_changing_the_learning_rate_while_playing_takes_effect(page, live_server
 
 
 def test_url_hash_restores_its_configuration(page, live_server):
-    link = "#data.dataset=xor&network.layers=2,3,1&network.activation=relu&training.lr=0.1&network.seed=7&data.features=x1,x2"
+    link = "#data.dataset=xor&network.layers=2,3,1&network.activation=relu&training.lr=0.1"
+    link += "&network.seed=7&data.features=x1,x2"
     link += "&hide=charts&presenter=1"
     open_page(page, live_server, link)
     config = page.evaluate(f"{STORE}.config")
@@ -250,7 +251,8 @@ def test_a_click_can_add_a_point_of_the_third_class(page, live_server):
 
 
 def test_exported_network_json_is_exact_and_imports_back_bit_for_bit(page, live_server, tmp_path):
-    open_page(page, live_server, "#data.dataset=xor&network.layers=2,3,1&network.seed=3&training.lr=1")
+    link = "#data.dataset=xor&network.layers=2,3,1&network.seed=3&training.lr=1"
+    open_page(page, live_server, link)
     page.get_by_test_id("step-unit").select_option("epoch")
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(f"{STORE}.frame.header.iteration > 0")
