@@ -330,7 +330,9 @@ def test_space_plays_after_a_button_was_clicked_and_not_in_a_field(page, live_se
 def test_a_refused_change_leaves_the_page_showing_the_running_network(page, live_server):
     open_page(page, live_server, "#data.dataset=circle&network.layers=2,4,2,1")
     # Six features but a first layer of two: the server refuses, the page keeps the old run.
-    page.goto(f"{live_server}/#data.dataset=circle&data.features=x1,x2,x1sq,x2sq,sinx1,sinx2&network.layers=2,3,1")
+    page.goto(
+        f"{live_server}/#data.dataset=circle&data.features=x1,x2,x1sq,x2sq,sinx1,sinx2&network.layers=2,3,1"
+    )
     expect(page.get_by_test_id("error")).to_contain_text("network.layers")
     page.wait_for_function(f"{STORE}.config.network.layers.join() === '2,4,2,1'")
     expect(page.get_by_test_id("feature-x1sq")).not_to_be_checked()
