@@ -1,6 +1,7 @@
 // The person's own points: clicked onto the plane (shift-click: the other class), cleared, or
 // uploaded as CSV. They are shown as drawn until the server answers with its `data`.
 
+import { schemaByPath } from "./controls.js";
 import { parsePointsCsv } from "./files.js";
 
 export class PlanePoints {
@@ -39,7 +40,8 @@ export class PlanePoints {
 
   async upload(file) {
     try {
-      const limit = this.store.hello?.limits?.max_points ?? 5000;
+      // As many rows as a generated set may have points (the schema's limit).
+      const limit = schemaByPath(this.store.hello?.schema).get("data.n_points")?.range.high ?? Infinity;
       this.points = parsePointsCsv(await file.text(), limit);
       this.submit(this.points);
     } catch (error) {

@@ -9,7 +9,7 @@ export const GRAD_WINDOW = 30;
 export class Store extends EventTarget {
   constructor() {
     super();
-    this.hello = null; // server hello: limits, defaults, options, lessons
+    this.hello = null; // server hello: schema, limits, defaults, lessons
     this.config = null; // the current run configuration (network, training, data)
     this.run = null; // the id of the run the last `state` confirmed; null until one arrives
     this.network = null; // spec with weights, from the last `state`

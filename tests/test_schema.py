@@ -1,0 +1,118 @@
+"""The run schema: one entry per option, every other description of a run derived from it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from engine import schema
+from engine.activations import HIDDEN_ACTIVATIONS
+from engine.changes import allowed_choices, apply_change
+from engine.checks import FieldError
+from engine.config import validate_config
+from engine.datasets import DATASETS
+from engine.inits import INITS
+from engine.optimizers import OPTIMIZERS
+from engine.options_doc import HEADER, markdown_table
+from engine.schema import Limits, default_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_committed_options_doc_is_the_schemas_table():
+    # Regenerate with: python -m engine.options_doc > docs/options.md
+    assert (ROOT / "docs" / "options.md").read_text() == HEADER + markdown_table()
+
+
+def test_each_default_passes_its_own_check_and_the_defaults_are_a_valid_run():
+    for entry in schema.fields():
+        if entry.kind in schema.CHECKED_KINDS:
+            assert entry.check(entry.default) == entry.default, entry.path
+    assert validate_config(default_config(), Limits()) == default_config()
+
+
+def test_choices_are_the_engines_registries_not_a_copy():
+    assert schema.field("data.dataset").values == tuple(DATASETS)
+    assert schema.field("training.optimizer").values == tuple(OPTIMIZERS)
+    assert schema.field("network.init").values == INITS
+    assert schema.field("network.activation").values == HIDDEN_ACTIVATIONS
+    # Which optimizer shows which hyperparameter is read off the optimizers themselves.
+    assert schema.field("training.eps").when == ("training.optimizer", ("rmsprop", "adam"))
+
+
+def test_limits_bound_the_ranges_that_depend_on_them():
+    small = Limits(max_hidden_layers=2, max_neurons=5, max_points=300)
+    layers = schema.field("network.layers", small)
+    assert layers.range.high == 5 and layers.length == (2, 4)
+    assert schema.field("data.n_points", small).range.high == 300
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "message"),
+    [
+        ("training.lr", 0, r"^training\.lr: must be a finite number in \(0, 10\], got 0$"),
+        ("training.lr", True, r"got True"),
+        ("data.n_points", 2.5, r"^data\.n_points: must be an integer in \[1, 5000\]"),
+        ("network.init", "glorot", r"^network\.init: must be one of xavier, he"),
+        ("network.bias", 1, r"^network\.bias: must be true or false, got 1$"),
+        ("data.features", ["x1", "x1"], r"^data\.features: each at most once"),
+        ("network.layers", [2], r"^network\.layers: must be a list of 2 to 10 sizes"),
+        ("network.activation", "x" * 5000, r"got 'xxxxx.{0,40}$"),  # never the whole input
+    ],
+)
+def test_one_error_format_for_every_kind(kind, value, message):
+    with pytest.raises(FieldError, match=message) as error:
+        schema.field(kind).check(value)
+    assert error.value.field == kind
+
+
+def test_a_change_brings_the_fields_that_depend_on_it():
+    config = validate_config({}, Limits())
+    three = apply_change(config, "data.dataset", "three_gauss", Limits())
+    assert three["network"]["layers"][-1] == 3
+    assert (three["network"]["output"], three["network"]["loss"]) == ("softmax", "ce")
+    wider = apply_change(config, "data.features", ["x1", "x2", "x1x2"], Limits())
+    assert wider["network"]["layers"][0] == 3
+    frozen = apply_change(config, "training.frozen", [2], Limits())
+    shorter = apply_change(frozen, "network.layers", [2, 3, 1], Limits())
+    assert shorter["training"]["frozen"] == []
+    linear = apply_change(config, "network.output", "linear", Limits())
+    assert linear["network"]["loss"] == "mse"
+
+
+def test_a_change_that_cannot_be_made_names_the_field():
+    config = validate_config({}, Limits())
+    with pytest.raises(FieldError, match=r"^network\.loss: ce needs output softmax"):
+        apply_change(config, "network.loss", "ce", Limits())
+    with pytest.raises(FieldError, match=r"^path: unknown field"):
+        apply_change(config, "network.colour", "red", Limits())
+    with pytest.raises(FieldError, match=r"^network\.weights: is not changed on its own"):
+        apply_change(config, "network.weights", [], Limits())
+
+
+def test_allowed_choices_are_what_a_change_would_be_accepted_with():
+    config = validate_config({}, Limits())
+    for path, values in allowed_choices(config, Limits()).items():
+        for value in schema.field(path).values:
+            try:
+                apply_change(config, path, value, Limits())
+                accepted = True
+            except ValueError:
+                accepted = False
+            assert accepted == (value in values), (path, value)
+    regression = apply_change(config, "data.dataset", "plane", Limits())
+    assert allowed_choices(regression, Limits())["network.loss"] == ["mse"]
+
+
+def test_the_page_restates_no_choice_default_or_range():
+    """The page's scripts and templates carry no registry name, default or limit of the schema:
+    they read them from hello.schema or the server renders them."""
+    sources = [*ROOT.glob("static/js/*.js"), *ROOT.glob("templates/*.html")]
+    text = {path.name: path.read_text() for path in sources}
+    names = [*DATASETS, *OPTIMIZERS, "xavier", "leaky_relu", "x1sq", "sinx2", "three_gauss"]
+    for name, source in text.items():
+        for registry_name in names:
+            assert not re.search(rf"[\"']{registry_name}[\"']", source), (name, registry_name)
+        assert not re.search(r"max_neurons|max_hidden_layers|max_points", source), name
