@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import jinja2
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -106,7 +107,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="backprop-lab", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.sessions = set()
-    templates = Jinja2Templates(directory=asset_dir("templates"))
+    loader = jinja2.FileSystemLoader(asset_dir("templates"))
+    environment = jinja2.Environment(
+        loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
+    templates = Jinja2Templates(env=environment)
     app.mount("/static", StaticFiles(directory=asset_dir("static")), name="static")
 
     limits = Limits(settings.max_hidden_layers, settings.max_neurons, settings.max_points)

@@ -185,3 +185,27 @@ def test_main_with_no_browser_opens_nothing(monkeypatch, capsys):
     monkeypatch.setattr(cli, "serve", lambda settings: 0)
     cli.main(["--no-browser"])
     assert capsys.readouterr().out == "backprop-lab: serving on http://127.0.0.1:8000/\n"
+
+
+def test_the_page_renders_every_control_of_the_schema_before_any_script_runs():
+    from engine import schema
+
+    page = TestClient(create_app()).get("/").text
+    for entry in schema.fields():
+        if not entry.control:
+            assert f'data-path="{entry.path}"' not in page, entry.path
+            continue
+        assert f'data-path="{entry.path}"' in page, entry.path
+        assert f'title="{entry.help}"' in page or entry.help.replace("'", "&#39;") in page
+        assert f">{entry.label}<" in page, entry.label
+    assert '<option value="circle" selected>Circle</option>' in page
+    assert 'id="control-training.lr" name="training.lr"' in page and 'value="0.03"' in page
+    assert 'data-when-path="training.optimizer" data-when-values="momentum" hidden' in page
+
+
+def test_the_controls_form_without_scripts_becomes_a_link():
+    client = TestClient(create_app())
+    query = "data.dataset=xor&data.features=x1&data.features=x1sq&network.bias=0&network.bias=1"
+    reply = client.get(f"/?{query}&nonsense=1", follow_redirects=False)
+    assert reply.status_code == 303
+    assert reply.headers["location"] == "/#data.dataset=xor&data.features=x1,x1sq&network.bias=1"
