@@ -315,23 +315,47 @@ def test_inspect_replies_with_the_engines_explanation():
 
 def test_focus_moves_the_phase_view_to_that_sample():
     with connect() as (socket, session, _):
+        # A batch of the whole training set holds every sample: the phases follow the chosen one.
+        socket.send_json({"type": "change", "path": "training.batch_size", "value": 100})
+        assert next_text(socket)["type"] == "state"
         socket.send_json({"type": "focus", "sample": 42})
         next_frame(socket)
         assert session.run.focus == 42
         socket.send_json({"type": "step", "unit": "phase"})
         header, _ = next_frame(socket)
         assert header["type"] == "phase"
-        assert header["focus_sample"] == 42 or header["focus_in_batch"] is False
+        assert header["focus_sample"] == 42 and header["focus_in_batch"] is True
+
+
+def test_a_focus_outside_the_batch_is_said_and_the_batchs_first_sample_followed():
+    with connect() as (socket, session, _):
+        # The same configuration draws the same batches (a run is deterministic).
+        batch = Run(session.run.config)._batch()
+        outside = next(sample for sample in range(100) if sample not in batch)
+        socket.send_json({"type": "focus", "sample": outside})
+        next_frame(socket)
+        socket.send_json({"type": "step", "unit": "phase"})
+        header, _ = next_frame(socket)
+        assert header["focus_in_batch"] is False and header["focus_sample"] == int(batch[0])
 
 
 def test_edit_sets_one_weight_and_resends_state():
     with connect() as (socket, session, _):
+        before = session.run.network.params.copy()
         socket.send_json({"type": "edit", "param": "W", "layer": 1, "i": 3, "j": 0, "value": 2.5})
         state = next_text(socket)
         assert state["network"]["weights"][1][3][0] == 2.5
         assert session.run.network.weights[1][3, 0] == 2.5
         socket.send_json({"type": "edit", "param": "b", "layer": 2, "j": 0, "value": -1})
         assert next_text(socket)["network"]["biases"][2][0] == -1
+        # Those two parameters and nothing else: every other weight and bias is as it was.
+        changed = np.flatnonzero(session.run.network.params != before)
+        expected = [
+            np.flatnonzero(session.run.network.params == 2.5),
+            np.flatnonzero(session.run.network.params == -1),
+        ]
+        assert sorted(changed.tolist()) == sorted(np.concatenate(expected).tolist())
+        assert len(changed) == 2
 
 
 def test_export_gives_the_runs_config_with_its_weights_to_the_last_bit():
@@ -779,9 +803,12 @@ def test_reset_restarts_the_race_from_the_new_weights():
         socket.send_json({"type": "reset", "seed": 3})
         assert next_text(socket)["type"] == "state"
         assert [variant.label for variant in session.race.variants] == ["sgd", "fast"]
+        rates = {
+            variant.label: variant.run.config["training"]["lr"] for variant in session.race.variants
+        }
+        assert rates == {"sgd": 0.03, "fast": 0.3}  # each racer keeps its own options
         for variant in session.race.variants:
             assert variant.run.iteration == 0
-            assert variant.run.config["training"]["lr"] in (0.03, 0.3)
             np.testing.assert_array_equal(
                 variant.run.network.weights[0], session.run.network.weights[0]
             )
