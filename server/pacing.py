@@ -8,6 +8,7 @@ import time
 from pydantic import BaseModel
 
 from server import protocol
+from server.config import Settings
 
 MAX_CHUNK = 1000  # iterations per engine call, whatever the speed
 # Rate-limit tokens per message: building a run and sending its data, or a gradient check,
@@ -84,3 +85,71 @@ class ChunkSizer:
     def measured(self, iterations: int, elapsed: float) -> None:
         per_iteration = max(elapsed / iterations, 1e-7)
         self.size = max(1, min(MAX_CHUNK, int(self.slice_seconds / per_iteration)))
+
+
+class RateLimitedError(Exception):
+    """A message refused by the rate limit; `report` says whether to tell the client (once a
+    second is enough to explain: more would be a flood of our own)."""
+
+    def __init__(self, report: bool, limit: float) -> None:
+        super().__init__(f"rate limit: more than {limit:g} messages per second; dropped")
+        self.report = report
+
+
+class Gate:
+    """Every raw client message passes here before the session sees it: a valid ack of a frame
+    in flight goes straight through, anything else is charged to the rate limit (before parsing:
+    parsing is work too, then for what it really costs) and parsed into its typed model."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.last_report = 0.0
+
+    def admit(self, text: str | None, data: bytes | None, in_flight: int) -> BaseModel:
+        """The typed message, or RateLimitedError, or ProtocolError saying what was wrong."""
+        if in_flight and self.is_ack(text):
+            return protocol.Ack(type="ack")
+        upfront = self.upfront_cost(text)
+        if not self.bucket.take(upfront):
+            raise self.refused()
+        settings = self.settings
+        message = protocol.parse_message(
+            text if text is not None else data,
+            settings.max_message_bytes,
+            settings.max_json_depth,
+            settings.max_config_bytes,
+        )
+        extra = message_cost(message) - upfront
+        if extra > 0 and not self.bucket.take(extra):
+            raise self.refused()
+        return message
+
+    def upfront_cost(self, text: str | None) -> int:
+        """Tokens taken before parsing: one, or a config's cost for a message over the common
+        limit (only a config may be that big, and parsing it is the expensive part)."""
+        if text is not None and len(text) > self.settings.max_message_bytes:
+            return MESSAGE_COST["config"]
+        return 1
+
+    def is_ack(self, text: str | None) -> bool:
+        """Whether `text` is a valid ack; with frames in flight those skip the rate limit.
+
+        A dropped ack would hold its frame credit for good (two fill the window, and the
+        watchdog later closes a client that did ack). An ack with nothing in flight grants
+        nothing, so it goes through the bucket like any other message.
+        """
+        if text is None or len(text) > MAX_ACK_CHARS:
+            return False
+        try:
+            message = protocol.parse_message(text, MAX_ACK_CHARS, self.settings.max_json_depth)
+        except ValueError:  # refused again by `admit`, charged, with its error
+            return False
+        return isinstance(message, protocol.Ack)
+
+    def refused(self) -> RateLimitedError:
+        now = time.monotonic()
+        report = now - self.last_report >= 1.0
+        if report:
+            self.last_report = now
+        return RateLimitedError(report, self.settings.rate_limit_per_second)

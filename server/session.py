@@ -27,14 +27,7 @@ from engine.changes import apply_change, changeable
 from engine.run import Limits, Run, TrainStatus, default_config
 from server import frames, messages, protocol
 from server.config import Settings
-from server.pacing import (
-    MAX_ACK_CHARS,
-    MESSAGE_COST,
-    ChunkSizer,
-    Credits,
-    TokenBucket,
-    message_cost,
-)
+from server.pacing import ChunkSizer, Credits, Gate, RateLimitedError
 from server.race import MetricsCache, Race, add_point
 
 MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
@@ -65,8 +58,7 @@ class Session:
         self.wake = asyncio.Event()  # a frame may be sendable (state changed or credit freed)
         self.wake.set()  # the first frame goes out right after the greeting
         self.play_event = asyncio.Event()
-        self.bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst)
-        self.last_rate_error = 0.0
+        self.gate = Gate(settings)
         self.send_lock = asyncio.Lock()
         # Serialises every use of the run: handlers, training slices, and frames built in a
         # worker thread (NumPy releases the GIL, so other sessions keep going meanwhile).
@@ -188,58 +180,14 @@ class Session:
             await asyncio.sleep(0)
 
     async def handle_raw(self, text: str | None, data: bytes | None) -> None:
-        if self.frees_a_credit(text):
-            self.acked()
-            return
-        upfront = self.upfront_cost(text)
-        if not self.bucket.take(upfront):  # before parsing: parsing is work too
-            await self.rate_limited()
-            return
         try:
-            message = protocol.parse_message(
-                text if text is not None else data,
-                self.settings.max_message_bytes,
-                self.settings.max_json_depth,
-                self.settings.max_config_bytes,
-            )
-            extra = message_cost(message) - upfront
-            if extra > 0 and not self.bucket.take(extra):
-                await self.rate_limited()
-                return
+            message = self.gate.admit(text, data, self.credits.in_flight)
             await self.apply(message)
-        except ValueError as error:  # ProtocolError, and the engine's ValueError messages
+        except RateLimitedError as refused:
+            if refused.report:
+                await self.send_error(ValueError(str(refused)))
+        except ValueError as error:  # ProtocolError, and the engine's FieldErrors
             await self.send_error(error)
-
-    def upfront_cost(self, text: str | None) -> int:
-        """Tokens taken before parsing: one, or a config's cost for a message over the common
-        limit (only a config may be that big, and parsing it is the expensive part)."""
-        if text is not None and len(text) > self.settings.max_message_bytes:
-            return MESSAGE_COST["config"]
-        return 1
-
-    def frees_a_credit(self, text: str | None) -> bool:
-        """Whether `text` is a valid ack of a frame in flight: those skip the rate limit.
-
-        A dropped ack would hold its frame credit for good (two fill the window, and the
-        watchdog later closes a client that did ack). An ack with nothing in flight grants
-        nothing, so it goes through the bucket like any other message.
-        """
-        if not self.credits.in_flight or text is None or len(text) > MAX_ACK_CHARS:
-            return False
-        try:
-            message = protocol.parse_message(text, MAX_ACK_CHARS, self.settings.max_json_depth)
-        except ValueError:  # refused again below, charged, with its error
-            return False
-        return isinstance(message, protocol.Ack)
-
-    async def rate_limited(self) -> None:
-        # One error a second is enough to explain; more would be a flood of our own.
-        now = time.monotonic()
-        if now - self.last_rate_error >= 1.0:
-            self.last_rate_error = now
-            limit = self.settings.rate_limit_per_second
-            refused = f"rate limit: more than {limit:g} messages per second; dropped"
-            await self.send_error(ValueError(refused))
 
     async def apply(self, message: BaseModel) -> None:
         if isinstance(message, protocol.Ack):
