@@ -27,7 +27,10 @@ def multiply_adds(layers: Sequence[int], n: int) -> dict[str, int]:
 
 
 def backprop_cost_table(
-    layers_list: Sequence[Sequence[int]], n: int = DEFAULT_SAMPLES, seed: int = 0
+    layers_list: Sequence[Sequence[int]],
+    n: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    repeat_seconds: float = 0.05,
 ) -> list[dict[str, Any]]:
     """One row per network (layers as in a network spec), measured on n random samples:
 
@@ -36,6 +39,7 @@ def backprop_cost_table(
     backprop_seconds, wall-clock times of computing the whole gradient each way, one after the
     other in this call; seconds_ratio and multiply_add_ratio (numeric / backprop); and
     relative_error between the two gradients (they agree to ~1e-9: same numbers, two costs).
+    A computation faster than repeat_seconds is repeated for that long and its best time kept.
     """
     rng = np.random.default_rng(seed)
     rows = []
@@ -43,14 +47,15 @@ def backprop_cost_table(
         net = Network.from_spec({"layers": list(layers), "seed": seed})
         X = rng.normal(size=(n, layers[0]))
         Y = (rng.random((n, layers[-1])) < 0.5).astype(np.float64)
-        rows.append(_cost_row(net, X, Y))
+        rows.append(_cost_row(net, X, Y, repeat_seconds))
     return rows
 
 
-def _cost_row(net: Network, X: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
+def _cost_row(net: Network, X: np.ndarray, Y: np.ndarray, repeat_seconds: float) -> dict[str, Any]:
     parameters = int(net.params.size)
-    backprop_seconds, analytic = _timed(lambda: net.backward(net.forward_trace(X), Y).flat)
-    numeric_seconds, numeric = _timed(lambda: numeric_gradient(net, X, Y))
+    backprop = _timed(lambda: net.backward(net.forward_trace(X), Y).flat, repeat_seconds)
+    numeric = _timed(lambda: numeric_gradient(net, X, Y), repeat_seconds)
+    (backprop_seconds, analytic), (numeric_seconds, numeric_gradient_) = backprop, numeric
     counts = multiply_adds(net.layers, X.shape[0])
     numeric_adds = 2 * parameters * counts["forward"]
     backprop_adds = counts["forward"] + counts["backward"]
@@ -66,15 +71,15 @@ def _cost_row(net: Network, X: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
         "numeric_seconds": numeric_seconds,
         "backprop_seconds": backprop_seconds,
         "seconds_ratio": numeric_seconds / backprop_seconds,
-        "relative_error": relative_error(analytic, numeric),
+        "relative_error": relative_error(analytic, numeric_gradient_),
     }
 
 
-def _timed(compute: Any) -> tuple[float, np.ndarray]:
-    """(seconds, result) of compute(); a fast computation is repeated and its best time kept,
-    so one scheduler hiccup does not decide the figure."""
+def _timed(compute: Any, repeat_seconds: float) -> tuple[float, np.ndarray]:
+    """(seconds, result) of compute(); repeated for repeat_seconds and the best time kept, so
+    one scheduler hiccup does not decide the figure."""
     best, result = float("inf"), None
-    deadline = time.perf_counter() + 0.05
+    deadline = time.perf_counter() + repeat_seconds
     while True:
         start = time.perf_counter()
         result = compute()

@@ -1,6 +1,8 @@
 """The lesson presets: one idea of backpropagation per lesson, as a run configuration plus text.
 
-Every claim a lesson's text makes is checked on the engine by tests/test_lessons.py.
+Every claim a lesson's text makes is a check in tests/lesson_claims.py, run over many network
+and data seeds at the page's pace by tests/test_lessons.py (and scripts/lesson_fractions.py for
+the full table); see docs/lessons.md.
 """
 
 import copy
@@ -27,20 +29,12 @@ def _rounded_points(points: np.ndarray, labels: np.ndarray) -> list[list[float]]
     return [[float(value) for value in row] for row in rows]
 
 
-def _corner_clusters() -> list[list[float]]:
-    """Class 1 near (-3, -3), class 0 near (3, 3): 20 points, fixed by a seed."""
-    rng = np.random.default_rng(2)
-    centres = np.repeat([[-3.0, -3.0], [3.0, 3.0]], 10, axis=0)
-    labels = np.repeat([1.0, 0.0], 10)
-    return _rounded_points(centres + rng.normal(0.0, 0.8, centres.shape), labels)
-
-
-def _stripes_off_origin() -> list[list[float]]:
+def stripes_off_origin(seed: int = 6) -> list[list[float]]:
     """Two vertical stripes right of the origin: class 0 at x1 in [1, 2.5], class 1 in [3.5, 5].
 
     The boundary x1 = 3 does not pass through the origin, so no line through it separates them.
     """
-    rng = np.random.default_rng(6)
+    rng = np.random.default_rng(seed)
     x1 = np.concatenate([rng.uniform(1.0, 2.5, 30), rng.uniform(3.5, 5.0, 30)])
     x2 = rng.uniform(-5.0, 5.0, 60)
     labels = np.repeat([0.0, 1.0], 30)
@@ -58,8 +52,13 @@ WORKED_EXAMPLE_NETWORK = {
     "biases": [[0.35, 0.35], [0.60, 0.60]],
 }
 
-# Lesson 4's "far too large" rate: the main run diverges with it and pauses with a message.
+# Lesson 4's rates: too small, good, too large (the loss jumps up), and far too large (the main
+# run diverges with it and pauses with a message).
+SMALL_LR, GOOD_LR, LARGE_LR = 0.00001, 0.1, 0.8
 DIVERGING_LR = 10.0
+
+FLAT_REGIONS_TRY = "Switch the optimizer to Adam, press Reset and then Play."
+DROPOUT_TRY = "Set dropout to 0, press Reset and Play."
 
 LESSONS: list[dict] = [
     {
@@ -75,14 +74,17 @@ LESSONS: list[dict] = [
         ),
         "watch": (
             "Press Step: the forward phase lights up one layer at a time, and each node shows "
-            "its weighted sum z and its activation a for the followed sample."
+            "its activation a for the followed sample. Click a neuron: the inspector shows its "
+            "weighted sum z, term by term, and a = f(z)."
         ),
         "try": (
-            "Click a hidden neuron and check its z by hand: each input times its weight, plus "
-            "the bias. Then pick another sample to follow and step again."
+            "Check a hidden neuron's z by hand: each input times its weight, plus the bias. "
+            "Then pick another sample to follow and step again (every step here uses the whole "
+            "training set, so any sample can be followed)."
         ),
         "config": _config(
             network={"layers": [2, 2, 1], "activation": "tanh"},
+            training={"batch_size": 20},
             data={"dataset": "gauss", "n_points": 40},
         ),
         "view": {"mode": "step"},
@@ -94,28 +96,30 @@ LESSONS: list[dict] = [
         "text": (
             "The loss turns a prediction into one number to make smaller, and its derivative "
             "starts the backward pass. This one-neuron classifier starts confidently wrong: it "
-            "gives every point the wrong class with a probability near 1. With cross-entropy, "
-            "the error signal at the output is simply prediction minus target, close to 1 here. "
-            "With squared error it is multiplied by the sigmoid's slope, which is nearly zero "
-            "when the sigmoid is saturated, so learning barely starts."
+            "gives every point the wrong class with a probability above 0.99. With "
+            "cross-entropy, the error signal at the output is simply prediction minus target, "
+            "close to 1 here, and within a second every point is on the right side. With "
+            "squared error the same signal is multiplied by the sigmoid's slope, which is "
+            "almost zero where the sigmoid is saturated: the output's gradient is over a "
+            "thousand times smaller, and learning cannot get started."
         ),
         "watch": (
-            "The gradient-norm chart and the loss curve during the first hundred iterations: "
-            "with cross-entropy the decision line swings round at once."
+            "The decision line and the gradient-norm chart during the first second: with "
+            "cross-entropy the line swings round at once."
         ),
         "try": (
-            "Switch the loss to mean squared error, keep the same weights, and press Play: the "
-            "output's gradient is hundreds of times smaller and the line hardly moves."
+            "Press Reset, switch the loss to mean squared error (the weights are kept) and "
+            "press Play: for ten seconds not a single point changes side."
         ),
         "config": _config(
             network={
                 "layers": [2, 1],
                 "loss": "bce",
-                "weights": [[[1.5], [1.5]]],
+                "weights": [[[-3.0], [-3.0]]],
                 "biases": [[0.0]],
             },
             training={"lr": 0.1},
-            data={"dataset": "gauss", "points": _corner_clusters(), "train_ratio": 1.0},
+            data={"dataset": "gauss", "n_points": 40, "train_ratio": 1.0},
         ),
         "view": {"charts": "gradients"},
     },
@@ -152,16 +156,18 @@ LESSONS: list[dict] = [
         "summary": "Too small, about right, too large, and far too large.",
         "text": (
             "Each update moves every weight by the learning rate times its gradient. Too small "
-            "a rate and the network barely moves; a good rate makes steady progress; too large "
-            "a rate overshoots the valley it is trying to reach, so the loss jumps up and down; "
-            "far too large and the weights fly off to infinity. The three racing runs share "
-            "their data and their starting weights and differ only in the learning rate. Each "
-            "step uses the whole training set, so every wiggle in a curve is the learning "
-            "rate's doing."
+            "a rate and the network crawls; a good rate makes steady progress; too large a "
+            "rate overshoots the valley it is trying to reach, so the loss jumps back up again "
+            "and again on its way down; far too large and the weights fly off to infinity. The "
+            "three racing runs share their data and their starting weights and differ only in "
+            "the learning rate. Each step uses the whole training set, so every jump in a "
+            "curve is the learning rate's doing."
         ),
         "watch": (
-            "The overlaid loss curves on the log scale: a nearly flat line (lr 0.00003), a "
-            "smooth fall (lr 0.1), and a curve that keeps bouncing up and down (lr 0.5)."
+            f"The overlaid loss curves on the log scale over the first five seconds: "
+            f"lr {SMALL_LR:g} still above half where it started, lr {GOOD_LR:g} falling "
+            f"smoothly to under 1 % of it, lr {LARGE_LR:g} jumping up by half or more, again "
+            "and again."
         ),
         "try": (
             f"Stop the race, set the learning rate to {DIVERGING_LR:g} and press Play: the loss "
@@ -175,9 +181,9 @@ LESSONS: list[dict] = [
         ),
         "view": {
             "compare": [
-                {"label": "lr 0.00003", "lr": 0.00003},
-                {"label": "lr 0.1", "lr": 0.1},
-                {"label": "lr 0.5", "lr": 0.5},
+                {"label": f"lr {SMALL_LR:g}", "lr": SMALL_LR},
+                {"label": f"lr {GOOD_LR:g}", "lr": GOOD_LR},
+                {"label": f"lr {LARGE_LR:g}", "lr": LARGE_LR},
             ],
             "charts": "loss",
             "log_loss": True,
@@ -235,7 +241,7 @@ LESSONS: list[dict] = [
         "config": _config(
             network={"layers": [2, 1], "bias": False},
             training={"lr": 0.1},
-            data={"dataset": "gauss", "points": _stripes_off_origin(), "train_ratio": 1.0},
+            data={"dataset": "gauss", "points": stripes_off_origin(), "train_ratio": 1.0},
         ),
         "view": {"bias_nodes": True},
     },
@@ -248,7 +254,9 @@ LESSONS: list[dict] = [
             "slope per layer. Through six hidden sigmoid layers the error signal shrinks by "
             "orders of magnitude, so the first layer gets a gradient more than a hundred times "
             "smaller than the last and hardly learns. ReLU's slope is 1 wherever it is active, "
-            "so the signal reaches the first layer intact."
+            "and He's initialisation draws the weights with variance 2 / fan-in, the factor 2 "
+            "making up for the half of the units a ReLU switches off: with both, the signal "
+            "keeps its size from layer to layer and reaches the first layer intact."
         ),
         "watch": (
             "The per-layer gradient-norm chart (log scale): the bars fall steeply from the "
@@ -268,23 +276,30 @@ LESSONS: list[dict] = [
         "text": (
             "If the weights are large, each step of the backward pass multiplies the error "
             "signal δ by a large matrix, so δ grows layer by layer on its way back to the "
-            "input. Here the weights start with a standard deviation of 2 in a deep ReLU "
-            "network: δ grows at every layer, and at the first hidden layer it is over a "
-            "hundred times its size at the output. He's initialisation scales the weights to "
-            "the layer size: δ then grows far less, and every layer's gradient is more than ten "
-            "times smaller."
+            "input. Here a deep ReLU network starts from He's initialisation scaled up four "
+            "times (a standard deviation of 2 in the 8-wide layers): the size of δ over the "
+            "batch grows at every layer, and at the first hidden layer it is over a hundred "
+            "times its size at the output. Plain He (scale 1) sizes the weights to keep δ's "
+            "size from layer to layer: it then grows less than tenfold, and every layer's "
+            "gradient is more than ten times smaller."
         ),
         "watch": (
-            "Step through the backward phase: δ on the nodes grows from layer to layer on its "
-            "way back to the input. The gradient-norm chart shows how large every gradient is."
+            "Step through the backward phase: δ grows from layer to layer on its way back to "
+            "the input, and the gradient-norm chart shows every layer's gradient. A followed "
+            "sample can show δ = 0: its output may already be exactly right (a saturated "
+            "sigmoid), or every ReLU of some layer is off for it and passes nothing back. "
+            "Then follow another sample."
         ),
-        "try": "Switch the initialisation to He and step through the backward phase again.",
+        "try": (
+            "Set the init scale to 1 (plain He), press Reset and step through the backward "
+            "phase again."
+        ),
         "config": _config(
             network={
                 "layers": [2, 8, 8, 8, 8, 8, 1],
                 "activation": "relu",
-                "init": "normal",
-                "init_scale": 2.0,
+                "init": "he",
+                "init_scale": 4.0,
             },
             training={"lr": 0.001},
         ),
@@ -330,19 +345,21 @@ LESSONS: list[dict] = [
         "view": {"charts": "loss"},
     },
     {
-        "id": "local-minima",
-        "title": "Plateaus and local minima",
-        "summary": "XOR with two hidden neurons: some seeds solve it, some get stuck.",
+        "id": "flat-regions",
+        "title": "Flat regions",
+        "summary": "XOR with two hidden neurons: long flat stretches that look like being stuck.",
         "text": (
-            "XOR needs two hidden neurons working together. The loss surface of such a small "
-            "network has flat regions and poor local minima, and where training ends up "
-            "depends on the starting weights. With this seed the network gets stuck with a "
-            "quarter of the points wrong, a whole quadrant, and stays there. With seed 1 the "
-            "same network on the same data gets more than 90 % right (two tanh neurons cannot "
-            "carve out the quadrants exactly, so a few points near the axes stay wrong)."
+            "XOR needs two hidden neurons working together. On the way there the loss curve "
+            "lies flat for seconds, well above zero: the ground is so level that each step "
+            "barely moves the weights. Often it stays flat with a whole quadrant wrong, which "
+            "looks like a local minimum, a pit with no way out. For this network it is not "
+            "one: Hamey (1998) showed that the error surface of the 2-2-1 XOR network has no "
+            "local minima, only flat regions (plateaus and saddle points) where the loss still "
+            "slopes down, just very gently. How long a run stays on one depends on where it "
+            "starts."
         ),
-        "watch": "The loss curve flattening out well above zero, a quadrant left misclassified.",
-        "try": "Change the weight seed to 1 and press Play again.",
+        "watch": "The loss curve: a quick drop, then a long flat stretch well above zero.",
+        "try": FLAT_REGIONS_TRY,
         "config": _config(
             network={"layers": [2, 2, 1], "seed": 2},
             training={"lr": 0.1},
@@ -388,6 +405,67 @@ LESSONS: list[dict] = [
         "view": {},
     },
 ]
+
+
+LESSONS += [
+    {
+        "id": "dropout",
+        "title": "Dropout",
+        "summary": "Hidden units switched off at random while training, and scaled up to match.",
+        "text": (
+            "Dropout switches off each hidden unit with probability p at every training step, "
+            "a fresh random choice for every sample. In the forward phase a dropped unit "
+            "passes on 0; the kept ones are multiplied by 1 / (1 − p), here 2, so that on "
+            "average each unit passes on what it would without dropout. In the backward "
+            "phase the same mask applies: a dropped unit's δ is 0, so the weights into it "
+            "learn nothing from that sample. Testing and the loss curves use the whole "
+            "network, without a mask. No unit can count on another being there, so none can "
+            "specialise in single points, which is how dropout fights overfitting."
+        ),
+        "watch": (
+            "Step through one iteration: in the forward phase some hidden nodes are dark "
+            "(dropped) and the others' values are doubled; in the backward phase the dark "
+            "nodes' δ is 0."
+        ),
+        "try": DROPOUT_TRY,
+        "config": _config(
+            network={"layers": [2, 16, 16, 1], "activation": "relu", "init": "he"},
+            training={"lr": 0.03, "optimizer": "adam", "dropout": 0.5},
+            data={"dataset": "gauss", "n_points": 60, "noise": 40, "train_ratio": 0.34},
+        ),
+        "view": {"mode": "step"},
+    },
+    {
+        "id": "backprop-cost",
+        "title": "Why backpropagation is fast",
+        "summary": "A numerical gradient costs two forward passes per weight; backprop costs two.",
+        "text": (
+            "Training needs the slope of the loss along every parameter. The obvious way is to "
+            "nudge one parameter up a little and run the network forward, nudge it down and "
+            "run it again, and divide the difference: two forward passes per parameter, so a "
+            "network with P parameters needs 2P forward passes for one gradient. "
+            "Backpropagation gets all P slopes from one forward and one backward pass: each "
+            "neuron's δ is computed once and reused by every weight that feeds it and by the "
+            "layer before. A backward pass costs one to two forward passes, so the numerical "
+            "way costs roughly P times more, and the gap widens as the network grows."
+        ),
+        "watch": (
+            "The cost table: for networks of growing size, the parameters, the forward passes "
+            "each way and the measured time of each. Both ways give the same gradient to at "
+            "least six digits."
+        ),
+        "try": (
+            "Add a hidden layer or a few neurons: the numerical way needs two more forward "
+            "passes for every new parameter; backpropagation still needs one of each."
+        ),
+        "config": _config(network={"layers": [2, 4, 1]}),
+        "view": {"cost_table": [[2, 2, 1], [2, 4, 4, 1], [2, 8, 8, 8, 1], [2, 16, 16, 16, 1]]},
+    },
+]
+
+# Hand-made point sets: lesson id -> generator of the same kind of set from a seed, so the
+# lesson's claims can be checked on other draws (tests/lesson_claims.py).
+USER_POINTS = {"bias": stripes_off_origin}
 
 
 def get_lesson(lesson_id: str) -> dict:
