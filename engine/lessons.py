@@ -54,7 +54,7 @@ WORKED_EXAMPLE_NETWORK = {
 
 # Lesson 4's rates: too small, good, too large (the loss jumps up), and far too large (the main
 # run diverges with it and pauses with a message).
-SMALL_LR, GOOD_LR, LARGE_LR = 0.00001, 0.1, 0.8
+SMALL_LR, GOOD_LR, LARGE_LR = 0.00001, 0.1, 0.9
 DIVERGING_LR = 10.0
 
 
@@ -112,7 +112,7 @@ LESSONS: list[dict] = [
         ),
         "try": (
             "Press Reset, switch the loss to mean squared error (the weights are kept) and "
-            "press Play: for ten seconds not a single point changes side."
+            "press Play: for five seconds not a single point changes side."
         ),
         "config": _config(
             network={
@@ -167,10 +167,10 @@ LESSONS: list[dict] = [
             "curve is the learning rate's doing."
         ),
         "watch": (
-            f"The overlaid loss curves on the log scale over the first ten seconds: "
-            f"lr {_rate(SMALL_LR)} still above half where it started, lr {_rate(GOOD_LR)} "
-            f"falling smoothly to under 1 % of it, lr {_rate(LARGE_LR)} jumping up by half or "
-            "more, again and again."
+            f"The overlaid loss curves on the log scale. After five seconds lr "
+            f"{_rate(SMALL_LR)} is still above half where it started, while lr "
+            f"{_rate(GOOD_LR)} has fallen smoothly to under 1 % of it; lr {_rate(LARGE_LR)} "
+            "jumps up by half or more, again and again (three times or more in ten seconds)."
         ),
         "try": (
             f"Stop the race, set the learning rate to {DIVERGING_LR:g} and press Play: the loss "
@@ -435,7 +435,7 @@ LESSONS += [
             "nodes' δ is 0."
         ),
         "try": (
-            "Set dropout to 0, press Reset and Play for five seconds: the training loss falls "
+            "Set dropout to 0, press Reset and Play for three seconds: the training loss falls "
             "lower than with dropout, now that every unit can fit single points."
         ),
         "config": _config(

@@ -193,12 +193,12 @@ def loss_functions_cross_entropy_solves(network_seed: int, data_seed: int) -> Ou
     return Outcome(accuracy == 1.0, f"accuracy {accuracy:.2f}")
 
 
-@claim("loss-functions", "squared error: not one point changes side in 10 s")
+@claim("loss-functions", "squared error: not one point changes side in 5 s")
 def loss_functions_squared_error_stalls(network_seed: int, data_seed: int) -> Outcome:
     _, mse = loss_functions_pair(network_seed, data_seed)
     X, Y = mse.data.train_points, mse.data.train_targets
     best, done = 0.0, 0
-    while done < seconds(10):  # checked at each frame, as the surface is redrawn
+    while done < seconds(5):  # checked at each frame, as the surface is redrawn
         mse.train(15)
         done += 15
         best = max(best, accuracy(mse.network.forward(X), Y))
@@ -223,40 +223,45 @@ def chain_rule_published_numbers(network_seed: int, data_seed: int) -> Outcome:
 # ------------------------------------------------------------------------ 4 the learning rate
 
 
-def learning_rate_curve(network_seed: int, data_seed: int, lr: float) -> tuple[float, np.ndarray]:
-    """(loss at the start, chart curve over LEARNING_RATE_SECONDS) of the racer with rate lr."""
+def learning_rate_curve(
+    network_seed: int, data_seed: int, lr: float, duration: float
+) -> tuple[float, np.ndarray]:
+    """(loss at the start, chart curve over `duration` seconds) of the racer with rate lr."""
     base = make_run("learning-rate", network_seed, data_seed)
     assert any(v["lr"] == lr for v in get_lesson("learning-rate")["view"]["compare"])
     racer = base.clone(training={"lr": lr})
-    curve = chart_losses(racer, seconds(LEARNING_RATE_SECONDS), 10 * network_seed + data_seed)
+    curve = chart_losses(racer, seconds(duration), 10 * network_seed + data_seed)
     return curve[0], curve
 
 
-LEARNING_RATE_SECONDS = 10
+SHORT_SECONDS, LONG_SECONDS = 5, 10  # the small and good rates, and the large one
 
 
-@claim("learning-rate", f"too small: still above half the start after {LEARNING_RATE_SECONDS} s")
+@claim("learning-rate", f"too small: still above half the start after {SHORT_SECONDS} s")
 def learning_rate_too_small(network_seed: int, data_seed: int) -> Outcome:
     base = make_run("learning-rate", network_seed, data_seed)
     start = base.metrics()["train_loss"]
     racer = base.clone(training={"lr": SMALL_LR})
-    racer.train(seconds(LEARNING_RATE_SECONDS))  # a small rate's loss only falls: no chart needed
+    racer.train(seconds(SHORT_SECONDS))  # a small rate's loss only falls: no chart needed
     curve = np.array([start, racer.metrics()["train_loss"]])
     return Outcome(bool(curve[-1] > 0.5 * start), f"end / start {curve[-1] / start:.2f}")
 
 
-@claim("learning-rate", "good: falls at every chart point, to under 1 % of the start")
+@claim(
+    "learning-rate",
+    f"good: falls at every chart point, under 1 % of the start in {SHORT_SECONDS} s",
+)
 def learning_rate_good(network_seed: int, data_seed: int) -> Outcome:
-    start, curve = learning_rate_curve(network_seed, data_seed, GOOD_LR)
+    start, curve = learning_rate_curve(network_seed, data_seed, GOOD_LR, SHORT_SECONDS)
     falls = bool(np.all(np.diff(curve) <= 0))
     return Outcome(
         falls and curve[-1] < 0.01 * start, f"falls {falls}, end / start {curve[-1] / start:.1e}"
     )
 
 
-@claim("learning-rate", "too large: ≥ 3 jumps up by half or more between chart points")
+@claim("learning-rate", f"too large: ≥ 3 jumps up by half or more in {LONG_SECONDS} s")
 def learning_rate_too_large(network_seed: int, data_seed: int) -> Outcome:
-    _, curve = learning_rate_curve(network_seed, data_seed, LARGE_LR)
+    _, curve = learning_rate_curve(network_seed, data_seed, LARGE_LR, LONG_SECONDS)
     jumps = int(np.sum(curve[1:] > 1.5 * curve[:-1]))
     finite = bool(np.all(np.isfinite(curve)))
     return Outcome(finite and jumps >= 3, f"finite {finite}, {jumps} jumps")
@@ -540,22 +545,22 @@ def dropout_backward_zero(network_seed: int, data_seed: int) -> Outcome:
 
 @functools.cache
 def dropout_against_none(network_seed: int, data_seed: int) -> tuple[dict, dict]:
-    """Metrics after 5 s of the preset (dropout 0.5) and of the same run with dropout 0."""
+    """Metrics after 3 s of the preset (dropout 0.5) and of the same run with dropout 0."""
     dropped = make_run("dropout", network_seed, data_seed)
     plain = make_run("dropout", network_seed, data_seed, training={"dropout": 0.0})
     for run in (dropped, plain):
-        run.train(seconds(5))
+        run.train(seconds(3))
     return dropped.metrics(), plain.metrics()
 
 
-@claim("dropout", "training loss stays above the same run's without dropout after 5 s")
+@claim("dropout", "training loss stays above the same run's without dropout after 3 s")
 def dropout_holds_training_loss_up(network_seed: int, data_seed: int) -> Outcome:
     dropped, plain = dropout_against_none(network_seed, data_seed)
     figure = f"train {dropped['train_loss']:.3f} vs {plain['train_loss']:.3f}"
     return Outcome(dropped["train_loss"] > plain["train_loss"], figure)
 
 
-@claim("dropout", "test loss lower with dropout after 5 s (only 'some seeds')", FIGURES)
+@claim("dropout", "test loss lower with dropout after 3 s (only 'some seeds')", FIGURES)
 def dropout_test_loss(network_seed: int, data_seed: int) -> Outcome:
     dropped, plain = dropout_against_none(network_seed, data_seed)
     figure = f"test {dropped['test_loss']:.3f} vs {plain['test_loss']:.3f}"
