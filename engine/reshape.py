@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .network import _initial_weights, _validate_spec
+from .inits import initial_weights
+from .network import _validate_spec
 
 # Changing one of these means "start from other weights", so nothing is carried.
 REINITIALISING_KEYS = ("init", "init_scale", "seed")
@@ -59,7 +60,7 @@ def carry_weights(
     new_count, old_count = len(new["layers"]) - 1, len(old["layers"]) - 1
     weights, biases = [], []
     for index, shape in enumerate(itertools.pairwise(new["layers"])):
-        W = _initial_weights(new["init"], new["init_scale"], shape, rng)
+        W = initial_weights(new["init"], new["init_scale"], shape, rng)
         source = _source_matrix(index, new_count, old_count)
         if source is not None:
             rows = input_rows if index == 0 else _matching_rows(old["layers"][index], shape[0])
