@@ -162,15 +162,14 @@ class Recurrent:
         if c0 is not None:
             C[0] = c0
         TC = np.empty((X.shape[0], X.shape[1], size))
-        g = slice(2 * size, 3 * size)
+        i, f, c_hat, o = gate_blocks(G, size)
         for t in range(X.shape[0]):
             pre = G[t] + H[t] @ W_h
             G[t] = _sigmoid(pre)
-            G[t][:, g] = np.tanh(pre[:, g])
-            i, f, c_hat, o = _gates(G[t], size)
-            C[t + 1] = f * C[t] + i * c_hat
+            c_hat[t] = np.tanh(pre[:, 2 * size : 3 * size])
+            C[t + 1] = f[t] * C[t] + i[t] * c_hat[t]
             TC[t] = np.tanh(C[t + 1])
-            H[t + 1] = o * TC[t]
+            H[t + 1] = o[t] * TC[t]
         return G, C, TC
 
     # ----- loss -----------------------------------------------------------------------------
@@ -263,9 +262,9 @@ def check_truncate(truncate: Any) -> int | None:
     return int(truncate)
 
 
-def _gates(G_t: Array, size: int) -> tuple[Array, Array, Array, Array]:
-    """The four gate blocks i, f, g, o of a (n, 4H) row of gate values (views)."""
-    return tuple(G_t[:, k * size : (k + 1) * size] for k in range(len(LSTM_GATES)))  # type: ignore[return-value]
+def gate_blocks(G: Array, size: int) -> tuple[Array, Array, Array, Array]:
+    """The four gate blocks i, f, g, o (views, (…, H) each) of gate values G (…, 4H)."""
+    return tuple(G[..., k * size : (k + 1) * size] for k in range(len(LSTM_GATES)))  # type: ignore[return-value]
 
 
 class BackwardThroughTime:
@@ -304,6 +303,9 @@ class BackwardThroughTime:
         self.dC = np.empty_like(self.dH_own) if net.cell == "lstm" else None
         self.dh_next = np.zeros((n, net.hidden))  # ∂L/∂h_t arriving from step t + 1
         self.dc_next = np.zeros((n, net.hidden))  # ∂L/∂c_t arriving from step t + 1 (lstm)
+        if net.cell == "lstm":  # views split once, indexed by t in the loop
+            self.gates = gate_blocks(trace.A, net.hidden)
+            self.dgates = gate_blocks(self.dA, net.hidden)
 
     def steps(self) -> Iterator[int]:
         """The reverse loop; yields each step t after its gradients are added."""
@@ -327,17 +329,18 @@ class BackwardThroughTime:
         self.dH[t], self.dA[t] = dh, dz
 
     def _lstm_step(self, t: int) -> None:
-        trace, W, g, size = self.trace, self.net.weights, self.grads, self.net.hidden
+        trace, W, g = self.trace, self.net.weights, self.grads
         dh = self.dH_own[t] + self.dh_next
-        i, f, c_hat, o = _gates(trace.A[t], size)
+        gate_i, gate_f, gate_g, gate_o = self.gates
+        i, f, c_hat, o = gate_i[t], gate_f[t], gate_g[t], gate_o[t]
         tc = trace.TC[t]  # type: ignore[index]
         dc = self.dc_next + dh * o * (1.0 - tc * tc)
+        di, df, dg, do = self.dgates
+        di[t] = dc * c_hat * i * (1.0 - i)
+        df[t] = dc * trace.C[t] * f * (1.0 - f)  # type: ignore[index]
+        dg[t] = dc * i * (1.0 - c_hat * c_hat)
+        do[t] = dh * tc * o * (1.0 - o)
         da = self.dA[t]
-        di, df, dg, do = _gates(da, size)
-        di[...] = dc * c_hat * i * (1.0 - i)
-        df[...] = dc * trace.C[t] * f * (1.0 - f)  # type: ignore[index]
-        dg[...] = dc * i * (1.0 - c_hat * c_hat)
-        do[...] = dh * tc * o * (1.0 - o)
         g["W_x"] += trace.X[t].T @ da
         g["W_h"] += trace.H[t].T @ da
         g["b"] += np.add.reduce(da, 0)
