@@ -61,6 +61,7 @@ class Recurrent:
         self.outputs = fields["outputs"]
         self.output, self.loss_name = fields["output"], fields["loss"]
         self.init, self.init_scale, self.seed = fields["init"], fields["init_scale"], fields["seed"]
+        self.forget_bias = fields["forget_bias"]
         self.hidden_fn = ACTIVATIONS[self.activation]
         self.output_fn = ACTIVATIONS[self.output]
         self.loss_fn = LOSSES[self.loss_name]
@@ -100,6 +101,7 @@ class Recurrent:
             "loss": self.loss_name,
             "init": self.init,
             "init_scale": self.init_scale,
+            "forget_bias": self.forget_bias,
             "seed": self.seed,
         }
 

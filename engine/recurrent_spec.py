@@ -1,6 +1,7 @@
 """The spec of a recurrent network: its keys, defaults, parameter shapes, validation and initial
 weights. Every ValueError starts with the name of the field that was wrong."""
 
+import math
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from .network import (
     _init_scale,
     _initial_weights,
     _is_int,
+    _is_number,
     _parameter,
     _seed,
 )
@@ -35,6 +37,7 @@ SPEC_KEYS = (
     "loss",
     "init",
     "init_scale",
+    "forget_bias",
     "seed",
     "weights",
 )
@@ -44,8 +47,11 @@ DEFAULTS: dict[str, Any] = {
     "output": "linear",
     "init": "xavier",
     "init_scale": 1.0,
+    "forget_bias": 0.0,
     "seed": 0,
 }
+# A forget-gate bias of 1-2 is the usual start (Jozefowicz et al. 2015); beyond 10 σ(b) is 1.
+MAX_FORGET_BIAS = 10.0
 SIZE_KEYS = ("inputs", "hidden", "outputs")
 
 
@@ -77,6 +83,7 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     _check_output_and_loss(fields)
     _check_choice(fields, "init", INITS)
     fields["init_scale"] = _init_scale(fields["init_scale"])
+    fields["forget_bias"] = _forget_bias(fields)
     fields["seed"] = _seed(fields["seed"])
     shapes = parameter_shapes(fields["cell"], fields["inputs"], fields["hidden"], fields["outputs"])
     n_parameters = sum(int(np.prod(shape)) for shape in shapes.values())
@@ -86,6 +93,17 @@ def validate_spec(spec: Any) -> dict[str, Any]:
         )
     fields["weights"] = _weights(fields, shapes, spec.get("weights"))
     return fields
+
+
+def _forget_bias(fields: dict[str, Any]) -> float:
+    """The initial value of the forget gate's bias block (lstm; 0 for an rnn)."""
+    value = fields["forget_bias"]
+    if not _is_number(value) or not math.isfinite(value) or abs(value) > MAX_FORGET_BIAS:
+        bound = f"[-{MAX_FORGET_BIAS:g}, {MAX_FORGET_BIAS:g}]"
+        raise ValueError(f"forget_bias: must be a finite number in {bound}, got {_describe(value)}")
+    if value != 0 and fields["cell"] != "lstm":
+        raise ValueError(f"forget_bias: only an lstm has a forget gate, got {value!r} for an rnn")
+    return float(value)
 
 
 def _size(key: str, value: Any) -> int:
@@ -143,6 +161,8 @@ def _weights(
             drawn = _initial_weights(fields["init"], fields["init_scale"], shape, rng)  # type: ignore[arg-type]
         else:
             drawn = np.zeros(shape)
+            if name == "b":  # the lstm's gate biases, blocks i, f, g, o
+                drawn[fields["hidden"] : 2 * fields["hidden"]] = fields["forget_bias"]
         if name in given:
             drawn = _parameter(f"weights.{name}", given[name], shape)
         weights[name] = drawn

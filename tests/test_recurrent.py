@@ -188,6 +188,14 @@ def test_spec_round_trips_exactly(cell: str) -> None:
         }
 
 
+def test_forget_bias_starts_the_forget_gates_open() -> None:
+    net = Recurrent.from_spec(
+        {"cell": "lstm", "inputs": 1, "hidden": 3, "outputs": 1} | {"forget_bias": 2.0}
+    )
+    assert np.array_equal(net.weights["b"], [0, 0, 0, 2, 2, 2, 0, 0, 0, 0, 0, 0])
+    assert Recurrent.from_spec(net.to_spec()).forget_bias == 2.0
+
+
 def test_weights_given_in_part_keep_the_others_drawn_from_the_seed() -> None:
     base = {"cell": "rnn", "inputs": 1, "hidden": 3, "outputs": 1, "seed": 4}
     drawn = Recurrent.from_spec(base)
@@ -211,6 +219,8 @@ BAD_SPECS = [
     (BASE | {"output": "softmax"}, r"output: softmax needs at least 2 outputs"),
     (BASE | {"loss": "ce"}, r"loss: ce needs output softmax, got output linear"),
     (BASE | {"init": "magic"}, r"init: expected one of"),
+    (BASE | {"forget_bias": 1.0}, r"forget_bias: only an lstm has a forget gate"),
+    (BASE | {"cell": "lstm", "forget_bias": float("inf")}, r"forget_bias: must be a finite"),
     (BASE | {"seed": -1}, r"seed: must be an integer"),
     (BASE | {"layers": [1, 2]}, r"layers: unknown key"),
     (BASE | {"weights": {"W_hh": [[1, 2], [3, float("nan")]]}}, r"weights\.W_hh: every value"),
