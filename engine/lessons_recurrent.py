@@ -89,11 +89,12 @@ RECURRENT_LESSONS: list[dict[str, Any]] = [
         "summary": "A large W_hh makes the gradient grow back through time; clipping tames it.",
         "text": (
             "When W_hh is large (here a relu RNN started with 1.5 times the usual weights), "
-            "every step back through time multiplies the gradient by more than one, so ‖∂L/∂h_t‖ "
-            "is larger at the first step than at the last. One step of plain gradient descent "
-            "along such a gradient overshoots: the loss jumps up instead of down. Clipping rescales the whole gradient to a norm of at most clip before "
-            "the update (as torch.nn.utils.clip_grad_norm_ does), keeping its direction: the "
-            "loss then falls smoothly and ends far lower."
+            "the gradient grows as it goes back through time: ‖∂L/∂h_t‖ is larger at the first "
+            "step than at the last. One step of plain gradient descent along such a gradient "
+            "overshoots, and the loss jumps up instead of down. Clipping rescales the whole "
+            "gradient to a norm of at most clip before the update (as "
+            "torch.nn.utils.clip_grad_norm_ does), keeping its direction: the loss then never "
+            "climbs above where it started, and it ends lower than without clipping."
         ),
         "watch": "The loss curve's spikes without clipping; the gradient-through-time chart.",
         "try": "Set clip to 1 and train again from the same start.",
