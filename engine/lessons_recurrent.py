@@ -67,9 +67,10 @@ RECURRENT_LESSONS: list[dict[str, Any]] = [
             "is thousands of times smaller than at the last. An LSTM carries its cell state "
             "from step to step through the forget gate alone (here started near 1 by a forget "
             "bias of 2), so far more of the gradient reaches the first step, and it learns to "
-            "echo the first input on sequences it has never seen. With Adam, which rescales "
-            "small gradients, the RNN sometimes learns anyway: the fading shows in the chart "
-            "more reliably than in the result."
+            "echo the first input on sequences it has never seen. The RNN, trained with Adam, "
+            "most often learns it too: Adam divides each weight's step by the size of that "
+            "weight's recent gradients, which makes up for much of the fading. The fading is "
+            "there all the same, in the chart."
         ),
         "watch": (
             "The gradient-through-time chart (log scale): a straight fall from right to left "
