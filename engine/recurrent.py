@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .activations import ACTIVATIONS, _sigmoid
+from .checks import FieldError
 from .datasets import shown
 from .losses import LOSSES
 from .recurrent_spec import LSTM_GATES, parameter_shapes, validate_spec
@@ -260,7 +261,7 @@ def check_truncate(truncate: Any) -> int | None:
         or not 0 <= truncate <= MAX_STEPS
     ):
         allowed = f"an integer in [0, {MAX_STEPS}] (0: no truncation)"
-        raise ValueError(f"truncate: expected {allowed}, got {shown(truncate)}")
+        raise FieldError("training.truncate", f"expected {allowed}, got {shown(truncate)}")
     return int(truncate)
 
 

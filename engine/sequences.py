@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import FieldError
 from .datasets import MAX_NOISE, is_finite_number, shown
 
 Array = np.ndarray
@@ -138,14 +139,14 @@ SEQUENCE_TASKS: dict[str, SequenceTask] = {
 def generate_sequences(
     task: str, n: int, length: int, noise: float, seed: int, **options: Any
 ) -> Sequences:
-    """The named task's sequences from `seed`, every argument checked first; ValueError names
-    the field (task, n, length, noise, seed, delay, text)."""
+    """The named task's sequences from `seed`, every argument checked first; a FieldError (a
+    ValueError) names the field (data.task, data.length, data.noise, data.delay, data.text, ...)."""
     entry = _task(task)
     _integer("n", n, 1, MAX_SEQUENCES)
     _integer("length", length, 2, MAX_LENGTH)
     if not is_finite_number(noise) or not 0 <= noise <= MAX_NOISE:
-        raise ValueError(
-            f"noise: must be a finite number in [0, {MAX_NOISE:g}], got {shown(noise)}"
+        raise FieldError(
+            "data.noise", f"must be a finite number in [0, {MAX_NOISE:g}], got {shown(noise)}"
         )
     _integer("seed", seed, 0, 2**63 - 1)
     options = _options(task, entry, options, length)
@@ -154,13 +155,17 @@ def generate_sequences(
 
 def _task(task: Any) -> SequenceTask:
     if not isinstance(task, str) or task not in SEQUENCE_TASKS:
-        raise ValueError(f"task: expected one of {', '.join(SEQUENCE_TASKS)}, got {shown(task)}")
+        raise FieldError(
+            "data.task", f"expected one of {', '.join(SEQUENCE_TASKS)}, got {shown(task)}"
+        )
     return SEQUENCE_TASKS[task]
 
 
 def _integer(field: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{field}: must be an integer in [{low:,}, {high:,}], got {shown(value)}")
+        raise FieldError(
+            f"data.{field}", f"must be an integer in [{low:,}, {high:,}], got {shown(value)}"
+        )
     return value
 
 
@@ -169,14 +174,14 @@ def _options(task: str, entry: SequenceTask, given: dict[str, Any], length: int)
         if key not in entry.options:
             allowed = ", ".join(entry.options) or "none"
             name = key if isinstance(key, str) and len(key) <= 40 else shown(key)
-            raise ValueError(f"{name}: not an option of {task} (its options: {allowed})")
+            raise FieldError(f"data.{name}", f"not an option of {task} (its options: {allowed})")
     options = {**entry.options, **given}
     if "delay" in options:
         _integer("delay", options["delay"], 1, MAX_DELAY)
         if options["delay"] >= length:
-            raise ValueError(
-                f"delay: must be shorter than the sequence (length {length}), "
-                f"got {options['delay']}"
+            raise FieldError(
+                "data.delay",
+                f"must be shorter than the sequence (length {length}), got {options['delay']}",
             )
     if "text" in options:
         check_text(options["text"])
@@ -186,9 +191,11 @@ def _options(task: str, entry: SequenceTask, given: dict[str, Any], length: int)
 def check_text(value: Any) -> str:
     """A string of 2 to 64 characters with at least 2 different ones; ValueError names text."""
     if not isinstance(value, str):
-        raise ValueError(f"text: must be a string, got {shown(value)}")
+        raise FieldError("data.text", f"must be a string, got {shown(value)}")
     if len(value) > MAX_TEXT:
-        raise ValueError(f"text: at most {MAX_TEXT} characters, got {len(value):,}: {shown(value)}")
+        raise FieldError(
+            "data.text", f"at most {MAX_TEXT} characters, got {len(value):,}: {shown(value)}"
+        )
     if len(set(value)) < 2:
-        raise ValueError(f"text: needs at least 2 different characters, got {shown(value)}")
+        raise FieldError("data.text", f"needs at least 2 different characters, got {shown(value)}")
     return value

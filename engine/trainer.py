@@ -256,10 +256,7 @@ def _validate_options(options: dict[str, Any], net: Network | Recurrent) -> dict
 
 def _recurrent_options(result: dict[str, Any]) -> dict[str, Any]:
     """A Recurrent net: truncate checked; no dropout and no frozen layers (it has no layers)."""
-    try:
-        result["truncate"] = check_truncate(result["truncate"]) or 0
-    except ValueError as error:
-        raise FieldError("training.truncate", str(error).split(": ", 1)[1]) from None
+    result["truncate"] = check_truncate(result["truncate"]) or 0
     if result["dropout"] != 0.0:
         raise FieldError(
             "training.dropout", f"a recurrent network takes none, got {result['dropout']:g}"

@@ -111,7 +111,7 @@ def test_trainer_options_for_a_recurrent_net() -> None:
         with pytest.raises(ValueError, match=message):
             Trainer(net, **options)
     feed_forward = Network.from_spec({"layers": [2, 1]})
-    with pytest.raises(ValueError, match=r"truncate: unknown training option"):
+    with pytest.raises(ValueError, match=r"training\.truncate: unknown option"):
         Trainer(feed_forward, truncate=3)
     with pytest.raises(ValueError, match=r"mask: only a recurrent network"):
         Trainer(feed_forward).step(np.zeros((2, 2)), np.zeros((2, 1)), np.ones(2))
