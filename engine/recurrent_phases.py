@@ -2,7 +2,7 @@
 ordered stream of phases, and the chain rule of any recurrent weight or hidden state with its
 real numbers (a sum over the time steps, term by term)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,7 +27,7 @@ Array = np.ndarray
 
 OWN_NOTE = (
     "focus values are the followed sequence's own (the batch gradient is the mean over the "
-    "sequences); with truncation the gradient is the truncated one, not the loss's derivative"
+    "sequences); with truncation the gradient, and its check, are those of the windows' losses"
 )
 
 
@@ -169,8 +169,8 @@ def explain_recurrent_weight(
 ) -> dict[str, Any]:
     """∂L/∂W[i, j] = Σ_t in_{t,i} · δ_{t,j}, term by term; `in` is x_t (W_xh, W_x), h_{t−1}
     (W_hh, W_h), 1 (biases: i ignored) or h_t (W_hy), δ the pre-activation gradient that
-    parameter feeds (δz_t, a gate's δ, or the readout's δo_t). A central-difference check of
-    the loss sits beside it."""
+    parameter feeds (δz_t, a gate's δ, or the readout's δo_t). A central-difference check sits
+    beside it (with truncation: of the windows' losses, which truncated BPTT differentiates)."""
     trace, backward, Y, mask = _plain_pass(net, X, Y, mask, truncate, focus)
     inputs, deltas, symbol = _factors(net, trace, backward, name)
     i = _check_index(net, name, i, j)
@@ -190,7 +190,7 @@ def explain_recurrent_weight(
     ]
     gradient = float(backward.grads[name][(i, j) if inputs is not None else (j,)])
     total = float(batch_terms.sum())
-    numeric = _numeric_derivative(net, X, Y, mask, name, i, j)
+    numeric = _numeric_derivative(net, X, Y, mask, truncate, name, i, j)
     shown = " + ".join(_num(term["batch"]) for term in terms)
     return {
         "kind": "recurrent_weight",
@@ -334,20 +334,45 @@ def _numeric_derivative(
     X: Array,
     Y: Array,
     mask: Array | None,
+    truncate: int | None,
     name: str,
     i: int,
     j: int,
     eps: float = 1e-6,
 ) -> float:
-    """Central difference of the (untruncated) loss in one parameter; the parameter is restored."""
+    """Central difference, in one parameter, of what the gradient is the derivative of: the loss,
+    or with truncation the windows' losses from held start states. The parameter is restored."""
+    loss = _differentiated_loss(net, X, Y, mask, truncate)
     view = net.weights[name]
     index = (i, j) if view.ndim == 2 else (j,)
     original = float(view[index])
     try:
         view[index] = original + eps
-        plus = net.loss(X, Y, mask)
+        plus = loss()
         view[index] = original - eps
-        minus = net.loss(X, Y, mask)
+        minus = loss()
     finally:
         view[index] = original
     return (plus - minus) / (2.0 * eps)
+
+
+def _differentiated_loss(
+    net: Recurrent, X: Array, Y: Array, mask: Array | None, truncate: int | None
+) -> Callable[[], float]:
+    """Truncated BPTT differentiates the sum of the windows' losses, each window run from the
+    state the current parameters reach at its start, held fixed there (torch's h.detach())."""
+    k = check_truncate(truncate)
+    if k is None:
+        return lambda: net.loss(X, Y, mask)
+    held = net.forward_trace(X)
+
+    def windows() -> float:
+        total = 0.0
+        for start in range(0, X.shape[0], k):
+            end = min(start + k, X.shape[0])
+            state = (held.H[start], None if held.C is None else held.C[start])
+            window = net.forward_trace(X[start:end], state)
+            total += net.trace_loss(window, Y[start:end], None if mask is None else mask[start:end])
+        return total
+
+    return windows
