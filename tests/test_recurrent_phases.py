@@ -198,3 +198,18 @@ def test_explanations_name_bad_indices() -> None:
         explain_recurrent_weight(net, X, Y, "W_hh", 3, 0)
     with pytest.raises(ValueError, match=r"t: expected a time step in 0..5"):
         explain_hidden_state(net, X, Y, T, 0)
+
+
+def test_clip_is_a_live_option_of_a_feed_forward_run() -> None:
+    from engine import Run, default_config
+
+    run = Run(default_config())
+    before = run.network.params.copy()
+    run.set({"clip": 0.01, "lr": 0.5})
+    assert run.config["training"]["clip"] == run.trainer.options["clip"] == 0.01
+    run.train(1)
+    # Plain SGD moves the parameters by lr × the clipped gradient: at most 0.5 × 0.01.
+    assert np.linalg.norm(run.network.params - before) <= 0.5 * 0.01 * (1 + 1e-12)
+    assert run.trainer.last_gradient_norm > 0.01  # so the clip really acted
+    with pytest.raises(ValueError, match=r"training\.clip: must be a finite number in \[0, 1000\]"):
+        run.set({"clip": -1})
