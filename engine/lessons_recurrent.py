@@ -64,22 +64,26 @@ RECURRENT_LESSONS: list[dict[str, Any]] = [
             "Echo with delay 15: at its last step the network must output the first input it "
             "saw, 15 steps before. Going back one step multiplies the gradient by W_hh and by "
             "tanh', and in this tanh RNN each step shrinks it, so ‖∂L/∂h_t‖ at the first step "
-            "is thousands of times smaller than at the last. An LSTM carries its cell state "
-            "from step to step through the forget gate alone (here started near 1 by a forget "
-            "bias of 2), so far more of the gradient reaches the first step, and it learns to "
-            "echo the first input on sequences it has never seen. The RNN, trained with Adam, "
-            "most often learns it too: Adam divides each weight's step by the size of that "
-            "weight's recent gradients, which makes up for much of the fading. The fading is "
-            "there all the same, in the chart."
+            "is thousands of times smaller than at the last. Trained with momentum, the RNN "
+            "gets almost no signal from the first input and stays near guessing. An LSTM "
+            "carries its cell state from step to step through the forget gate alone (here "
+            "started near 1 by a forget bias of 2), so far more of the gradient reaches the "
+            "first step, and with the same training it learns to echo the first input on "
+            "sequences it has never seen."
         ),
         "watch": (
-            "The gradient-through-time chart (log scale): a straight fall from right to left "
+            "The gradient-through-time chart (log scale): a steep fall from right to left "
             "for the RNN, a much flatter line for the LSTM."
         ),
-        "try": "Switch the cell to lstm and compare the chart and the echo accuracy.",
+        "try": (
+            "Switch the cell to lstm and compare the chart and the echo accuracy. Then give the "
+            "RNN Adam (lr 0.02): Adam divides each weight's step by the size of that weight's "
+            "recent gradients, which makes up for much of the fading, and the RNN now most "
+            "often learns the echo too."
+        ),
         "config": _config(
             network={"cell": "rnn", "activation": "tanh", "hidden": 8, "init_scale": 0.5},
-            training={"optimizer": "adam", "lr": 0.02},
+            training={"optimizer": "momentum", "lr": 0.02, "clip": 1.0},
             data={"task": "echo", "delay": 15, "length": 16, "n_sequences": 128},
         ),
         "view": {"charts": "gradient_through_time", "compare_cell": {"forget_bias": 2.0}},
