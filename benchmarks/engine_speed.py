@@ -76,3 +76,7 @@ def main(iterations: int = 20000, repeats: int = 5) -> None:
 
 if __name__ == "__main__":
     main()
+    # The recurrent step (rnn and lstm) against its own bare BPTT loop.
+    from benchmarks.recurrent_speed import main as recurrent_main
+
+    recurrent_main()

@@ -224,6 +224,10 @@ def _training_fields(limits: Limits) -> list[Field]:
         Field("training.dropout", "number", 0.0, "dropout",
               "The chance that a hidden neuron is left out of a training step", live=True,
               range=Range(0.0, 0.9), control="range", step=0.1),
+        # torch.nn.utils.clip_grad_norm_'s max_norm; 0 turns clipping off.
+        Field("training.clip", "number", 0.0, "clip",
+              "Largest gradient norm a step may use; a longer gradient is scaled down (0: off)",
+              live=True, range=Range(0.0, 1000.0), control="number"),
         Field("training.batch_size", "integer", 10, "batch size",
               "Training samples per step (at most the training set)", live=True,
               range=Range(1, limits.max_points), control="number", step=1),

@@ -98,6 +98,7 @@ def test_defaults_are_torch_optim_defaults() -> None:
         "l1": 0.0,
         "l2": 0.0,
         "dropout": 0.0,
+        "clip": 0.0,
         "frozen": [],
         "seed": 1,  # network.seed's default: a Trainer on its own seeds dropout like a run
     }
