@@ -9,7 +9,7 @@ import { phaseParameters } from "./phases.js";
 import { geometricMeans } from "./store.js";
 import * as structure from "./structure.js";
 import * as surface from "./surface.js";
-import { surfaceCanvases } from "./thumbnails.js";
+import { surfacePictures } from "./thumbnails.js";
 
 // Which views a store change touches; the loop redraws those on its next tick.
 const REDRAWS = { data: ["surface"], view: ["network", "surface", "charts"] };
@@ -19,7 +19,7 @@ export class Loop {
     this.app = app;
     this.dirty = { network: true, surface: true, charts: true };
     // What the network drawing needs besides the store: layout, thumbnails, the update animation.
-    this.scene = { canvases: [], update: null, selection: null };
+    this.scene = { pictures: [], update: null, selection: null };
     this.canvases = {
       network: $("network-canvas"),
       surface: $("surface"),
@@ -131,13 +131,13 @@ export class Loop {
   buildThumbnails(arrays) {
     const { store } = this.app;
     const { network: spec } = store.config;
-    const columns = [surfaceCanvases("inputs", arrays.get("surface/inputs"), "linear")];
+    const columns = [surfacePictures("inputs", arrays.get("surface/inputs"), "linear")];
     for (let l = 0; l < spec.layers.length - 2; l++) {
-      columns.push(surfaceCanvases(`hidden/${l}`, arrays.get(`surface/hidden/${l}`), spec.activation));
+      columns.push(surfacePictures(`hidden/${l}`, arrays.get(`surface/hidden/${l}`), spec.activation));
     }
     const output = arrays.get("surface/output");
-    columns.push(surfaceCanvases("output", output, spec.output, store.view.discretize));
-    this.scene.canvases = columns;
+    columns.push(surfacePictures("output", output, spec.output, store.view.discretize));
+    this.scene.pictures = columns;
     store.surface = output ?? store.surface;
   }
 
