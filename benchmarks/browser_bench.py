@@ -86,27 +86,19 @@ def export_ref(ref: str, into: Path) -> Path:
 
 @contextlib.contextmanager
 def serve(tree: Path, label: str) -> Iterator[Build]:
-    """uvicorn serving the app of `tree` (its own server/, engine/, static/) on a free port."""
+    """The console script of `tree` (its own server/, engine/, static/) on a free port, one
+    worker process: the server as a user starts it (single-threaded BLAS included)."""
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "server.app:create_app",
-        "--factory",
-        "--host=127.0.0.1",
-        f"--port={port}",
-        "--log-level=warning",
-    ]
+    command = [sys.executable, "-m", "server.cli", f"--port={port}", "--workers=1", "--no-browser"]
     environment = {**os.environ, "PYTHONPATH": str(tree)}
-    process = subprocess.Popen(command, cwd=tree, env=environment)
+    process = subprocess.Popen(command, cwd=tree, env=environment, stdout=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until_up(url, process)
         yield Build(label, url)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=15)
 
 
 def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 20.0) -> None:

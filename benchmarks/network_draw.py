@@ -52,7 +52,7 @@ TIME_DRAWING = """async (repeats) => {
     drawMs.push(performance.now() - started);
     await new Promise((done) => setTimeout(done, 0));
   }
-  return { pictureMs, drawMs, t: globalThis.__t };
+  return { pictureMs, drawMs };
 }"""
 
 
@@ -76,7 +76,6 @@ def main() -> None:
                     page.wait_for_function("window.backpropLab?.store?.frame?.arrays != null")
                     result = page.evaluate(TIME_DRAWING, args.repeats)
                     page.close()
-                    print(result.get("t"))
                     pictures = statistics.median(result["pictureMs"])
                     drawing = statistics.median(result["drawMs"])
                     print(
