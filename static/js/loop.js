@@ -1,5 +1,6 @@
-// The one drawing loop: on each animation frame it takes the newest frame (older ones were
-// dropped), redraws the views that changed, and acks the frame once it is on screen.
+// The one drawing loop: on each animation frame it takes the oldest frame received and not yet
+// drawn, redraws the views that changed, and acks the frame once it is on screen. It also
+// measures how many frames a second the page draws and tells the server, which paces to it.
 
 import * as charts from "./charts.js";
 import { choiceLabel } from "./controls.js";
@@ -13,6 +14,13 @@ import { surfacePictures } from "./thumbnails.js";
 
 // Which views a store change touches; the loop redraws those on its next tick.
 const REDRAWS = { data: ["surface"], view: ["network", "surface", "charts"] };
+// Frames received and not drawn yet, at most: the server's credit window (two) lets one wait
+// while one is drawn, so an animation frame finds a new one even when the next is late.
+const QUEUE = 2;
+// The frame rate told to the server: measured over animation frames that drew a frame, sent
+// when it moved by this much (the protocol's range is 1..60 frames a second).
+const RATE_CHANGE = 0.1;
+const MAX_RATE = 60;
 
 export class Loop {
   constructor(app) {
@@ -41,6 +49,10 @@ export class Loop {
       for (const key of event.detail) this.invalidate(...(REDRAWS[key] ?? []));
     });
     this.tick = (now) => this.draw(now);
+    this.frameMs = 0; // mean ms between animation frames that each drew a frame (0: not known)
+    this.lastDrawnAt = -Infinity;
+    this.drewLast = false;
+    this.sentRate = MAX_RATE; // the rate the server was last told
   }
 
   start() {
@@ -52,24 +64,23 @@ export class Loop {
     for (const view of views) this.dirty[view] = true;
   }
 
-  /** A decoded frame of the current run: kept until the next tick draws it. One it replaces
-   * undrawn is acked now, and its history rows (loss, gradient norms, racers) are kept: the
-   * server sends each once. */
+  /** A decoded frame of the current run: queued for the next ticks, one a tick, in order. A
+   * frame pushed out of a full queue undrawn is acked now, and its history rows (loss,
+   * gradient norms, racers) are kept: the server sends each once. */
   receive(frame) {
-    const { store } = this.app;
-    if (store.pendingFrame) {
-      store.addHistory(store.pendingFrame.header);
-      this.dropPendingFrame();
+    const { store, socket } = this.app;
+    if (store.pendingFrames.length >= QUEUE) {
+      store.addHistory(store.pendingFrames.shift().header);
+      socket.send({ type: "ack" }); // never drawn: release its credit
     }
-    store.pendingFrame = frame;
+    store.pendingFrames.push(frame);
   }
 
-  /** Forgets the undrawn frame (a new run's state made it stale, or a newer one replaces it). */
-  dropPendingFrame() {
+  /** Forgets the undrawn frames (a new run's state made them stale). */
+  dropPendingFrames() {
     const { store, socket } = this.app;
-    if (!store.pendingFrame) return;
-    store.pendingFrame = null;
-    socket.send({ type: "ack" }); // never drawn: release its credit
+    for (const _ of store.pendingFrames) socket.send({ type: "ack" }); // never drawn: release
+    store.pendingFrames = [];
   }
 
   /** Matches a canvas's backing store to its CSS size × devicePixelRatio. */
@@ -144,11 +155,9 @@ export class Loop {
   draw(now) {
     const { store, socket } = this.app;
     const started = performance.now();
-    const frame = store.pendingFrame;
-    if (frame) {
-      this.applyFrame(frame);
-      store.pendingFrame = null;
-    }
+    const frame = store.pendingFrames.shift();
+    if (frame) this.applyFrame(frame);
+    this.measureRate(now, Boolean(frame));
     const last = store.trace.last;
     const animating = last && now - last.receivedAt < network.timings.UPDATE_MS + 50;
     if (store.config && this.scene.layout && (this.dirty.network || animating)) {
@@ -167,6 +176,33 @@ export class Loop {
     // A running average of the drawing work per animation frame, for benchmarks/page_fps.py.
     store.drawMs = 0.95 * store.drawMs + 0.05 * (performance.now() - started);
     requestAnimationFrame(this.tick);
+  }
+
+  /** Frames a second the page draws while frames keep coming: the mean interval between
+   * animation frames that drew one, right after another that did. */
+  measureRate(now, drew) {
+    const interval = now - this.lastDrawnAt;
+    if (drew && this.drewLast && interval < 1000) {
+      this.frameMs = this.frameMs ? 0.9 * this.frameMs + 0.1 * interval : interval;
+    }
+    this.drewLast = drew;
+    if (drew) this.lastDrawnAt = now;
+    const rate = this.frameRate;
+    if (this.app.store.playing && Math.abs(rate - this.sentRate) > RATE_CHANGE * this.sentRate) {
+      this.sentRate = rate;
+      this.app.socket.send({ type: "set", fps: rate });
+    }
+  }
+
+  /** The page's frame rate for the server, whole frames a second in 1..60. */
+  get frameRate() {
+    return Math.max(1, Math.min(MAX_RATE, Math.round(1000 / (this.frameMs || 1000 / MAX_RATE))));
+  }
+
+  /** The frame rate to tell a new session (sync.js), remembered as told. */
+  reportRate() {
+    this.sentRate = this.frameRate;
+    return this.sentRate;
   }
 
   drawSurface() {
