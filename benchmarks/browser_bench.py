@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -125,16 +126,25 @@ def builds(baseline: str | None) -> Iterator[list[Build]]:
         yield found
 
 
-def play(page, url: str, hash_: str, speed_index: int | None = None) -> None:
-    """Opens the page on the run `hash_`, sets the speed slider when asked, presses Play."""
+# Moves the speed slider to the stop of `speed` (a number of iterations per frame, or "max").
+# A baseline whose slider has no "max" stop gets it as a message (its server knows "max").
+SET_SPEED = """async (speed) => {
+  const { SPEEDS } = await import("/static/js/transport.js");
+  const stop = SPEEDS.findIndex((value) => String(value) === speed);
+  if (stop < 0 && speed === "max") return window.backpropLab.socket.send({ type: "set", speed });
+  if (stop < 0) throw new Error(`speed ${speed} is not one of ${SPEEDS}`);
+  const slider = document.querySelector('[data-testid="speed"]');
+  slider.value = String(stop);
+  slider.dispatchEvent(new Event("change", { bubbles: true }));
+}"""
+
+
+def play(page, url: str, hash_: str, speed: str | None = None) -> None:
+    """Opens the page on the run `hash_`, sets the speed when asked, presses Play."""
     page.goto(f"{url}/#{hash_}")
     page.wait_for_function("window.backpropLab?.store?.frame?.header != null", timeout=20_000)
-    if speed_index is not None:
-        page.get_by_test_id("speed").evaluate(
-            "(slider, value) => { slider.value = value;"
-            " slider.dispatchEvent(new Event('change', {bubbles: true})); }",
-            str(speed_index),
-        )
+    if speed is not None:
+        page.evaluate(SET_SPEED, speed)
     page.get_by_role("button", name="Play").click()
     page.wait_for_function("window.backpropLab.store.frame.header.playing === true")
 
@@ -142,3 +152,9 @@ def play(page, url: str, hash_: str, speed_index: int | None = None) -> None:
 def measure(page, seconds: float, warmup: float = 1.0) -> dict[str, float]:
     page.wait_for_timeout(warmup * 1000)
     return page.evaluate(COUNT_FRAMES, seconds)
+
+
+def medians(samples: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over repeated measurements (a shared machine's load comes in
+    bursts: the median of interleaved rounds compares builds under the same conditions)."""
+    return {key: statistics.median(sample[key] for sample in samples) for key in samples[0]}

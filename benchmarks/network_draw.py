@@ -72,7 +72,7 @@ def main() -> None:
             for size, layers in SIZES.items():
                 for build in servers:
                     page = browser.new_page(viewport={"width": width, "height": height})
-                    page.goto(f"{build.url}/#{RUN}&layers={layers}")
+                    page.goto(f"{build.url}/#{RUN}&network.layers={layers}")
                     page.wait_for_function("window.backpropLab?.store?.frame?.arrays != null")
                     result = page.evaluate(TIME_DRAWING, args.repeats)
                     page.close()

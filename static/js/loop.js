@@ -17,10 +17,12 @@ const REDRAWS = { data: ["surface"], view: ["network", "surface", "charts"] };
 // Frames received and not drawn yet, at most: the server's credit window (two) lets one wait
 // while one is drawn, so an animation frame finds a new one even when the next is late.
 const QUEUE = 2;
-// The frame rate told to the server: measured over animation frames that drew a frame, sent
-// when it moved by this much (the protocol's range is 1..60 frames a second).
+// The frame rate told to the server: measured over animation frames, sent when it moved by
+// this much (the protocol's range is 1..60 frames a second).
 const RATE_CHANGE = 0.1;
 const MAX_RATE = 60;
+const MAX_TICK_MS = 100;
+const RATE_EVERY_MS = 1000; // at most one `set` a second for it
 
 export class Loop {
   constructor(app) {
@@ -49,9 +51,9 @@ export class Loop {
       for (const key of event.detail) this.invalidate(...(REDRAWS[key] ?? []));
     });
     this.tick = (now) => this.draw(now);
-    this.frameMs = 0; // mean ms between animation frames that each drew a frame (0: not known)
-    this.lastDrawnAt = -Infinity;
-    this.drewLast = false;
+    this.frameMs = 0; // mean ms between animation frames (0: not known yet)
+    this.lastTickAt = -Infinity;
+    this.rateSentAt = -Infinity;
     this.sentRate = MAX_RATE; // the rate the server was last told
   }
 
@@ -157,7 +159,7 @@ export class Loop {
     const started = performance.now();
     const frame = store.pendingFrames.shift();
     if (frame) this.applyFrame(frame);
-    this.measureRate(now, Boolean(frame));
+    this.measureRate(now);
     const last = store.trace.last;
     const animating = last && now - last.receivedAt < network.timings.UPDATE_MS + 50;
     if (store.config && this.scene.layout && (this.dirty.network || animating)) {
@@ -178,18 +180,21 @@ export class Loop {
     requestAnimationFrame(this.tick);
   }
 
-  /** Frames a second the page draws while frames keep coming: the mean interval between
-   * animation frames that drew one, right after another that did. */
-  measureRate(now, drew) {
-    const interval = now - this.lastDrawnAt;
-    if (drew && this.drewLast && interval < 1000) {
-      this.frameMs = this.frameMs ? 0.9 * this.frameMs + 0.1 * interval : interval;
+  /** Frames a second the page can draw: the mean interval between animation frames, which
+   * is the display's refresh interval, or longer when the page's work does not fit in it.
+   * Measured over every tick, drawing or not: a page sent fewer frames has cheaper ticks, so
+   * its rate and then the server's rise again (a stall counts as at most MAX_TICK_MS). */
+  measureRate(now) {
+    if (Number.isFinite(this.lastTickAt)) {
+      const interval = Math.min(MAX_TICK_MS, now - this.lastTickAt);
+      this.frameMs = this.frameMs ? 0.95 * this.frameMs + 0.05 * interval : interval;
     }
-    this.drewLast = drew;
-    if (drew) this.lastDrawnAt = now;
+    this.lastTickAt = now;
     const rate = this.frameRate;
-    if (this.app.store.playing && Math.abs(rate - this.sentRate) > RATE_CHANGE * this.sentRate) {
+    const moved = Math.abs(rate - this.sentRate) > RATE_CHANGE * this.sentRate;
+    if (this.app.store.playing && moved && now - this.rateSentAt > RATE_EVERY_MS) {
       this.sentRate = rate;
+      this.rateSentAt = now;
       this.app.socket.send({ type: "set", fps: rate });
     }
   }
