@@ -9,6 +9,12 @@ const COLOUR_LEVELS = 64; // per sign: a step of 1/64 moves a colour channel by 
 const WIDTH_STEP = 0.25; // px; finer than anti-aliasing shows
 const ALPHA_LEVELS = 16;
 const FADED_LEVEL = 1; // |tanh(1.5·w)| < 1.5/64: within ~4/255 of the near-white zero colour
+// Among thousands of hairlines (under a pixel of ink each), one within ~5 % of the page's white
+// (|tanh(1.5·w)| < 5.5/64, |w| < 0.06) only adds to a grey haze: it is left out too.
+const FADED_LEVEL_DENSE = 5;
+// Edges this wide stay wide lines among hairlines: a stack of hairlines looks lighter than a
+// solid line where their anti-aliased edges overlap, and such strong edges are few (~2 %).
+const WIDE = 2; // px
 
 /** Line width of an edge carrying `value`: its magnitude as thickness, capped at 8 px. */
 export function edgeWidth(value) {
@@ -23,9 +29,10 @@ export function edgeShade(value) {
 export class EdgeBatch {
   /**
    * `alpha`: opacity of every edge; `dash`: a line dash ([] for solid); `hairlines`: draw each
-   * edge as parallel 1-device-pixel lines carrying the same ink as its width (for thousands of
-   * edges: a software canvas strokes those several times faster than wide anti-aliased lines,
-   * and at such density the two look alike); `pixel`: one device pixel in canvas units.
+   * edge narrower than WIDE as parallel 1-device-pixel lines carrying the same ink as its width
+   * (for thousands of edges: a software canvas strokes those several times faster than wide
+   * anti-aliased lines, and at such density the two look alike); `pixel`: one device pixel in
+   * canvas units.
    */
   constructor(alpha, { dash = [], hairlines = false, pixel = 1 } = {}) {
     this.alpha = alpha;
@@ -40,14 +47,15 @@ export class EdgeBatch {
     const finite = Number.isFinite(value) ? value : 0; // a diverged run still draws
     const shade = edgeShade(finite);
     const level = Math.round(Math.abs(shade) * COLOUR_LEVELS);
-    if (level <= FADED_LEVEL) return;
+    if (level <= (this.hairlines ? FADED_LEVEL_DENSE : FADED_LEVEL)) return;
     const sign = shade < 0 ? -1 : 1;
-    if (this.hairlines) {
-      this.addHairlines(sign, level, edgeWidth(finite), from, to);
+    const width = edgeWidth(finite);
+    if (this.hairlines && width < WIDE) {
+      this.addHairlines(sign, level, width, from, to);
       return;
     }
-    const widthLevel = Math.round(edgeWidth(finite) / WIDTH_STEP);
-    const bucket = this.bucket(sign, level, widthLevel, widthLevel * WIDTH_STEP, this.alpha);
+    const widthLevel = Math.round(width / WIDTH_STEP);
+    const bucket = this.bucket(sign, level, widthLevel, widthLevel * WIDTH_STEP, this.alpha, false);
     bucket.points.push(from.x, from.y, to.x, to.y);
   }
 
@@ -63,7 +71,7 @@ export class EdgeBatch {
     const ink = (width / this.pixel) * (Math.hypot(dx, dy) / major); // in device hairlines
     const count = Math.max(1, Math.round(ink));
     const alphaLevel = Math.max(1, Math.round(ALPHA_LEVELS * Math.min(1, (this.alpha * ink) / count)));
-    const bucket = this.bucket(sign, level, count, this.pixel, alphaLevel / ALPHA_LEVELS);
+    const bucket = this.bucket(sign, level, count, this.pixel, alphaLevel / ALPHA_LEVELS, true);
     const horizontal = Math.abs(dx) >= Math.abs(dy);
     for (let q = 0; q < count; q++) {
       const offset = (q - (count - 1) / 2) * this.pixel;
@@ -73,9 +81,9 @@ export class EdgeBatch {
     }
   }
 
-  bucket(sign, level, thickness, width, alpha) {
+  bucket(sign, level, thickness, width, alpha, hairline) {
     const strength = level * 4096 + thickness * 64 + Math.round(alpha * ALPHA_LEVELS);
-    const key = sign * strength;
+    const key = sign * (2 * strength + (hairline ? 1 : 0));
     let bucket = this.buckets.get(key);
     if (!bucket) {
       bucket = { shade: (sign * level) / COLOUR_LEVELS, width, alpha, strength, points: [] };
