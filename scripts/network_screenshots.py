@@ -17,14 +17,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from browser_bench import CHROMIUM_ARGS, builds, chromium_path  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-RUN = "dataset=spiral&activation=relu&init=he&optimizer=adam&lr=0.01&seed=1&dataSeed=1"
+RUN = (
+    "data.dataset=spiral&network.activation=relu&network.init=he&training.optimizer=adam"
+    "&training.lr=0.01&network.seed=1&data.seed=1"
+)
 SIZES = {"2-4-2-1": "2,4,2,1", "2-32x8-1": ",".join(["2"] + ["32"] * 8 + ["1"])}
 EPOCHS = 20
 
 
 def shoot(browser, url: str, layers: str, path: Path, width: int, height: int) -> None:
     page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(f"{url}/#{RUN}&layers={layers}")
+    page.goto(f"{url}/#{RUN}&network.layers={layers}")
     page.wait_for_function("window.backpropLab?.store?.frame?.header != null")
     start = page.evaluate("window.backpropLab.store.frame.header.epoch")
     step = f"{{type: 'step', unit: 'epoch', count: {EPOCHS}}}"
