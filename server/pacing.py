@@ -11,6 +11,13 @@ from server import protocol
 from server.config import Settings
 
 MAX_CHUNK = 1000  # iterations per engine call, whatever the speed
+# The page says how many frames a second it draws (`set.fps`, measured by its own clock). The
+# training loop ticks this much faster, so a frame is always waiting when the page's next
+# animation frame comes; the credit window keeps the surplus from being built or sent.
+TICK_LEAD = 1.1
+# Speed "max" trains for this share of each tick, less the time building its frame takes: the
+# rest is the page's (and other sessions') on a machine that serves the page it streams to.
+MAX_SHARE = 0.5
 # Rate-limit tokens per message: building a run and sending its data, or a gradient check,
 # costs far more than a slider move (a person does not need ten of them a second).
 MESSAGE_COST = {"config": 20, "points": 20, "reset": 5, "inspect": 5, "compare": 5}
@@ -73,6 +80,17 @@ class Credits:
     def overdue(self, timeout: float) -> bool:
         """Frames held without an ack for more than `timeout` seconds."""
         return bool(self.in_flight) and time.monotonic() - self.waiting_since > timeout
+
+
+def tick_seconds(fps: float) -> float:
+    """The training loop's period for a page drawing `fps` frames a second."""
+    return 1.0 / (fps * TICK_LEAD)
+
+
+def max_training_seconds(fps: float, frame_seconds: float, slice_seconds: float) -> float:
+    """How long speed "max" trains each tick: the share of the tick a frame leaves free, from
+    the page's measured frame rate and the measured time to build a frame; one slice at least."""
+    return max(slice_seconds, MAX_SHARE * tick_seconds(fps) - frame_seconds)
 
 
 class ChunkSizer:

@@ -27,7 +27,14 @@ from engine.changes import apply_change, changeable
 from engine.run import Limits, Run, TrainStatus, default_config
 from server import frames, messages, protocol
 from server.config import Settings
-from server.pacing import ChunkSizer, Credits, Gate, RateLimitedError
+from server.pacing import (
+    ChunkSizer,
+    Credits,
+    Gate,
+    RateLimitedError,
+    max_training_seconds,
+    tick_seconds,
+)
 from server.race import MetricsCache, Race, add_point
 
 MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
@@ -307,13 +314,16 @@ class Session:
     # ----- training --------------------------------------------------------------------------
 
     async def train_loop(self) -> None:
-        """While playing: each display tick, train `speed` iterations, then offer a frame."""
+        """While playing: each tick (a little shorter than the page's frame time), train `speed`
+        iterations, or for the time a frame leaves free at "max", then offer a frame."""
         while True:
             await self.play_event.wait()
             tick_start = time.monotonic()
-            interval = 1.0 / self.fps
+            interval = tick_seconds(self.fps)
             if self.speed == "max":
-                await self.play_tick(None, deadline=tick_start + interval / 2)
+                frame = self.durations.get("frame", 0.0) + self.durations.get("history", 0.0)
+                budget = max_training_seconds(self.fps, frame, self.settings.slice_seconds)
+                await self.play_tick(None, deadline=tick_start + budget)
             else:
                 await self.play_tick(int(self.speed))
             if self.playing:

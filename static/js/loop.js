@@ -1,5 +1,6 @@
-// The one drawing loop: on each animation frame it takes the newest frame (older ones were
-// dropped), redraws the views that changed, and acks the frame once it is on screen.
+// The one drawing loop: on each animation frame it takes the oldest frame received and not yet
+// drawn, redraws the views that changed, and acks the frame once it is on screen. It also
+// measures how many frames a second the page draws and tells the server, which paces to it.
 
 import * as charts from "./charts.js";
 import { choiceLabel } from "./controls.js";
@@ -9,17 +10,26 @@ import { phaseParameters } from "./phases.js";
 import { geometricMeans } from "./store.js";
 import * as structure from "./structure.js";
 import * as surface from "./surface.js";
-import { surfaceCanvases } from "./thumbnails.js";
+import { surfacePictures } from "./thumbnails.js";
 
 // Which views a store change touches; the loop redraws those on its next tick.
 const REDRAWS = { data: ["surface"], view: ["network", "surface", "charts"] };
+// Frames received and not drawn yet, at most: the server's credit window (two) lets one wait
+// while one is drawn, so an animation frame finds a new one even when the next is late.
+const QUEUE = 2;
+// The frame rate told to the server: measured over animation frames, sent when it moved by
+// this much (the protocol's range is 1..60 frames a second).
+const RATE_CHANGE = 0.1;
+const MAX_RATE = 60;
+const MAX_TICK_MS = 100;
+const RATE_EVERY_MS = 1000; // at most one `set` a second for it
 
 export class Loop {
   constructor(app) {
     this.app = app;
     this.dirty = { network: true, surface: true, charts: true };
     // What the network drawing needs besides the store: layout, thumbnails, the update animation.
-    this.scene = { canvases: [], update: null, selection: null };
+    this.scene = { pictures: [], update: null, selection: null };
     this.canvases = {
       network: $("network-canvas"),
       surface: $("surface"),
@@ -41,6 +51,10 @@ export class Loop {
       for (const key of event.detail) this.invalidate(...(REDRAWS[key] ?? []));
     });
     this.tick = (now) => this.draw(now);
+    this.frameMs = 0; // mean ms between animation frames (0: not known yet)
+    this.lastTickAt = -Infinity;
+    this.rateSentAt = -Infinity;
+    this.sentRate = MAX_RATE; // the rate the server was last told
   }
 
   start() {
@@ -52,24 +66,23 @@ export class Loop {
     for (const view of views) this.dirty[view] = true;
   }
 
-  /** A decoded frame of the current run: kept until the next tick draws it. One it replaces
-   * undrawn is acked now, and its history rows (loss, gradient norms, racers) are kept: the
-   * server sends each once. */
+  /** A decoded frame of the current run: queued for the next ticks, one a tick, in order. A
+   * frame pushed out of a full queue undrawn is acked now, and its history rows (loss,
+   * gradient norms, racers) are kept: the server sends each once. */
   receive(frame) {
-    const { store } = this.app;
-    if (store.pendingFrame) {
-      store.addHistory(store.pendingFrame.header);
-      this.dropPendingFrame();
+    const { store, socket } = this.app;
+    if (store.pendingFrames.length >= QUEUE) {
+      store.addHistory(store.pendingFrames.shift().header);
+      socket.send({ type: "ack" }); // never drawn: release its credit
     }
-    store.pendingFrame = frame;
+    store.pendingFrames.push(frame);
   }
 
-  /** Forgets the undrawn frame (a new run's state made it stale, or a newer one replaces it). */
-  dropPendingFrame() {
+  /** Forgets the undrawn frames (a new run's state made them stale). */
+  dropPendingFrames() {
     const { store, socket } = this.app;
-    if (!store.pendingFrame) return;
-    store.pendingFrame = null;
-    socket.send({ type: "ack" }); // never drawn: release its credit
+    for (const _ of store.pendingFrames) socket.send({ type: "ack" }); // never drawn: release
+    store.pendingFrames = [];
   }
 
   /** Matches a canvas's backing store to its CSS size × devicePixelRatio. */
@@ -131,24 +144,22 @@ export class Loop {
   buildThumbnails(arrays) {
     const { store } = this.app;
     const { network: spec } = store.config;
-    const columns = [surfaceCanvases("inputs", arrays.get("surface/inputs"), "linear")];
+    const columns = [surfacePictures("inputs", arrays.get("surface/inputs"), "linear")];
     for (let l = 0; l < spec.layers.length - 2; l++) {
-      columns.push(surfaceCanvases(`hidden/${l}`, arrays.get(`surface/hidden/${l}`), spec.activation));
+      columns.push(surfacePictures(`hidden/${l}`, arrays.get(`surface/hidden/${l}`), spec.activation));
     }
     const output = arrays.get("surface/output");
-    columns.push(surfaceCanvases("output", output, spec.output, store.view.discretize));
-    this.scene.canvases = columns;
+    columns.push(surfacePictures("output", output, spec.output, store.view.discretize));
+    this.scene.pictures = columns;
     store.surface = output ?? store.surface;
   }
 
   draw(now) {
     const { store, socket } = this.app;
     const started = performance.now();
-    const frame = store.pendingFrame;
-    if (frame) {
-      this.applyFrame(frame);
-      store.pendingFrame = null;
-    }
+    const frame = store.pendingFrames.shift();
+    if (frame) this.applyFrame(frame);
+    this.measureRate(now);
     const last = store.trace.last;
     const animating = last && now - last.receivedAt < network.timings.UPDATE_MS + 50;
     if (store.config && this.scene.layout && (this.dirty.network || animating)) {
@@ -167,6 +178,36 @@ export class Loop {
     // A running average of the drawing work per animation frame, for benchmarks/page_fps.py.
     store.drawMs = 0.95 * store.drawMs + 0.05 * (performance.now() - started);
     requestAnimationFrame(this.tick);
+  }
+
+  /** Frames a second the page can draw: the mean interval between animation frames, which
+   * is the display's refresh interval, or longer when the page's work does not fit in it.
+   * Measured over every tick, drawing or not: a page sent fewer frames has cheaper ticks, so
+   * its rate and then the server's rise again (a stall counts as at most MAX_TICK_MS). */
+  measureRate(now) {
+    if (Number.isFinite(this.lastTickAt)) {
+      const interval = Math.min(MAX_TICK_MS, now - this.lastTickAt);
+      this.frameMs = this.frameMs ? 0.95 * this.frameMs + 0.05 * interval : interval;
+    }
+    this.lastTickAt = now;
+    const rate = this.frameRate;
+    const moved = Math.abs(rate - this.sentRate) > RATE_CHANGE * this.sentRate;
+    if (this.app.store.playing && moved && now - this.rateSentAt > RATE_EVERY_MS) {
+      this.sentRate = rate;
+      this.rateSentAt = now;
+      this.app.socket.send({ type: "set", fps: rate });
+    }
+  }
+
+  /** The page's frame rate for the server, whole frames a second in 1..60. */
+  get frameRate() {
+    return Math.max(1, Math.min(MAX_RATE, Math.round(1000 / (this.frameMs || 1000 / MAX_RATE))));
+  }
+
+  /** The frame rate to tell a new session (sync.js), remembered as told. */
+  reportRate() {
+    this.sentRate = this.frameRate;
+    return this.sentRate;
   }
 
   drawSurface() {

@@ -1,11 +1,17 @@
 // Draws the network: neurons as small surface pictures, weights as edges, and the stepped phases
 // (forward left→right, backward right→left in a second colour, the update moving every weight).
 
-import { BACKWARD_COLOUR, FORWARD_COLOUR, UPDATE_COLOUR, divergingCss } from "./palette.js";
+import { EdgeBatch, segmentsOf, strokeSegments } from "./edges.js";
+import { drawNeurons } from "./neurons.js";
+import { BACKWARD_COLOUR, FORWARD_COLOUR, UPDATE_COLOUR } from "./palette.js";
 
 const PHASE_MS = 450;
 const UPDATE_MS = 800;
 const MAX_EDGE_LABELS = 16;
+const BIAS_DASH = [4, 3];
+// Past this many edges they are drawn as hairlines (edges.js): ~1,000 wide lines already cost
+// a software-rendered page a frame's time; 2-32×8-1 has 8,000.
+const HAIRLINES_ABOVE = 1000;
 
 /** Node positions for `layers` in a width×height box; bias nodes ("1") when `biasNodes`. */
 export function layout(layers, width, height, biasNodes = false) {
@@ -41,9 +47,21 @@ function biasAt(weights, l, j) {
   return weights?.b?.[l]?.data[j] ?? 0;
 }
 
-/** Source point of every edge into column l+1 (bias node edges have i = "b"). */
+// Edges depend only on the layout: built once per layout, not once per frame.
+const edgeCache = new WeakMap(); // layout → [edges into column 1, edges into column 2, ...]
+
+/** Every edge into column l+1, from its source node to its target (bias node edges: i = null). */
 function edgesOf(scene, l) {
-  const { columns } = scene.layout;
+  let layers = edgeCache.get(scene.layout);
+  if (!layers) {
+    const { columns } = scene.layout;
+    layers = columns.slice(0, -1).map((_, c) => buildEdges(columns, c));
+    edgeCache.set(scene.layout, layers);
+  }
+  return layers[l];
+}
+
+function buildEdges(columns, l) {
   const edges = [];
   columns[l].nodes.forEach((from, i) => {
     columns[l + 1].nodes.forEach((to, j) => edges.push({ l, i, j, from, to, param: "W" }));
@@ -78,7 +96,7 @@ function easeInOut(t) {
   return t < 0.5 ? 2 * t * t : 1 - (-2 * t + 2) ** 2 / 2;
 }
 
-/** Draws the whole network onto ctx; scene = {layout, weights, canvases, trace, selection, ...}. */
+/** Draws the whole network onto ctx; scene = {layout, weights, pictures, trace, selection, ...}. */
 export function draw(ctx, scene) {
   const { width, height } = scene;
   ctx.clearRect(0, 0, width, height);
@@ -89,47 +107,42 @@ export function draw(ctx, scene) {
   drawColumnTitles(ctx, scene);
 }
 
+/** Weights as edges: colour by sign, width by magnitude, in a bounded number of paths. */
 function drawEdges(ctx, scene) {
-  const updating = scene.update && scene.now - scene.update.startedAt < UPDATE_MS;
-  for (const edge of allEdges(scene)) {
+  const edges = allEdges(scene);
+  const pixel = 1 / ctx.getTransform().a; // one device pixel, in CSS pixels
+  const hairlines = edges.length > HAIRLINES_ABOVE;
+  const weights = new EdgeBatch(0.9, { hairlines, pixel });
+  const biases = new EdgeBatch(0.7, { dash: BIAS_DASH, hairlines, pixel });
+  const guides = []; // a faint grey line under each bias edge, so a zero bias still shows one
+  for (const edge of edges) {
     const value = edgeValue(scene, edge);
-    const selected = isSelected(scene.selection, edge);
-    ctx.lineWidth = Math.min(8, 0.6 + Math.abs(value) * 2.2);
-    ctx.strokeStyle = divergingCss(Math.tanh(value * 1.5), edge.param === "b" ? 0.7 : 0.9);
-    if (edge.param === "b") {
-      // A faint grey guide first, so a zero (or switched-off) bias still shows its edge.
-      ctx.save();
-      ctx.setLineDash([4, 3]);
-      ctx.lineWidth = 1;
-      ctx.strokeStyle = "#bbb";
-      line(ctx, edge.from, edge.to);
-      ctx.restore();
-      ctx.lineWidth = Math.min(8, 0.6 + Math.abs(value) * 2.2);
-      ctx.strokeStyle = divergingCss(Math.tanh(value * 1.5), 0.7);
-      ctx.setLineDash([4, 3]);
-    }
-    line(ctx, edge.from, edge.to);
-    ctx.setLineDash([]);
-    if (updating) {
-      ctx.lineWidth = 1;
-      ctx.strokeStyle = UPDATE_COLOUR;
-      line(ctx, edge.from, edge.to);
-    }
-    if (selected) {
-      ctx.lineWidth = 2;
-      ctx.strokeStyle = "#111";
-      ctx.setLineDash([6, 4]);
-      line(ctx, edge.from, edge.to);
-      ctx.setLineDash([]);
+    if (edge.param === "W") {
+      weights.add(value, edge.from, edge.to);
+    } else {
+      guides.push(edge.from.x, edge.from.y, edge.to.x, edge.to.y);
+      biases.add(value, edge.from, edge.to);
     }
   }
+  if (guides.length) stroke(ctx, guides, { width: 1, colour: "#bbb", dash: BIAS_DASH });
+  weights.stroke(ctx);
+  biases.stroke(ctx);
+  if (scene.update && scene.now - scene.update.startedAt < UPDATE_MS) {
+    stroke(ctx, segmentsOf(edges), { width: 1, colour: UPDATE_COLOUR });
+  }
+  const selected = edges.find((edge) => isSelected(scene.selection, edge));
+  if (selected) stroke(ctx, segmentsOf([selected]), { width: 2, colour: "#111", dash: [6, 4] });
 }
 
-function line(ctx, from, to) {
-  ctx.beginPath();
-  ctx.moveTo(from.x, from.y);
-  ctx.lineTo(to.x, to.y);
-  ctx.stroke();
+/** Segments [x0, y0, x1, y1, ...] stroked as one path in one style. */
+function stroke(ctx, points, { width, colour, dash = [], alpha = 1 }) {
+  ctx.save();
+  ctx.globalAlpha = alpha;
+  ctx.lineWidth = width;
+  ctx.strokeStyle = colour;
+  ctx.setLineDash(dash);
+  strokeSegments(ctx, points);
+  ctx.restore();
 }
 
 function isSelected(selection, edge) {
@@ -147,88 +160,30 @@ function drawPhasePulse(ctx, scene) {
   const edges = edgesOf(scene, last.layer);
   // The active layer keeps a coloured halo until the next phase, so a paused class sees where
   // the pass is; the dots run once along it when the phase arrives.
-  ctx.save();
-  ctx.globalAlpha = 0.35;
-  ctx.lineWidth = 7;
-  ctx.strokeStyle = colour;
-  for (const edge of edges) line(ctx, edge.from, edge.to);
-  ctx.restore();
+  stroke(ctx, segmentsOf(edges), { width: 7, colour, alpha: 0.35 });
   const t = Math.min(1, (scene.now - last.receivedAt) / PHASE_MS);
   if (t >= 1) return;
+  const s = backward ? 1 - t : t;
+  ctx.beginPath();
+  for (const { from, to } of edges) {
+    const x = from.x + (to.x - from.x) * s;
+    const y = from.y + (to.y - from.y) * s;
+    ctx.moveTo(x + 5, y);
+    ctx.arc(x, y, 5, 0, 2 * Math.PI);
+  }
   ctx.fillStyle = colour;
+  ctx.fill();
   ctx.strokeStyle = "#fff";
   ctx.lineWidth = 1.5;
-  for (const edge of edges) {
-    const s = backward ? 1 - t : t;
-    ctx.beginPath();
-    ctx.arc(
-      edge.from.x + (edge.to.x - edge.from.x) * s,
-      edge.from.y + (edge.to.y - edge.from.y) * s,
-      5,
-      0,
-      2 * Math.PI,
-    );
-    ctx.fill();
-    ctx.stroke();
-  }
+  ctx.stroke();
 }
 
 function drawNodes(ctx, scene) {
   const { columns, size } = scene.layout;
-  const half = size / 2;
-  columns.forEach((column, c) => {
-    column.nodes.forEach((node, r) => {
-      const picture = scene.canvases[c]?.[r];
-      ctx.fillStyle = "#eee";
-      ctx.fillRect(node.x - half, node.y - half, size, size);
-      if (picture) {
-        ctx.imageSmoothingEnabled = true;
-        ctx.drawImage(picture, node.x - half, node.y - half, size, size);
-      }
-      ctx.lineWidth = 1;
-      ctx.strokeStyle = "#555";
-      ctx.strokeRect(node.x - half, node.y - half, size, size);
-      if (c > 0) drawBiasMark(ctx, scene, c - 1, r, node, half);
-      if (c === 0) label(ctx, scene.featureNames?.[r] ?? `x${r + 1}`, node.x - half - 6, node.y, "right");
-      ringIfSelected(ctx, scene.selection, c, r, node, half);
-    });
-    if (column.bias) drawBiasNode(ctx, column.bias, half);
-  });
-}
-
-/** A small square at the neuron's lower left, coloured by its bias (as TensorFlow Playground). */
-function drawBiasMark(ctx, scene, l, j, node, half) {
-  if (scene.layout.columns[l].bias) return;
-  const side = Math.max(6, half * 0.38);
-  const value = biasAt(scene.weights, l, j);
-  ctx.fillStyle = divergingCss(Math.tanh(value * 1.5));
-  ctx.fillRect(node.x - half - side / 2, node.y + half - side / 2, side, side);
-  const selected = scene.selection?.kind === "bias" && scene.selection.layer === l && scene.selection.j === j;
-  ctx.strokeStyle = selected ? "#111" : "#555";
-  ctx.lineWidth = selected ? 2 : 1;
-  ctx.strokeRect(node.x - half - side / 2, node.y + half - side / 2, side, side);
-}
-
-function drawBiasNode(ctx, at, half) {
-  const radius = Math.max(8, half * 0.45);
-  ctx.fillStyle = "#fff";
-  ctx.strokeStyle = "#555";
-  ctx.beginPath();
-  ctx.arc(at.x, at.y, radius, 0, 2 * Math.PI);
-  ctx.fill();
-  ctx.stroke();
-  ctx.fillStyle = "#222";
-  ctx.font = `bold ${Math.round(radius)}px system-ui, sans-serif`;
-  ctx.textAlign = "center";
-  ctx.textBaseline = "middle";
-  ctx.fillText("1", at.x, at.y);
-}
-
-function ringIfSelected(ctx, selection, c, r, node, half) {
-  if (selection?.kind !== "neuron" || selection.layer !== c - 1 || selection.j !== r) return;
-  ctx.lineWidth = 3;
-  ctx.strokeStyle = "#111";
-  ctx.strokeRect(node.x - half - 3, node.y - half - 3, 2 * half + 6, 2 * half + 6);
+  drawNeurons(ctx, scene, (l, j) => biasAt(scene.weights, l, j));
+  columns[0].nodes.forEach((node, r) =>
+    label(ctx, scene.featureNames?.[r] ?? `x${r + 1}`, node.x - size / 2 - 6, node.y, "right"),
+  );
 }
 
 function label(ctx, text, x, y, align, colour = "#222", bold = false, px = 12) {
@@ -291,7 +246,8 @@ function drawEdgeGradients(ctx, scene, l, values, taken) {
   const fanOut = values.dWShape?.[1] ?? scene.layout.columns[l + 1].nodes.length;
   for (const edge of edges) {
     const gradient = values.dW[edge.i * fanOut + edge.j];
-    edgeLabel(ctx, edge, `∂L/∂w=${formatNumber(gradient)}`, GRADIENT_LABEL_AT, BACKWARD_COLOUR, false, taken);
+    const text = `∂L/∂w=${formatNumber(gradient)}`;
+    edgeLabel(ctx, edge, text, GRADIENT_LABEL_AT, BACKWARD_COLOUR, false, taken);
   }
 }
 

@@ -1,7 +1,7 @@
 // Draws the output surface over the input plane (extent ±6) with training points and hollow test points.
 
 import { CLASS_COLOURS, divergingCss, hexToRgb } from "./palette.js";
-import { colourScale, surfaceCanvases } from "./thumbnails.js";
+import { colourScale, drawPicture, surfacePictures } from "./thumbnails.js";
 
 export const EXTENT = 6;
 
@@ -44,9 +44,9 @@ function drawSurface(ctx, scene) {
   const { surface, width, height } = scene;
   ctx.imageSmoothingEnabled = true;
   if (surface.shape[0] === 1) {
-    const [picture] = surfaceCanvases("output-plane", surface, scene.output, scene.view.discretize);
+    const [picture] = surfacePictures("output-plane", surface, scene.output, scene.view.discretize);
     ctx.globalAlpha = 0.85;
-    ctx.drawImage(picture, 0, 0, width, height);
+    drawPicture(ctx, picture, 0, 0, width, height);
     ctx.globalAlpha = 1;
     return;
   }

@@ -88,7 +88,7 @@ export class Sync {
       if (store.run !== null) store.clearHistory();
       if (store.run !== null && this.changePending) showNotice("network rebuilt");
       store.run = message.run;
-      loop.dropPendingFrame();
+      loop.dropPendingFrames();
     }
     store.config = message.config;
     store.allowed = message.allowed ?? {};
@@ -158,8 +158,8 @@ export class Sync {
     store.resetTrace();
     points.forget();
     if (socket.send({ type: "config", ...pick(config, ["network", "training", "data"]) })) {
-      // The display rate: the server streams at most one frame per screen refresh we ask for.
-      socket.send({ type: "set", speed: transport.speed, fps: 60 });
+      // The frame rate the page draws at (measured by the loop): the server paces to it.
+      socket.send({ type: "set", speed: transport.speed, fps: loop.reportRate() });
       // A new run follows sample 0 unless told otherwise; keep following the chosen one.
       if (store.focus) socket.send({ type: "focus", sample: store.focus });
       this.app.controls?.fill(store.config);

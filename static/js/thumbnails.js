@@ -1,8 +1,12 @@
-// Turns the frame's u8 surfaces into small canvases (one per neuron), reusing their buffers.
+// Turns the frame's u8 surfaces into neuron pictures: every neuron of a layer is painted into one
+// atlas canvas (one putImageData a frame), and views blit each neuron from that one source.
 
 import { quantisedLut } from "./palette.js";
 
-const pool = new Map(); // key → {canvas, context, image}
+// Each tile has a one-pixel border repeating its edge, so a scaled, smoothed blit never samples
+// the neighbouring neuron.
+const GUTTER = 1;
+const atlases = new Map(); // key → {canvas, context, image, count, size}
 
 /** Colour centre and half-width of an activation's output, so 0.5 is white for sigmoid. */
 export function colourScale(activation, range) {
@@ -12,46 +16,60 @@ export function colourScale(activation, range) {
   return { centre: 0, scale: Math.max(Math.abs(lo), Math.abs(hi), 1e-6) };
 }
 
-function pooledCanvas(key, size) {
-  let entry = pool.get(key);
-  if (!entry || entry.canvas.width !== size) {
+function atlas(key, count, size) {
+  let entry = atlases.get(key);
+  if (!entry || entry.count !== count || entry.size !== size) {
     const canvas = document.createElement("canvas");
-    canvas.width = size;
-    canvas.height = size;
+    canvas.width = count * (size + 2 * GUTTER);
+    canvas.height = size + 2 * GUTTER;
     const context = canvas.getContext("2d");
-    entry = { canvas, context, image: context.createImageData(size, size) };
-    pool.set(key, entry);
+    entry = { canvas, context, image: context.createImageData(canvas.width, canvas.height), count, size };
+    atlases.set(key, entry);
   }
   return entry;
 }
 
 /**
- * One canvas per neuron of a u8 surface array {data, shape: [n, g, g], range}.
- * Returns an array of canvases, index = neuron.
+ * The pictures of a u8 surface array {data, shape: [n, g, g], range}, index = neuron:
+ * {source, x, y, size}, a size × size region of the shared atlas canvas `source`.
  */
-export function surfaceCanvases(key, array, activation, discretize = false) {
+export function surfacePictures(key, array, activation, discretize = false) {
   if (!array) return [];
   const [count, size] = array.shape;
   const range = array.range ?? [0, 1];
   const { centre, scale } = colourScale(activation, range);
   const lut = quantisedLut(range, centre, scale, discretize);
-  const canvases = [];
+  const entry = atlas(key, count, size);
+  const pictures = [];
   for (let neuron = 0; neuron < count; neuron++) {
-    const entry = pooledCanvas(`${key}/${neuron}`, size);
-    paint(entry.image.data, array.data, neuron * size * size, size * size, lut);
-    entry.context.putImageData(entry.image, 0, 0);
-    canvases.push(entry.canvas);
+    const left = neuron * (size + 2 * GUTTER);
+    paintTile(entry.image, left, array.data, neuron * size * size, size, lut);
+    pictures.push({ source: entry.canvas, x: left + GUTTER, y: GUTTER, size });
   }
-  return canvases;
+  entry.context.putImageData(entry.image, 0, 0);
+  return pictures;
 }
 
-function paint(pixels, quantised, start, count, lut) {
-  for (let p = 0; p < count; p++) {
-    const q = quantised[start + p] * 4;
-    const o = p * 4;
-    pixels[o] = lut[q];
-    pixels[o + 1] = lut[q + 1];
-    pixels[o + 2] = lut[q + 2];
-    pixels[o + 3] = 255;
+/** Draws a picture scaled into the box (x, y, width, height). */
+export function drawPicture(ctx, picture, x, y, width, height) {
+  ctx.drawImage(picture.source, picture.x, picture.y, picture.size, picture.size, x, y, width, height);
+}
+
+/** One neuron's size × size values into the atlas at column `left`, its gutter included. */
+function paintTile(image, left, quantised, start, size, lut) {
+  const pixels = image.data;
+  const stride = image.width;
+  const side = size + 2 * GUTTER;
+  for (let row = 0; row < side; row++) {
+    const sourceRow = Math.min(size - 1, Math.max(0, row - GUTTER));
+    for (let column = 0; column < side; column++) {
+      const sourceColumn = Math.min(size - 1, Math.max(0, column - GUTTER));
+      const q = quantised[start + sourceRow * size + sourceColumn] * 4;
+      const o = (row * stride + left + column) * 4;
+      pixels[o] = lut[q];
+      pixels[o + 1] = lut[q + 1];
+      pixels[o + 2] = lut[q + 2];
+      pixels[o + 3] = 255;
+    }
   }
 }

@@ -2,13 +2,16 @@
 
 import { $, setText } from "./notices.js";
 
-export const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+// Iterations per frame; "max": as many as fit in the time a frame leaves free (the server
+// measures both the page's frame rate and its own time per iteration).
+export const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, "max"];
 const STEP_HINT = "press Step or →";
 
 export class Transport {
   constructor(app) {
     this.app = app;
     this.stepMode = false; // a step-mode lesson waits for its first Step
+    $("speed").max = String(SPEEDS.length - 1); // the slider's last stop is "max"
   }
 
   /** Iterations per frame as the slider says. */
@@ -51,7 +54,7 @@ export class Transport {
   }
 
   sendSpeed() {
-    setText("speed-readout", `${this.speed}×`);
+    setText("speed-readout", this.speed === "max" ? "max" : `${this.speed}×`);
     this.app.socket.send({ type: "set", speed: this.speed });
   }
 

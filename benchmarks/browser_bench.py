@@ -1,0 +1,160 @@
+"""Shared parts of the page benchmarks: servers in subprocesses (this tree, or another git ref
+exported beside it for a before/after in one run), headless Chromium, and the in-page counter.
+
+Imported by page_fps.py and vs_playground.py (run them as scripts: this directory is on sys.path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+]
+
+# Counts, by the page's own clock, animation ticks, the ticks on which the page had a new frame
+# to show (`store.frame` is replaced when the loop draws one), the iterations those frames
+# advanced, and the drawing work per tick (the loop's running mean, sampled every tick).
+COUNT_FRAMES = """async (seconds) => {
+  const store = window.backpropLab.store;
+  const start = store.frame.header.iteration;
+  let frames = 0, ticks = 0, drawMs = 0, last = store.frame;
+  const began = performance.now();
+  const until = began + seconds * 1000;
+  await new Promise((done) => {
+    const tick = () => {
+      ticks += 1;
+      drawMs += store.drawMs;
+      if (store.frame !== last) { frames += 1; last = store.frame; }
+      if (performance.now() < until) requestAnimationFrame(tick); else done();
+    };
+    requestAnimationFrame(tick);
+  });
+  const elapsed = (performance.now() - began) / 1000;
+  return {
+    framesPerSecond: frames / elapsed,
+    ticksPerSecond: ticks / elapsed,
+    iterationsPerSecond: (store.frame.header.iteration - start) / elapsed,
+    drawMsPerTick: drawMs / ticks,
+  };
+}"""
+
+
+@dataclass
+class Build:
+    """One backprop-lab server: `label` names it in tables, `url` is where it serves."""
+
+    label: str
+    url: str
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def chromium_path() -> str:
+    return os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def export_ref(ref: str, into: Path) -> Path:
+    """The files of git `ref` of this repository, unpacked under `into` (no work tree needed)."""
+    archive = into / "ref.tar"
+    with archive.open("wb") as out:
+        subprocess.run(["git", "-C", str(ROOT), "archive", ref], stdout=out, check=True)
+    tree = into / "tree"
+    with tarfile.open(archive) as tar:
+        tar.extractall(tree, filter="data")
+    return tree
+
+
+@contextlib.contextmanager
+def serve(tree: Path, label: str) -> Iterator[Build]:
+    """The console script of `tree` (its own server/, engine/, static/) on a free port, one
+    worker process: the server as a user starts it (single-threaded BLAS included)."""
+    port = free_port()
+    command = [sys.executable, "-m", "server.cli", f"--port={port}", "--workers=1", "--no-browser"]
+    environment = {**os.environ, "PYTHONPATH": str(tree)}
+    process = subprocess.Popen(command, cwd=tree, env=environment, stdout=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_up(url, process)
+        yield Build(label, url)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server for {url} exited with {process.returncode}")
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"no server at {url} after {seconds:g} s")
+
+
+@contextlib.contextmanager
+def builds(baseline: str | None) -> Iterator[list[Build]]:
+    """This tree's server, and `baseline`'s (a git ref) first when one is given."""
+    with contextlib.ExitStack() as stack:
+        found = []
+        if baseline:
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            found.append(stack.enter_context(serve(export_ref(baseline, scratch), baseline)))
+        found.append(stack.enter_context(serve(ROOT, "this tree")))
+        yield found
+
+
+# Moves the speed slider to the stop of `speed` (a number of iterations per frame, or "max").
+# A baseline whose slider has no "max" stop gets it as a message (its server knows "max").
+SET_SPEED = """async (speed) => {
+  const { SPEEDS } = await import("/static/js/transport.js");
+  const stop = SPEEDS.findIndex((value) => String(value) === speed);
+  if (stop < 0 && speed === "max") return window.backpropLab.socket.send({ type: "set", speed });
+  if (stop < 0) throw new Error(`speed ${speed} is not one of ${SPEEDS}`);
+  const slider = document.querySelector('[data-testid="speed"]');
+  slider.value = String(stop);
+  slider.dispatchEvent(new Event("change", { bubbles: true }));
+}"""
+
+
+def play(page, url: str, hash_: str, speed: str | None = None) -> None:
+    """Opens the page on the run `hash_`, sets the speed when asked, presses Play."""
+    page.goto(f"{url}/#{hash_}")
+    page.wait_for_function("window.backpropLab?.store?.frame?.header != null", timeout=20_000)
+    if speed is not None:
+        page.evaluate(SET_SPEED, speed)
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("window.backpropLab.store.frame.header.playing === true")
+
+
+def measure(page, seconds: float, warmup: float = 1.0) -> dict[str, float]:
+    page.wait_for_timeout(warmup * 1000)
+    return page.evaluate(COUNT_FRAMES, seconds)
+
+
+def medians(samples: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over repeated measurements (a shared machine's load comes in
+    bursts: the median of interleaved rounds compares builds under the same conditions)."""
+    return {key: statistics.median(sample[key] for sample in samples) for key in samples[0]}

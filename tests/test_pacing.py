@@ -1,0 +1,24 @@
+"""The training loop's pacing: ticks a little shorter than the page's measured frame time, and
+speed "max" trains for the share of a tick that building its frame leaves free."""
+
+import pytest
+
+from server.pacing import MAX_SHARE, max_training_seconds, tick_seconds
+
+
+def test_the_loop_ticks_a_little_faster_than_the_page_draws():
+    # So a frame is waiting at each of the page's animation frames; credits stop the surplus.
+    for fps in (1, 30, 60):
+        assert 0.85 / fps < tick_seconds(fps) < 1.0 / fps
+
+
+def test_max_trains_for_half_a_tick_less_the_time_a_frame_takes_to_build():
+    tick = tick_seconds(60)
+    assert max_training_seconds(60, 0.0, 0.004) == pytest.approx(MAX_SHARE * tick)
+    assert max_training_seconds(60, 0.003, 0.001) == pytest.approx(MAX_SHARE * tick - 0.003)
+    # A page drawing slower leaves more time per frame: more iterations per frame.
+    assert max_training_seconds(20, 0.003, 0.001) > 2 * max_training_seconds(60, 0.003, 0.001)
+
+
+def test_max_trains_one_slice_at_least_when_frames_take_all_the_time():
+    assert max_training_seconds(60, 0.050, 0.004) == 0.004
