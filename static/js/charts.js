@@ -52,7 +52,9 @@ export function drawGradients(ctx, { width, height, norms, frames = 1, fontPx = 
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
     ctx.fillStyle = "#555";
-    ctx.fillText("no gradient yet: step or play", plot.x + plot.w / 2, plot.y + plot.h / 2);
+    const idle = ["no gradient yet: step or play", "no gradient yet", "none yet"];
+    const text = idle.find((words) => ctx.measureText(words).width <= plot.w - 6) ?? "";
+    ctx.fillText(text, plot.x + plot.w / 2, plot.y + plot.h / 2);
     return;
   }
   const slot = plot.w / values.length;

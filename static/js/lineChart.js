@@ -91,7 +91,7 @@ export class LineChart {
         { ...axis, size: axisSize, ...(log ? { values: logTicks } : {}) },
       ],
       series: [
-        { label: this.xLabel, value: (_chart, v) => (v === null ? "—" : String(v)) },
+        { label: this.xLabel, value: (chart, v, _s, index) => lastWhenIdle(chart, 0, v, index, String) },
         ...series.map(({ label, colour, dash }) => ({
           label,
           stroke: colour,
@@ -99,7 +99,7 @@ export class LineChart {
           dash,
           spanGaps: true,
           points: { show: false },
-          value: (_chart, v) => valueText(v),
+          value: (chart, v, s, index) => lastWhenIdle(chart, s, v, index, valueText),
         })),
       ],
     };
@@ -124,6 +124,16 @@ export class LineChart {
     const { width, height } = this.size();
     if (width !== this.chart.width || height !== this.chart.height) this.chart.setSize({ width, height });
   }
+}
+
+/** The legend reads the cursor's point; with no cursor on the plot, the newest one. */
+function lastWhenIdle(chart, series, value, index, format) {
+  if (index === null || index === undefined) {
+    const column = chart.data?.[series] ?? [];
+    for (let k = column.length - 1; k >= 0; k--) if (column[k] !== null && column[k] !== undefined) return format(column[k]);
+    return "—";
+  }
+  return value === null || value === undefined ? "—" : format(value);
 }
 
 /** A log axis has no place for zero or below: those points become gaps. */
