@@ -61,7 +61,7 @@ export function drawGradients(ctx, { width, height, norms, frames = 1, fontPx = 
   const barWidth = Math.max(3, Math.min(40, slot * 0.6));
   ctx.font = `${small}px system-ui, sans-serif`;
   const { labels, rows } = placeValueLabels(ctx, values, plot, slot);
-  const rowHeight = small + 2;
+  const rowHeight = small + 4;
   const reserved = rows * rowHeight + 2;
   const lo = Math.floor(Math.log10(Math.min(...shown)));
   const top = Math.log10(Math.max(...shown));
@@ -97,24 +97,30 @@ export function drawGradients(ctx, { width, height, norms, frames = 1, fontPx = 
 }
 
 /**
- * Puts each bar's value in the first of two rows where it touches no other label and stays in
- * the plot: {labels: [{text, x, row} or null per bar], rows: how many rows are in use}.
+ * Puts each bar's value in the top row where it touches no other label, else in the second row
+ * where it touches no label and no line leading from a top-row label down to its bar; a value
+ * with room in neither is left out. Returns {labels: [{text, x, row} or null], rows: 1 or 2}.
  */
 function placeValueLabels(ctx, values, plot, slot) {
-  const rowsEnd = [-Infinity, -Infinity]; // right edge of the last label in each row
-  let used = 0;
-  const labels = values.map((value, l) => {
+  const centre = (l) => plot.x + slot * (l + 0.5);
+  const candidates = values.map((value, l) => {
     if (value === null) return null;
     const text = powerText(value);
     const half = ctx.measureText(text).width / 2;
-    const x = Math.min(Math.max(plot.x + slot * (l + 0.5), plot.x + half + 2), plot.x + plot.w - half - 2);
-    const row = rowsEnd.findIndex((end) => x - half >= end + 4);
-    if (row < 0) return null;
-    rowsEnd[row] = x + half;
-    used = Math.max(used, row + 1);
-    return { text, x, row };
+    const x = Math.min(Math.max(centre(l), plot.x + half + 2), plot.x + plot.w - half - 2);
+    return { text, x, half, row: -1 };
   });
-  return { labels, rows: Math.max(1, used) };
+  const fitsRow = (label, row) =>
+    candidates.every((other) => !other || other === label || other.row !== row || Math.abs(other.x - label.x) >= other.half + label.half + 4);
+  for (const label of candidates) if (label && fitsRow(label, 0)) label.row = 0;
+  const leaders = candidates.flatMap((label, l) => (label?.row === 0 ? [centre(l)] : []));
+  for (const label of candidates) {
+    if (!label || label.row === 0) continue;
+    const clearOfLeaders = leaders.every((x) => Math.abs(x - label.x) > label.half + 2);
+    if (clearOfLeaders && fitsRow(label, 1)) label.row = 1;
+  }
+  const labels = candidates.map((label) => (label && label.row >= 0 ? label : null));
+  return { labels, rows: labels.some((label) => label?.row === 1) ? 2 : 1 };
 }
 
 /** The layer names under the bars: long if every one fits its slot, else short, else every other. */

@@ -68,9 +68,14 @@ export class LineChart {
     const signature = JSON.stringify([series, log, fontPx]);
     const values = log ? data.map((column, k) => (k === 0 ? column : positive(column))) : data;
     if (signature !== this.signature || !this.chart) {
+      const old = this.chart?.root.querySelector(".u-legend");
+      if (old) this.resizeObserver.unobserve(old);
       this.chart?.destroy();
       this.signature = signature;
       this.chart = new uPlot(this.options(series, log, fontPx), values, this.plot);
+      // The legend's height changes when values wrap it onto another line: the plot gives way.
+      const legend = this.chart.root.querySelector(".u-legend");
+      if (legend) this.resizeObserver.observe(legend);
       this.fit();
     } else {
       this.chart.setData(values);
