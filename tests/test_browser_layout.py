@@ -29,15 +29,16 @@ TEXT_BOXES = """(root) => {
     range.selectNodeContents(node);
     for (const rect of range.getClientRects()) {
       if (rect.width < 1 || rect.height < 1) continue;
-      let cut = rect.left < -0.5 || rect.top < -0.5 || rect.right > innerWidth + 0.5 || rect.bottom > innerHeight + 0.5;
+      let cut = rect.left < -0.5 || rect.top < -0.5 || rect.right > innerWidth + 0.5 ||
+        rect.bottom > innerHeight + 0.5;
       for (let box = owner; box && !cut; box = box.parentElement) {
         const style = getComputedStyle(box);
         if (style.overflowX === 'visible' && style.overflowY === 'visible') continue;
         const clip = box.getBoundingClientRect();
         const scrolls = style.overflowY === 'auto' || style.overflowY === 'scroll';
         // A scrolling panel may hide text below its fold (scrolled to); nothing else may be cut.
-        cut = rect.left < clip.left - 0.5 || rect.right > clip.right + 0.5 || rect.top < clip.top - 0.5 ||
-          (!scrolls && rect.bottom > clip.bottom + 0.5);
+        cut = rect.left < clip.left - 0.5 || rect.right > clip.right + 0.5 ||
+          rect.top < clip.top - 0.5 || (!scrolls && rect.bottom > clip.bottom + 0.5);
       }
       out.push({text: node.textContent.trim().slice(0, 40), left: rect.left, top: rect.top,
                 right: rect.right, bottom: rect.bottom, cut});
@@ -88,7 +89,9 @@ MINIMUM_SIZES = {
 
 @pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
 @pytest.mark.parametrize("size", VIEWPORTS, ids=["1280x720", "1920x1080"])
-def test_the_plane_and_charts_grow_and_no_text_is_cut_or_overlapping(page, live_server, size, presenter):
+def test_the_plane_and_charts_grow_and_no_text_is_cut_or_overlapping(
+    page, live_server, size, presenter
+):
     open_at(page, live_server, size, "#dataset=circle" + ("&presenter=1" if presenter else ""))
     play_for(page, 30)
     minimum = MINIMUM_SIZES[(size, presenter)]
@@ -99,8 +102,8 @@ def test_the_plane_and_charts_grow_and_no_text_is_cut_or_overlapping(page, live_
         width, height = size_of(page, chart)
         assert width >= minimum[chart][0] and height >= minimum[chart][1], (chart, width, height)
     # The output panel fits without scrolling and its legend, metrics and charts are all readable.
-    overflow = page.evaluate(
-        "(() => { const p = document.querySelector('[data-panel=\"output\"]'); return p.scrollHeight - p.clientHeight; })()"
+    overflow = page.locator('[data-panel="output"]').evaluate(
+        "(panel) => panel.scrollHeight - panel.clientHeight"
     )
     assert overflow <= 0
     for root in ('[data-panel="output"]', ".topbar", '[data-testid="lessons-panel"]', ".stage"):
@@ -166,7 +169,12 @@ def test_file_buttons_the_network_and_the_plane_work_from_the_keyboard(page, liv
     expect(inspector).to_contain_text("Neuron 1 of output")
     page.keyboard.press("w")
     expect(inspector).to_contain_text("Weight from neuron 1 of hidden 1 to neuron 1 of output")
-    expect(canvas).to_have_attribute("aria-label", "The network: Weight from neuron 1 of hidden 1 to neuron 1 of output selected; arrow keys move between neurons, W steps through its weights, B picks its bias, Enter edits, Escape closes")
+    expect(canvas).to_have_attribute(
+        "aria-label",
+        "The network: Weight from neuron 1 of hidden 1 to neuron 1 of output selected; arrow keys "
+        "move between neurons, W steps through its weights, B picks its bias, Enter edits, "
+        "Escape closes",
+    )
     assert page.evaluate(f"{STORE}.frame.header.iteration") == 0
     page.keyboard.press("Escape")
     expect(inspector).to_be_hidden()
@@ -175,7 +183,9 @@ def test_file_buttons_the_network_and_the_plane_work_from_the_keyboard(page, liv
     page.get_by_test_id("surface").focus()
     for key in ("ArrowRight", "ArrowRight", "ArrowUp"):
         page.keyboard.press(key)
-    expect(page.get_by_test_id("surface")).to_have_attribute("aria-description", "cross at x₁ = 1, x₂ = 0.5")
+    expect(page.get_by_test_id("surface")).to_have_attribute(
+        "aria-description", "cross at x₁ = 1, x₂ = 0.5"
+    )
     page.keyboard.press("Enter")
     page.wait_for_function(f"{STORE}.data.train.length + {STORE}.data.test.length === {points + 1}")
     rows = page.evaluate(f"[...{STORE}.data.train, ...{STORE}.data.test]")
@@ -191,12 +201,21 @@ def test_step_mode_says_in_words_what_each_phase_computes(page, live_server):
     sentence = page.get_by_test_id("phase-sentence")
     detail = page.get_by_test_id("phase-detail")
     expected = [
-        ("hidden 1 · sample", "Forward into hidden 1: z = a·W + b from the layer before, then a = tanh(z)."),
-        ("output · sample", "Forward into the output: z = a·W + b, then ŷ = sigmoid(z), the prediction."),
+        (
+            "hidden 1 · sample",
+            "Forward into hidden 1: z = a·W + b from the layer before, then a = tanh(z).",
+        ),
+        (
+            "output · sample",
+            "Forward into the output: z = a·W + b, then ŷ = sigmoid(z), the prediction.",
+        ),
         ("sample", "Loss: binary cross-entropy compares the prediction ŷ with the target y"),
         ("output · sample", "Backward at the output: δ = ∂L/∂z from the loss"),
         ("hidden 1 · sample", "Backward into hidden 1: δ = (δ of the next layer · Wᵀ) × tanh′(z)"),
-        ("ΔW on the batch of 10", "Update: every weight steps against the mean gradient over the batch of 10"),
+        (
+            "ΔW on the batch of 10",
+            "Update: every weight steps against the mean gradient over the batch of 10",
+        ),
     ]
     for count, (short, words) in enumerate(expected, start=1):
         page.get_by_role("button", name="Step", exact=True).click()
@@ -210,7 +229,9 @@ def test_step_mode_says_in_words_what_each_phase_computes(page, live_server):
 
 
 def test_gradient_bars_name_every_layer_at_nine_layers(page, live_server):
-    open_at(page, live_server, (1280, 720), "#dataset=circle&layers=2,3,3,3,3,3,3,3,3,1&presenter=1")
+    open_at(
+        page, live_server, (1280, 720), "#dataset=circle&layers=2,3,3,3,3,3,3,3,3,1&presenter=1"
+    )
     page.get_by_test_id("step-unit").select_option("iteration")
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(f"{STORE}.frame.header.iteration === 1")
