@@ -259,3 +259,61 @@ def test_a_race_shows_one_card_per_optimizer_beside_the_overlaid_curves(page, li
     expect(page.get_by_test_id("race-panel")).to_be_hidden()
     expect(page.get_by_test_id("surface")).to_be_visible()
     assert page.console_errors == []
+
+
+RACE_CARDS_WITH_ONE_SURFACE = """async () => {
+  const { RaceCards } = await import('/static/js/raceCards.js');
+  const box = document.createElement('div');
+  box.className = 'race-cards';
+  box.style.cssText = 'position: fixed; left: 0; top: 0; width: 400px; height: 320px; z-index: 9';
+  document.body.append(box);
+  const g = 8; // left half 0 (class 0), right half 1 (class 1)
+  const data = Uint8Array.from({length: g * g}, (_, p) => (p % g < g / 2 ? 0 : 255));
+  const store = {
+    compare: new Map([['sgd', {iteration: [1, 2], loss: [0.7, 0.6]}],
+                      ['adam', {iteration: [1, 2], loss: [0.7, 0.3]}]]),
+    frame: {header: {compare: [{label: 'sgd'}, {label: 'adam'}]},
+            arrays: new Map([['compare/1/surface/output',
+                              {data, shape: [1, g, g], range: [0, 1]}]])},
+    config: {network: {output: 'sigmoid'}}, data: null, view: {showTest: true},
+  };
+  new RaceCards(box).draw(store);
+  const pixel = (canvas, fx) => {
+    const ctx = canvas.getContext('2d');
+    return [...ctx.getImageData(Math.round(canvas.width * fx), canvas.height >> 1, 1, 1).data];
+  };
+  const [sgd, adam] = box.querySelectorAll('.race-surface');
+  return {sgdHidden: sgd.hidden, adamSize: adam.getBoundingClientRect().width,
+          left: pixel(adam, 0.25), right: pixel(adam, 0.75),
+          captions: [...box.querySelectorAll('figcaption')].map((c) => c.textContent)};
+}"""
+
+
+def test_a_racer_card_draws_the_surface_its_frame_carries(page, live_server):
+    """The page side of the racers' surfaces (docs/architecture.md): a frame's array
+    `compare/<k>/surface/output` is drawn in racer k's card; a racer without one shows its curve
+    alone, never an empty box."""
+    open_page(page, live_server, "#dataset=circle")
+    seen = page.evaluate(RACE_CARDS_WITH_ONE_SURFACE)
+    assert seen["captions"] == ["sgdloss 0.6", "adamloss 0.3"]
+    assert seen["sgdHidden"] is True
+    assert seen["adamSize"] > 60
+    red, _, blue, _ = seen["left"]
+    assert red > blue + 60  # class 0's side: orange
+    red, _, blue, _ = seen["right"]
+    assert blue > red + 60  # class 1's side: blue
+    assert page.console_errors == []
+
+
+def test_the_gradient_history_is_a_line_per_layer_named_as_the_columns(page, live_server):
+    open_page(page, live_server, "#dataset=circle&layers=2,4,4,1")
+    play_for(page, 10)
+    page.get_by_test_id("grad-history").check()
+    expect(page.get_by_test_id("grad-chart")).to_be_hidden()
+    chart = page.get_by_test_id("grad-history-chart")
+    expect(chart).to_be_visible()
+    legend = chart.locator(".u-legend")
+    for name in ("hidden 1", "hidden 2", "output"):
+        expect(legend).to_contain_text(name)
+    expect(chart.locator(".chart-title")).to_contain_text("log scale")
+    assert page.console_errors == []

@@ -66,7 +66,7 @@ export class LineChart {
     if (this.title.textContent !== title) this.title.textContent = title;
     const { fontPx } = this;
     const signature = JSON.stringify([series, log, fontPx]);
-    const values = log ? data.map((column, k) => (k === 0 ? column : positive(column))) : data;
+    const values = data.map((column, k) => (k === 0 ? column : drawable(column, log)));
     if (signature !== this.signature || !this.chart) {
       const old = this.chart?.root.querySelector(".u-legend");
       if (old) this.resizeObserver.unobserve(old);
@@ -141,7 +141,7 @@ function lastWhenIdle(chart, series, value, index, format) {
   return value === null || value === undefined ? "—" : format(value);
 }
 
-/** A log axis has no place for zero or below: those points become gaps. */
-function positive(column) {
-  return column.map((v) => (Number.isFinite(v) && v > 0 ? v : null));
+/** A diverged run's ±inf and NaN (and, on a log axis, zero or below) become gaps in the line. */
+function drawable(column, log) {
+  return column.map((v) => (Number.isFinite(v) && (!log || v > 0) ? v : null));
 }
