@@ -90,7 +90,10 @@ export class LineChart {
       pxAlign: 0,
       cursor: { drag: { x: false, y: false }, points: { size: 7 } },
       legend: { show: this.legend, live: true },
-      scales: { x: { time: false }, y: log ? { distr: 3, log: 10 } : { range: (_chart, lo, hi) => this.range(lo, hi) } },
+      scales: {
+        x: { time: false },
+        y: { ...(log ? { distr: 3, log: 10 } : {}), range: (_chart, lo, hi) => this.range(lo, hi, log) },
+      },
       axes: [
         { ...axis, size: Math.round(fontPx * 1.7) },
         { ...axis, size: axisSize, ...(log ? { values: logTicks } : {}) },
@@ -110,10 +113,12 @@ export class LineChart {
     };
   }
 
-  /** The shared range when one is set, else uPlot's own (10 % headroom, soft zero). */
-  range(lo, hi) {
-    if (this.yRange) return this.yRange;
-    return uPlot.rangeNum(lo ?? 0, hi ?? 1, 0.1, true);
+  /** The shared range when one is set, else the data's; uPlot pads it (10 % headroom and a soft
+   * zero on a linear axis, round steps within the decade on a log one). */
+  range(lo, hi, log) {
+    const [low, high] = this.yRange ?? [lo, hi];
+    if (log) return uPlot.rangeLog(low ?? 0.1, high ?? 1, 10, false);
+    return uPlot.rangeNum(low ?? 0, high ?? 1, 0.1, true);
   }
 
   /** The plot takes the box's height less the title's and the legend's: the legend sits below. */

@@ -29,7 +29,8 @@ export class RaceCards {
     const labels = [...compare.keys()];
     if (labels.join("\n") !== [...this.cards.keys()].join("\n")) this.build(labels);
     const summaries = frame?.header.compare ?? [];
-    const yRange = sharedRange(compare);
+    const log = Boolean(store.view.logLoss); // the cards follow the loss chart's scale
+    const yRange = sharedRange(compare, log);
     labels.forEach((label, k) => {
       const parts = this.cards.get(label);
       const series = compare.get(label);
@@ -39,7 +40,7 @@ export class RaceCards {
       parts.canvas.hidden = !picture;
       if (picture) this.drawSurface(parts.canvas, picture, store);
       const curve = { label, colour: CLASS_COLOURS[k % CLASS_COLOURS.length] };
-      parts.curve.show({ title: "", series: [curve], data: [series.iteration, series.loss], yRange });
+      parts.curve.show({ title: "", series: [curve], data: [series.iteration, series.loss], yRange, log });
     });
   }
 
@@ -87,18 +88,20 @@ export class RaceCards {
   }
 }
 
-/** One y range for every racer's curve: the lowest and highest finite loss of them all. */
-function sharedRange(compare) {
+/** One y range for every racer's curve: the lowest and highest finite loss of them all (above
+ * zero on a log scale). */
+function sharedRange(compare, log) {
   let lo = Infinity;
   let hi = -Infinity;
   for (const { loss } of compare.values()) {
     for (const value of loss) {
-      if (!Number.isFinite(value)) continue;
+      if (!Number.isFinite(value) || (log && value <= 0)) continue;
       lo = Math.min(lo, value);
       hi = Math.max(hi, value);
     }
   }
   if (!Number.isFinite(lo)) return null;
+  if (log) return [lo, hi];
   const pad = (hi - lo) * 0.05 || 0.05;
   return [Math.max(0, lo - pad), hi + pad];
 }
