@@ -95,7 +95,7 @@ MINIMUM_SIZES = {
 def test_the_plane_and_charts_grow_and_no_text_is_cut_or_overlapping(
     page, live_server, size, presenter
 ):
-    open_at(page, live_server, size, "#dataset=circle" + ("&presenter=1" if presenter else ""))
+    open_at(page, live_server, size, "#data.dataset=circle" + ("&presenter=1" if presenter else ""))
     play_for(page, 30)
     minimum = MINIMUM_SIZES[(size, presenter)]
     plane_width, plane_height = size_of(page, "surface")
@@ -117,7 +117,7 @@ def test_the_plane_and_charts_grow_and_no_text_is_cut_or_overlapping(
 
 
 def test_the_loss_chart_reads_values_at_the_cursor_and_switches_to_a_log_scale(page, live_server):
-    open_at(page, live_server, (1920, 1080), "#dataset=circle")
+    open_at(page, live_server, (1920, 1080), "#data.dataset=circle")
     play_for(page, 30)
     chart = page.get_by_test_id("loss-chart")
     legend = chart.locator(".u-legend")
@@ -139,7 +139,11 @@ def test_the_loss_chart_reads_values_at_the_cursor_and_switches_to_a_log_scale(p
 
 
 def test_legends_say_what_colours_and_markers_mean(page, live_server):
-    open_page(page, live_server, "#dataset=three_gauss&output=softmax&loss=ce&layers=2,4,3")
+    open_page(
+        page,
+        live_server,
+        "#data.dataset=three_gauss&network.output=softmax&network.loss=ce&network.layers=2,4,3",
+    )
     legend = page.get_by_test_id("plane-legend")
     for text in ("class 0", "class 1", "class 2", "train", "test"):
         expect(legend).to_contain_text(text)
@@ -150,7 +154,10 @@ def test_legends_say_what_colours_and_markers_mean(page, live_server):
 
 
 def test_file_buttons_the_network_and_the_plane_work_from_the_keyboard(page, live_server):
-    open_page(page, live_server, "#dataset=circle&layers=2,3,1")
+    # Playwright intercepts file dialogs once a listener exists; one set up only inside
+    # expect_file_chooser can come too late for the first dialog.
+    page.on("filechooser", lambda chooser: None)
+    open_page(page, live_server, "#data.dataset=circle&network.layers=2,3,1")
     # Upload CSV and Import JSON are reached by Tab and open the file chooser with Enter.
     for name in ("Upload CSV", "Import JSON"):
         button = page.get_by_role("button", name=name)
@@ -200,7 +207,12 @@ def test_file_buttons_the_network_and_the_plane_work_from_the_keyboard(page, liv
 
 
 def test_step_mode_says_in_words_what_each_phase_computes(page, live_server):
-    open_at(page, live_server, (1280, 720), "#dataset=circle&layers=2,3,1&batch=10")
+    open_at(
+        page,
+        live_server,
+        (1280, 720),
+        "#data.dataset=circle&network.layers=2,3,1&training.batch_size=10",
+    )
     sentence = page.get_by_test_id("phase-sentence")
     detail = page.get_by_test_id("phase-detail")
     expected = [
@@ -233,7 +245,10 @@ def test_step_mode_says_in_words_what_each_phase_computes(page, live_server):
 
 def test_gradient_bars_name_every_layer_at_nine_layers(page, live_server):
     open_at(
-        page, live_server, (1280, 720), "#dataset=circle&layers=2,3,3,3,3,3,3,3,3,1&presenter=1"
+        page,
+        live_server,
+        (1280, 720),
+        "#data.dataset=circle&network.layers=2,3,3,3,3,3,3,3,3,1&presenter=1",
     )
     page.get_by_test_id("step-unit").select_option("iteration")
     page.get_by_role("button", name="Step", exact=True).click()
@@ -247,7 +262,7 @@ def test_gradient_bars_name_every_layer_at_nine_layers(page, live_server):
 
 
 def test_a_race_shows_one_card_per_optimizer_beside_the_overlaid_curves(page, live_server):
-    open_at(page, live_server, (1920, 1080), "#dataset=circle&lr=0.05")
+    open_at(page, live_server, (1920, 1080), "#data.dataset=circle&training.lr=0.05")
     page.get_by_test_id("race").click()
     play_for(page, 20)
     page.wait_for_function(f"[...{STORE}.compare.values()].every((s) => s.loss.length > 5)")
@@ -296,7 +311,7 @@ def test_a_racer_card_draws_the_surface_its_frame_carries(page, live_server):
     """The page side of the racers' surfaces (docs/architecture.md): a frame's array
     `compare/<k>/surface/output` is drawn in racer k's card; a racer without one shows its curve
     alone, never an empty box."""
-    open_page(page, live_server, "#dataset=circle")
+    open_page(page, live_server, "#data.dataset=circle")
     seen = page.evaluate(RACE_CARDS_WITH_ONE_SURFACE)
     assert seen["captions"] == ["sgdloss 0.6", "adamloss 0.3"]
     assert seen["sgdHidden"] is True
@@ -309,7 +324,7 @@ def test_a_racer_card_draws_the_surface_its_frame_carries(page, live_server):
 
 
 def test_the_gradient_history_is_a_line_per_layer_named_as_the_columns(page, live_server):
-    open_page(page, live_server, "#dataset=circle&layers=2,4,4,1")
+    open_page(page, live_server, "#data.dataset=circle&network.layers=2,4,4,1")
     play_for(page, 10)
     page.get_by_test_id("grad-history").check()
     expect(page.get_by_test_id("grad-chart")).to_be_hidden()
@@ -329,7 +344,7 @@ def test_every_lesson_reads_without_cut_or_overlapping_text(page, live_server, s
     from engine.lessons import LESSONS
 
     presenter = size == (1920, 1080)
-    open_at(page, live_server, size, "#dataset=circle" + ("&presenter=1" if presenter else ""))
+    open_at(page, live_server, size, "#data.dataset=circle" + ("&presenter=1" if presenter else ""))
     for lesson in LESSONS:
         page.get_by_test_id(f"lesson-{lesson['id']}").click()
         expect(page.get_by_test_id("lesson-title")).to_have_text(lesson["title"])
