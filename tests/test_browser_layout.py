@@ -1,9 +1,12 @@
 """The page as a class sees it, at 1280×720 and 1920×1080, in presenter mode too: the sizes of
 the plane and the charts, text neither cut off nor overlapping (bounding boxes of the rendered
-text), legends and accessible names, the keyboard. Screenshots go to docs/screenshots/."""
+text), legends and accessible names, the keyboard. Screenshots go to a temporary folder, or to
+the folder BACKPROP_LAB_SCREENSHOTS names (`BACKPROP_LAB_SCREENSHOTS=docs/screenshots` refreshes
+the docs' pictures)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,6 @@ from tests.browser_helpers import STORE, open_page
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 VIEWPORTS = [(1280, 720), (1920, 1080)]
 
 # Every rendered run of text under `root`: its boxes, the element it belongs to, and whether an
@@ -64,6 +66,12 @@ def text_problems(page, root: str) -> list[str]:
     return problems
 
 
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where this test's screenshots go (see the module's docstring)."""
+    return Path(os.environ.get("BACKPROP_LAB_SCREENSHOTS") or tmp_path)
+
+
 def open_at(page, live_server, size, hash_):
     page.set_viewport_size({"width": size[0], "height": size[1]})
     open_page(page, live_server, hash_)
@@ -93,7 +101,7 @@ MINIMUM_SIZES = {
 @pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
 @pytest.mark.parametrize("size", VIEWPORTS, ids=["1280x720", "1920x1080"])
 def test_the_plane_and_charts_grow_and_no_text_is_cut_or_overlapping(
-    page, live_server, size, presenter
+    page, live_server, size, presenter, shots
 ):
     open_at(page, live_server, size, "#data.dataset=circle" + ("&presenter=1" if presenter else ""))
     play_for(page, 30)
@@ -112,7 +120,7 @@ def test_the_plane_and_charts_grow_and_no_text_is_cut_or_overlapping(
     for root in ('[data-panel="output"]', ".topbar", '[data-testid="lessons-panel"]', ".stage"):
         assert text_problems(page, root) == [], root
     name = f"layout-{size[0]}x{size[1]}{'-presenter' if presenter else ''}.png"
-    page.screenshot(path=str(SCREENSHOTS / name))
+    page.screenshot(path=str(shots / name))
     assert page.console_errors == []
 
 
@@ -206,7 +214,7 @@ def test_file_buttons_the_network_and_the_plane_work_from_the_keyboard(page, liv
     assert page.console_errors == []
 
 
-def test_step_mode_says_in_words_what_each_phase_computes(page, live_server):
+def test_step_mode_says_in_words_what_each_phase_computes(page, live_server, shots):
     open_at(
         page,
         live_server,
@@ -239,11 +247,11 @@ def test_step_mode_says_in_words_what_each_phase_computes(page, live_server):
         expect(sentence).to_contain_text(words)
         assert text_problems(page, ".topbar") == []
         if count == 4:
-            page.screenshot(path=str(SCREENSHOTS / "step-mode-backward-1280x720.png"))
+            page.screenshot(path=str(shots / "step-mode-backward-1280x720.png"))
     assert page.console_errors == []
 
 
-def test_gradient_bars_name_every_layer_at_nine_layers(page, live_server):
+def test_gradient_bars_name_every_layer_at_nine_layers(page, live_server, shots):
     open_at(
         page,
         live_server,
@@ -257,11 +265,11 @@ def test_gradient_bars_name_every_layer_at_nine_layers(page, live_server):
     names = [f"hidden {k}" for k in range(1, 9)] + ["output"]
     label = chart.get_attribute("aria-label")
     assert all(f"{name} " in label for name in names), label
-    chart.screenshot(path=str(SCREENSHOTS / "gradient-bars-9-layers-presenter.png"))
+    chart.screenshot(path=str(shots / "gradient-bars-9-layers-presenter.png"))
     assert page.console_errors == []
 
 
-def test_a_race_shows_one_card_per_optimizer_beside_the_overlaid_curves(page, live_server):
+def test_a_race_shows_one_card_per_optimizer_beside_the_overlaid_curves(page, live_server, shots):
     open_at(page, live_server, (1920, 1080), "#data.dataset=circle&training.lr=0.05")
     page.get_by_test_id("race").click()
     play_for(page, 20)
@@ -272,7 +280,7 @@ def test_a_race_shows_one_card_per_optimizer_beside_the_overlaid_curves(page, li
         expect(card).to_contain_text("loss")
         expect(page.get_by_test_id("loss-chart").locator(".u-legend")).to_contain_text(name)
     assert text_problems(page, '[data-panel="output"]') == []
-    page.screenshot(path=str(SCREENSHOTS / "race-1920x1080.png"))
+    page.screenshot(path=str(shots / "race-1920x1080.png"))
     page.get_by_test_id("race").click()
     expect(page.get_by_test_id("race-panel")).to_be_hidden()
     expect(page.get_by_test_id("surface")).to_be_visible()
@@ -338,7 +346,7 @@ def test_the_gradient_history_is_a_line_per_layer_named_as_the_columns(page, liv
 
 
 @pytest.mark.parametrize("size", VIEWPORTS, ids=["1280x720", "1920x1080"])
-def test_every_lesson_reads_without_cut_or_overlapping_text(page, live_server, size):
+def test_every_lesson_reads_without_cut_or_overlapping_text(page, live_server, size, shots):
     """Each lesson at its key moment (stepped into the backward pass, or trained for a while),
     in presenter mode at 1920×1080 as a class sees it; a screenshot of each goes to the docs."""
     from engine.lessons import LESSONS
@@ -362,5 +370,22 @@ def test_every_lesson_reads_without_cut_or_overlapping_text(page, live_server, s
         for root in roots:
             assert text_problems(page, root) == [], (lesson["id"], root)
         if presenter:
-            page.screenshot(path=str(SCREENSHOTS / f"lesson-{lesson['id']}-1920x1080.png"))
+            page.screenshot(path=str(shots / f"lesson-{lesson['id']}-1920x1080.png"))
+    assert page.console_errors == []
+
+
+def test_hiding_panels_lets_the_plane_grow(page, live_server, shots):
+    sizes = {}
+    for hide in ("", "controls", "network", "controls,network"):
+        open_at(
+            page,
+            live_server,
+            (1920, 1080),
+            "#data.dataset=circle" + (f"&hide={hide}" if hide else ""),
+        )
+        sizes[hide] = size_of(page, "surface")[0]
+        assert text_problems(page, '[data-panel="output"]') == [], hide
+    assert sizes["controls"] > sizes[""] + 20
+    assert sizes["network"] > 800 and sizes["controls,network"] >= sizes["network"]
+    page.screenshot(path=str(shots / "hide-controls-network-1920x1080.png"))
     assert page.console_errors == []
