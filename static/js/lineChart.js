@@ -106,7 +106,8 @@ export class LineChart {
           width: 2,
           dash,
           spanGaps: true,
-          points: { show: false },
+          // A lone point (iteration 0) as a dot; a curve of several as a line alone.
+          points: { show: (chart, index, first, last) => last - first < 1 && chart.data[index].some(isNumber) },
           value: (chart, v, s, index) => lastWhenIdle(chart, s, v, index, valueText),
         })),
       ],
@@ -134,6 +135,10 @@ export class LineChart {
     const { width, height } = this.size();
     if (width !== this.chart.width || height !== this.chart.height) this.chart.setSize({ width, height });
   }
+}
+
+function isNumber(value) {
+  return value !== null && value !== undefined;
 }
 
 /** The legend reads the cursor's point; with no cursor on the plot, the newest one. */
