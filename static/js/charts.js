@@ -1,7 +1,7 @@
 // The per-layer gradient bars, hand-drawn on a canvas (uPlot draws the line charts): one bar per
 // weight layer of the norms' geometric mean over recent frames, on a log axis.
 
-const LAYER_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#999999"];
+export const LAYER_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#999999"];
 
 /** Titles from longest to shortest; each says the bars are a mean over recent frames. */
 function gradientTitles(frames) {
@@ -29,7 +29,12 @@ export function layerNames(l, weightLayers) {
  */
 export function drawGradients(ctx, { width, height, norms, frames = 1, fontPx = 11 }) {
   const small = Math.round(fontPx * 0.9);
-  const pad = { left: Math.round(fontPx * 4.2), right: 8, top: Math.round(fontPx * 1.6), bottom: Math.round(fontPx * 1.5) };
+  const pad = {
+    left: Math.round(fontPx * 4.2),
+    right: 8,
+    top: Math.round(fontPx * 1.6),
+    bottom: Math.round(fontPx * 1.5),
+  };
   ctx.clearRect(0, 0, width, height);
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, width, height);
@@ -110,8 +115,9 @@ function placeValueLabels(ctx, values, plot, slot) {
     const x = Math.min(Math.max(centre(l), plot.x + half + 2), plot.x + plot.w - half - 2);
     return { text, x, half, row: -1 };
   });
+  const apart = (a, b) => Math.abs(a.x - b.x) >= a.half + b.half + 4;
   const fitsRow = (label, row) =>
-    candidates.every((other) => !other || other === label || other.row !== row || Math.abs(other.x - label.x) >= other.half + label.half + 4);
+    candidates.every((other) => !other || other === label || other.row !== row || apart(other, label));
   for (const label of candidates) if (label && fitsRow(label, 0)) label.row = 0;
   const leaders = candidates.flatMap((label, l) => (label?.row === 0 ? [centre(l)] : []));
   for (const label of candidates) {

@@ -137,7 +137,11 @@ function formula(text, className = "inspect-formula") {
 function parameterParts(reply) {
   return [
     // The engine says over how many samples its gradient is a mean: say that, not "batch".
-    row(`∂L/∂${reply.kind === "bias" ? "b" : "w"}, mean over ${samples(reply.batch?.n)}`, reply.gradient, "inspect-gradient"),
+    row(
+      `∂L/∂${reply.kind === "bias" ? "b" : "w"}, mean over ${samples(reply.batch?.n)}`,
+      reply.gradient,
+      "inspect-gradient",
+    ),
     element("h3", null, `Chain rule for sample ${reply.focus_sample ?? 0}`),
     formula(reply.formula),
     formula(reply.delta_formula),

@@ -7,7 +7,8 @@ import { $ } from "./notices.js";
 import { EXTENT, planeCursor } from "./surface.js";
 
 const PLANE_STEP = 0.5; // plane units per arrow press
-const NETWORK_HELP = "arrow keys move between neurons, W steps through its weights, B picks its bias, Enter edits, Escape closes";
+const NETWORK_HELP =
+  "arrow keys move between neurons, W steps through its weights, B picks its bias, Enter edits, Escape closes";
 
 export function bindKeyboard(app) {
   for (const button of document.querySelectorAll("button[data-file]")) {

@@ -107,7 +107,7 @@ export class LineChart {
           dash,
           spanGaps: true,
           // A lone point (iteration 0) as a dot; a curve of several as a line alone.
-          points: { show: (chart, index, first, last) => last - first < 1 && chart.data[index].some(isNumber) },
+          points: { show: (chart, index, first, last) => last - first < 1 && chart.data[index].some(isValue) },
           value: (chart, v, s, index) => lastWhenIdle(chart, s, v, index, valueText),
         })),
       ],
@@ -137,7 +137,7 @@ export class LineChart {
   }
 }
 
-function isNumber(value) {
+function isValue(value) {
   return value !== null && value !== undefined;
 }
 
@@ -145,7 +145,7 @@ function isNumber(value) {
 function lastWhenIdle(chart, series, value, index, format) {
   if (index === null || index === undefined) {
     const column = chart.data?.[series] ?? [];
-    for (let k = column.length - 1; k >= 0; k--) if (column[k] !== null && column[k] !== undefined) return format(column[k]);
+    for (let k = column.length - 1; k >= 0; k--) if (isValue(column[k])) return format(column[k]);
     return "—";
   }
   return value === null || value === undefined ? "—" : format(value);

@@ -1,6 +1,7 @@
 // The one drawing loop: on each animation frame it takes the newest frame (older ones were
 // dropped), redraws the views that changed, and acks the frame once it is on screen.
 
+import { fitCanvas } from "./canvasSize.js";
 import { ChartPanel } from "./chartPanel.js";
 import { choiceLabel } from "./controls.js";
 import * as network from "./network.js";
@@ -82,20 +83,10 @@ export class Loop {
 
   /** Matches a canvas's backing store to its CSS size × devicePixelRatio. */
   fitCanvas(canvas) {
-    const ratio = window.devicePixelRatio || 1;
     if (!this.sizes.has(canvas)) {
       this.sizes.set(canvas, { width: Math.round(canvas.clientWidth), height: Math.round(canvas.clientHeight) });
     }
-    const size = this.sizes.get(canvas);
-    const width = Math.max(1, size.width);
-    const height = Math.max(1, size.height);
-    if (canvas.width !== width * ratio || canvas.height !== height * ratio) {
-      canvas.width = width * ratio;
-      canvas.height = height * ratio;
-    }
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    return { ctx, width, height };
+    return fitCanvas(canvas, this.sizes.get(canvas));
   }
 
   /** The network's layout and its layer controls, after a new run or a resize. */

@@ -26,38 +26,29 @@ export function phaseSentence(phase, config, chosenSample) {
     phase.phase !== "update" && Number.isInteger(chosenSample) && sample !== chosenSample
       ? ` Numbers shown: sample ${sample} (sample ${chosenSample} is not in this batch).`
       : "";
-  switch (phase.phase) {
-    case "forward":
-      return (
-        (isOutput
-          ? `Forward into the output: z = a·W + b, then ŷ = ${network.output ?? "f"}(z), the prediction.`
-          : `Forward into ${column}: z = a·W + b from the layer before, then a = ${network.activation ?? "f"}(z).`) +
-        whose
-      );
-    case "loss":
-      return `Loss: ${lossName(network.loss)} compares the prediction ŷ with the target y, averaged over the batch.${whose}`;
-    case "backward":
-      return (
-        (isOutput
-          ? "Backward at the output: δ = ∂L/∂z from the loss, and ∂L/∂W = a·δ for the weights into it."
-          : `Backward into ${column}: δ = (δ of the next layer · Wᵀ) × ${network.activation ?? "f"}′(z), and ∂L/∂W = a·δ.`) +
-        whose
-      );
-    case "update":
-      return updateSentence(phase, config);
-    default:
-      return "";
-  }
+  const f = network.activation ?? "f";
+  const words = {
+    forward: isOutput
+      ? `Forward into the output: z = a·W + b, then ŷ = ${network.output ?? "f"}(z), the prediction.`
+      : `Forward into ${column}: z = a·W + b from the layer before, then a = ${f}(z).`,
+    loss: `Loss: ${lossName(network.loss)} compares the prediction ŷ with the target y, averaged over the batch.`,
+    backward: isOutput
+      ? "Backward at the output: δ = ∂L/∂z from the loss, and ∂L/∂W = a·δ for the weights into it."
+      : `Backward into ${column}: δ = (δ of the next layer · Wᵀ) × ${f}′(z), and ∂L/∂W = a·δ.`,
+  };
+  if (phase.phase === "update") return updateSentence(phase, config);
+  return words[phase.phase] ? words[phase.phase] + whose : "";
 }
 
 function updateSentence(phase, config) {
   if (phase.diverged) return "Update: not applied, the step would diverge (the run pauses).";
   const training = config?.training ?? {};
-  const batch = batchSize(phase, config);
-  const mean = `the mean gradient over the batch of ${batch}`;
+  const mean = `the mean gradient over the batch of ${batchSize(phase, config)}`;
+  const lr = training.lr ?? "lr";
   const plain = (training.optimizer ?? "sgd") === "sgd" && !training.l1 && !training.l2;
-  if (plain) return `Update: every weight steps against ${mean}: W ← W − ${training.lr ?? "lr"} · ∂L/∂W.`;
-  return `Update: ${training.optimizer ?? "the optimizer"} turns ${mean} into each weight's step ΔW (learning rate ${training.lr ?? "?"}): W ← W + ΔW.`;
+  if (plain) return `Update: every weight steps against ${mean}: W ← W − ${lr} · ∂L/∂W.`;
+  const optimizer = training.optimizer ?? "the optimizer";
+  return `Update: ${optimizer} turns ${mean} into each weight's step ΔW (learning rate ${lr}): W ← W + ΔW.`;
 }
 
 function batchSize(phase, config) {

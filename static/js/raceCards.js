@@ -11,6 +11,11 @@ export function racerSurfaceName(index) {
   return `compare/${index}/surface/output`;
 }
 
+/** The racers' colours, in the order of `store.compare`: the cards and the curves agree. */
+export function racerColour(index) {
+  return CLASS_COLOURS[index % CLASS_COLOURS.length];
+}
+
 export class RaceCards {
   constructor(box) {
     this.box = box;
@@ -39,7 +44,7 @@ export class RaceCards {
       const picture = frame?.arrays.get(racerSurfaceName(summaries.indexOf(summary)));
       parts.canvas.hidden = !picture;
       if (picture) this.drawSurface(parts.canvas, picture, store);
-      const curve = { label, colour: CLASS_COLOURS[k % CLASS_COLOURS.length] };
+      const curve = { label, colour: racerColour(k) };
       parts.curve.show({ title: "", series: [curve], data: [series.iteration, series.loss], yRange, log });
     });
   }
@@ -49,7 +54,7 @@ export class RaceCards {
     labels.forEach((label, k) => {
       const card = element("figure", "race-card");
       card.dataset.testid = `racer-${label}`;
-      card.style.setProperty("--racer", CLASS_COLOURS[k % CLASS_COLOURS.length]);
+      card.style.setProperty("--racer", racerColour(k));
       const caption = element("figcaption", "race-caption");
       const name = element("strong", "race-name", label);
       const loss = element("span", "race-loss", "");

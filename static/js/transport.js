@@ -6,7 +6,8 @@ import { showSentence } from "./phases.js";
 export const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 const STEP_HINT = "press Step or →";
 const STEP_SENTENCE =
-  "Each Step computes one phase: forward through every layer, the loss, backward through every layer, then the update.";
+  "Each Step computes one phase: forward through every layer, the loss, backward through every layer, " +
+  "then the update.";
 
 export class Transport {
   constructor(app) {
