@@ -180,7 +180,7 @@ def test_inspector_shows_the_gradient_check_and_edits_a_weight(page, live_server
     point += "const key = k ? 'y' : 'x'; return a[key] + (b[key] - a[key]) / 3; })"
     click_on_network(page, point)
     inspector = page.get_by_test_id("inspector")
-    expect(inspector).to_contain_text("layer 1, input 1 → neuron 0")
+    expect(inspector).to_contain_text("Weight from neuron 2 of hidden 1 to neuron 1 of hidden 2")
     expect(inspector).to_contain_text("central difference")
     relative_error = float(page.get_by_test_id("gradcheck-error").text_content())
     assert relative_error < 1e-4
@@ -430,7 +430,7 @@ def test_follow_sample_moves_the_phase_view_and_a_bad_one_is_refused(page, live_
     followed = page.evaluate(f"{STORE}.trace.last.focus_sample")
     in_batch = page.evaluate(f"{STORE}.trace.last.focus_in_batch")
     assert (followed == 3) == in_batch
-    expect(page.get_by_test_id("phase-detail")).to_have_text(f"layer 0 · sample {followed}")
+    expect(page.get_by_test_id("phase-detail")).to_have_text(f"hidden 1 · sample {followed}")
     focus.fill("999")
     focus.press("Enter")
     expect(page.get_by_test_id("error")).to_contain_text("sample: must be an integer in [0, 19]")
@@ -548,7 +548,7 @@ def test_double_click_on_a_bias_goes_straight_to_editing_it(page, live_server):
     layout = "window.backpropLab.scene.layout"
     x, y = page.evaluate(f"(() => {{ const columns = {layout}.columns; return {corner}; }})()")
     page.mouse.dblclick(box["x"] + x, box["y"] + y)
-    expect(page.get_by_test_id("inspector")).to_contain_text("Bias of neuron 0 in layer 2")
+    expect(page.get_by_test_id("inspector")).to_contain_text("Bias of neuron 1 of output")
     editor = page.get_by_test_id("inspect-edit")
     expect(editor).to_be_focused()
     page.keyboard.type("-0.5")

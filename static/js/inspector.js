@@ -32,12 +32,27 @@ function format(value) {
   return String(value);
 }
 
-/** The name of what is inspected, e.g. "Weight w[0](1→2)". */
-export function describe(selection) {
+/** A column of neurons as the network's column titles name it: input, hidden 1 …, output. */
+export function columnName(column, weightLayers) {
+  if (column === 0) return "input";
+  return column === weightLayers ? "output" : `hidden ${column}`;
+}
+
+/** A neuron (0-based j) of a column, counted from 1 at the top as a person counts. */
+function neuronName(column, j, weightLayers) {
+  return column === 0 ? `input ${j + 1}` : `neuron ${j + 1} of ${columnName(column, weightLayers)}`;
+}
+
+/**
+ * The name of what is inspected, e.g. "Weight from input 1 to neuron 2 of hidden 1". A selection's
+ * `layer` is the weight layer (0-based), which feeds column layer + 1.
+ */
+export function describe(selection, weightLayers) {
   const { kind, layer, i, j } = selection;
-  if (kind === "weight") return `${TITLES.weight} layer ${layer}, input ${i} → neuron ${j}`;
-  if (kind === "bias") return `${TITLES.bias} of neuron ${j} in layer ${layer}`;
-  return `${TITLES.neuron} ${j} in layer ${layer}`;
+  const target = neuronName(layer + 1, j, weightLayers);
+  if (kind === "weight") return `${TITLES.weight} from ${neuronName(layer, i, weightLayers)} to ${target}`;
+  if (kind === "bias") return `${TITLES.bias} of ${target}`;
+  return `${TITLES.neuron} ${j + 1} of ${columnName(layer + 1, weightLayers)}`;
 }
 
 /** Nested fields as a definition list; strings that look like formulas keep their own text. */
@@ -64,9 +79,9 @@ function fields(object, depth = 0) {
  * (`editor`, from `createEditor`) and moved across rebuilds, so typing in it survives a reply.
  * Returns the canvas of recent values, which the caller redraws per frame.
  */
-export function render(panel, selection, reply, { editor, onClose }) {
+export function render(panel, selection, reply, { editor, onClose, weightLayers }) {
   const header = element("div", "inspect-header");
-  header.append(element("h2", null, describe(selection)));
+  header.append(element("h2", null, describe(selection, weightLayers)));
   const close = element("button", "inspect-close", "×");
   close.type = "button";
   close.setAttribute("aria-label", "Close inspector");
@@ -121,13 +136,22 @@ function formula(text, className = "inspect-formula") {
 
 function parameterParts(reply) {
   return [
-    row("∂L/∂" + (reply.kind === "bias" ? "b" : "w") + " (batch)", reply.gradient, "inspect-gradient"),
+    // The engine says over how many samples its gradient is a mean: say that, not "batch".
+    row(
+      `∂L/∂${reply.kind === "bias" ? "b" : "w"}, mean over ${samples(reply.batch?.n)}`,
+      reply.gradient,
+      "inspect-gradient",
+    ),
     element("h3", null, `Chain rule for sample ${reply.focus_sample ?? 0}`),
     formula(reply.formula),
     formula(reply.delta_formula),
-    element("h3", null, "Over the batch"),
+    element("h3", null, `Over ${samples(reply.batch?.n)}`),
     formula(reply.batch_formula),
   ];
+}
+
+function samples(n) {
+  return Number.isInteger(n) ? `${n} sample${n === 1 ? "" : "s"}` : "the samples";
 }
 
 function neuronParts(reply) {

@@ -2,12 +2,12 @@
 // drawn, redraws the views that changed, and acks the frame once it is on screen. It also
 // measures how many frames a second the page draws and tells the server, which paces to it.
 
-import * as charts from "./charts.js";
+import { fitCanvas } from "./canvasSize.js";
+import { ChartPanel } from "./chartPanel.js";
 import { choiceLabel } from "./controls.js";
 import * as network from "./network.js";
 import { $, setText } from "./notices.js";
 import { phaseParameters } from "./phases.js";
-import { geometricMeans } from "./store.js";
 import * as structure from "./structure.js";
 import * as surface from "./surface.js";
 import { surfacePictures } from "./thumbnails.js";
@@ -30,11 +30,20 @@ export class Loop {
     this.dirty = { network: true, surface: true, charts: true };
     // What the network drawing needs besides the store: layout, thumbnails, the update animation.
     this.scene = { pictures: [], update: null, selection: null };
+    const charts = new ChartPanel({
+      loss: $("loss-chart"),
+      grads: $("grad-chart"),
+      gradHistory: $("grad-history-chart"),
+      race: $("race-panel"),
+    });
+    this.charts = charts;
     this.canvases = {
       network: $("network-canvas"),
       surface: $("surface"),
-      loss: $("loss-chart"),
       grads: $("grad-chart"),
+      get loss() {
+        return charts.lossCanvas; // uPlot's canvas, for the PNG of the view
+      },
     };
     // CSS sizes of the canvases, kept by a ResizeObserver: reading clientWidth inside the drawing
     // loop, right after text updates, would force a layout every frame.
@@ -58,7 +67,7 @@ export class Loop {
   }
 
   start() {
-    for (const canvas of Object.values(this.canvases)) this.resizeObserver.observe(canvas);
+    for (const canvas of [this.canvases.network, this.canvases.surface]) this.resizeObserver.observe(canvas);
     requestAnimationFrame(this.tick);
   }
 
@@ -87,20 +96,10 @@ export class Loop {
 
   /** Matches a canvas's backing store to its CSS size × devicePixelRatio. */
   fitCanvas(canvas) {
-    const ratio = window.devicePixelRatio || 1;
     if (!this.sizes.has(canvas)) {
       this.sizes.set(canvas, { width: Math.round(canvas.clientWidth), height: Math.round(canvas.clientHeight) });
     }
-    const size = this.sizes.get(canvas);
-    const width = Math.max(1, size.width);
-    const height = Math.max(1, size.height);
-    if (canvas.width !== width * ratio || canvas.height !== height * ratio) {
-      canvas.width = width * ratio;
-      canvas.height = height * ratio;
-    }
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    return { ctx, width, height };
+    return fitCanvas(canvas, this.sizes.get(canvas));
   }
 
   /** The network's layout and its layer controls, after a new run or a resize. */
@@ -227,29 +226,16 @@ export class Loop {
       data,
       view: store.view,
       focus,
+      cursor: surface.planeCursor, // the keyboard's cross (keyboard.js)
     });
     this.dirty.surface = false;
   }
 
   drawCharts() {
-    const { store } = this.app;
     if (!document.querySelector('[data-panel="charts"]').hidden) {
-      const loss = this.fitCanvas(this.canvases.loss);
-      charts.drawLoss(loss.ctx, { ...loss, history: store.history, compare: store.compare, log: store.view.logLoss });
-      const grads = this.fitCanvas(this.canvases.grads);
-      // The engine's per-layer norms, averaged (geometrically) over the recent frames so one
-      // lucky or unlucky mini-batch does not decide the bars; nothing about gradients recomputed.
-      const layerCount = store.config?.network.layers.length - 1 || 0;
-      const means = geometricMeans(store.gradWindow);
-      this.scene.gradNorms = Array.from({ length: layerCount }, (_, l) => means[l] ?? null);
-      this.scene.gradFrames = store.gradWindow.length;
-      charts.drawGradients(grads.ctx, {
-        ...grads,
-        norms: this.scene.gradNorms,
-        frames: Math.max(1, store.gradWindow.length), // the title says how many it averages
-        grads: store.grads,
-        history: Boolean(store.view.gradHistory),
-      });
+      this.charts.draw(this.app.store);
+      this.scene.gradNorms = this.charts.gradNorms; // what the bars show, for the tests
+      this.scene.gradFrames = this.charts.gradFrames;
     }
     this.dirty.charts = false;
   }

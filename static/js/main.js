@@ -3,6 +3,8 @@
 
 import { bindControls } from "./controls.js";
 import * as files from "./files.js";
+import { bindKeyboard } from "./keyboard.js";
+import { Legends } from "./legend.js";
 import { mountLessons } from "./lessons.js";
 import { Loop } from "./loop.js";
 import * as network from "./network.js";
@@ -163,6 +165,8 @@ loop.canvases.network.addEventListener("dblclick", () => selection.edit());
 loop.canvases.surface.addEventListener("click", onPlaneClick);
 window.addEventListener("hashchange", onHashChange);
 transport.bindKeys(document);
+bindKeyboard(app); // keys for the network, the plane and the file buttons
+new Legends($("plane-legend"), $("network-legend"), store);
 
 transport.sendSpeed(); // the readout; the server hears the speed with the first config
 view.apply(url.parse(location.hash, {}, []).view); // the run's part waits for hello.schema

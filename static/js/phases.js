@@ -2,6 +2,7 @@
 // stepped, the update phase moves the weights, and the readout says whose numbers are shown.
 
 import { $, setText } from "./notices.js";
+import { phaseDetail, phaseSentence } from "./phaseWords.js";
 
 /** One `phase` message (forward, loss, backward or update) into the store's trace. */
 export function receivePhase(app, { header, arrays }) {
@@ -25,19 +26,18 @@ export function receivePhase(app, { header, arrays }) {
   trace.last = phase;
   store.phaseCount += 1;
   setText("phase-label", phase.phase);
-  setText("phase-detail", phaseDetail(phase, store));
-  $("phase-detail").title =
-    phase.focus_in_batch === false ? `sample ${store.focus} is not in this batch` : "";
+  setText("phase-detail", phaseDetail(phase, store.config));
+  showSentence(phaseSentence(phase, store.config, store.focus));
   if (phase.iteration !== undefined) setText("iteration", phase.iteration);
   loop.invalidate("surface", "network");
 }
 
-/** Which layer, and whose numbers: node and edge labels follow one sample, ΔW the whole batch. */
-function phaseDetail(phase, store) {
-  const layer = Number.isInteger(phase.layer) ? `layer ${phase.layer} · ` : "";
-  if (phase.phase === "update")
-    return `ΔW = step on the batch of ${store.config?.training.batch_size ?? "?"}`;
-  return `${layer}sample ${phase.focus_sample ?? store.focus}`;
+/** The sentence line under the top bar (empty: hidden). */
+export function showSentence(text) {
+  const line = $("phase-sentence");
+  if (!line) return;
+  line.textContent = text;
+  line.hidden = !text;
 }
 
 /** The `W/l` and `b/l` arrays of a frame or an update phase, by layer. */

@@ -92,6 +92,7 @@ export class Selection {
     this.canvas = inspector.render(this.panel, this.store.selection, this.store.inspect, {
       editor: this.editor,
       onClose: () => this.select(null),
+      weightLayers: (this.store.config?.network.layers.length ?? 2) - 1, // names the output column
     });
   }
 }

@@ -39,16 +39,18 @@ export function buildLayerControls(box, layout, config, on) {
     }
     // Narrow columns (deep networks) get the snowflake alone; the title still says "freeze".
     const roomy = layout.columns.length < 2 || layout.columns[1].x - layout.columns[0].x > 110;
-    if (c > 0) group.append(freezeBox(c - 1, frozen.has(c - 1), on.freeze, roomy ? "freeze" : "❄"));
+    const name = c === layers.length - 1 ? "output" : `hidden ${c}`; // as the column titles say
+    if (c > 0) group.append(freezeBox(c - 1, name, frozen.has(c - 1), on.freeze, roomy ? "freeze" : "❄"));
     return group;
   });
   box.replaceChildren(...groups);
 }
 
-function freezeBox(layer, checked, onFreeze, text) {
+function freezeBox(layer, column, checked, onFreeze, text) {
   const label = document.createElement("label");
-  label.title = `freeze weight layer ${layer}`;
+  label.title = `freeze the weights into ${column}`;
   const input = document.createElement("input");
+  input.setAttribute("aria-label", `freeze the weights into ${column}`);
   input.type = "checkbox";
   input.checked = checked;
   input.dataset.testid = `freeze-${layer}`;

@@ -4,6 +4,8 @@ import { CLASS_COLOURS, divergingCss, hexToRgb } from "./palette.js";
 import { colourScale, drawPicture, surfacePictures } from "./thumbnails.js";
 
 export const EXTENT = 6;
+// The keyboard's cross on the plane (keyboard.js moves it; Enter adds a point there).
+export const planeCursor = { x1: 0, x2: 0, shown: false };
 
 /** Canvas pixel → input-plane coordinates (row 0 is the top, x2 = +6). */
 export function toPlane(x, y, width, height) {
@@ -14,7 +16,7 @@ function toCanvas([x1, x2], width, height) {
   return [((x1 + EXTENT) / (2 * EXTENT)) * width, ((EXTENT - x2) / (2 * EXTENT)) * height];
 }
 
-/** scene = {width, height, surface (u8 array), output (activation), data, view}. */
+/** scene = {width, height, surface (u8 array), output (activation), data, view, focus, cursor}. */
 export function draw(ctx, scene) {
   const { width, height, surface, data, view } = scene;
   ctx.clearRect(0, 0, width, height);
@@ -22,12 +24,30 @@ export function draw(ctx, scene) {
   ctx.fillRect(0, 0, width, height);
   if (surface) drawSurface(ctx, scene);
   drawAxes(ctx, width, height);
-  if (!data) return;
-  const colour = pointColour(scene);
-  drawPoints(ctx, data.train, colour, false, width, height);
-  if (view.showTest) drawPoints(ctx, data.test, colour, true, width, height);
-  if (scene.focus !== null && data.train?.[scene.focus])
-    drawFocus(ctx, data.train[scene.focus], width, height);
+  if (data) {
+    const colour = pointColour(scene);
+    drawPoints(ctx, data.train, colour, false, width, height);
+    if (view.showTest) drawPoints(ctx, data.test, colour, true, width, height);
+    if (scene.focus !== null && data.train?.[scene.focus])
+      drawFocus(ctx, data.train[scene.focus], width, height);
+  }
+  if (scene.cursor?.shown) drawCursor(ctx, scene.cursor, width, height);
+}
+
+/** The keyboard's cross: where Enter adds a point. */
+function drawCursor(ctx, { x1, x2 }, width, height) {
+  const [x, y] = toCanvas([x1, x2], width, height);
+  const arm = Math.max(8, width / 30);
+  for (const colour of ["#fff", "#111"]) {
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = colour === "#fff" ? 4 : 2;
+    ctx.beginPath();
+    ctx.moveTo(x - arm, y);
+    ctx.lineTo(x + arm, y);
+    ctx.moveTo(x, y - arm);
+    ctx.lineTo(x, y + arm);
+    ctx.stroke();
+  }
 }
 
 /** A ring around the training sample the phase view follows. */

@@ -1,11 +1,15 @@
 // Play, pause, step, reset and speed: the buttons, the shortcuts (Space, →) and step mode.
 
 import { $, setText } from "./notices.js";
+import { showSentence } from "./phases.js";
 
 // Iterations per frame; "max": as many as fit in the time a frame leaves free (the server
 // measures both the page's frame rate and its own time per iteration).
 export const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, "max"];
 const STEP_HINT = "press Step or →";
+const STEP_SENTENCE =
+  "Each Step computes one phase: forward through every layer, the loss, backward through every layer, " +
+  "then the update.";
 
 export class Transport {
   constructor(app) {
@@ -37,6 +41,7 @@ export class Transport {
     if (next) {
       this.stepMode = false;
       setText("phase-detail", "");
+      showSentence("");
       store.resetTrace();
     }
     socket.send({ type: next ? "play" : "pause" });
@@ -66,6 +71,7 @@ export class Transport {
     this.app.store.resetTrace();
     setText("phase-label", "ready");
     setText("phase-detail", STEP_HINT);
+    showSentence(STEP_SENTENCE);
     this.app.loop.invalidate("network");
   }
 

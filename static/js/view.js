@@ -50,5 +50,7 @@ function layoutColumns(hide) {
   const shown = Object.keys(widths).filter((panel) => !hide.includes(panel));
   const grows = shown.includes("network") ? "network" : shown.at(-1);
   const columns = shown.map((panel) => (panel === grows ? "minmax(0, 1fr)" : widths[panel]));
-  document.querySelector(".layout").style.gridTemplateColumns = columns.join(" ");
+  const layout = document.querySelector(".layout");
+  layout.style.gridTemplateColumns = columns.join(" ");
+  layout.dataset.hide = hide.join(" "); // CSS widens what is left (main.css)
 }
