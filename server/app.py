@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,9 @@ from starlette.status import WS_1008_POLICY_VIOLATION, WS_1013_TRY_AGAIN_LATER
 
 from engine import schema
 from engine.schema import Limits, default_config
-from server.config import PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings, is_loopback_host
+from server.config import PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings
+from server.guard import Guard
+from server.hosts import HostRule, is_loopback_host, origin_allowed
 from server.session import Session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -31,33 +34,6 @@ def asset_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise RuntimeError(f"backprop-lab: cannot find the {name}/ directory next to {PACKAGE_DIR}")
-
-
-def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
-    """A browser's handshake must come from the page's own origin or one given by --allow-origin.
-
-    A missing Origin is let through: only browsers send it, and the check exists to stop other
-    web pages from driving a learner's browser; scripts could forge any Origin anyway.
-    """
-    if origin is None:
-        return True
-    if origin in allowed:
-        return True
-    return host is not None and origin in (f"http://{host}", f"https://{host}")
-
-
-def host_allowed(host: str | None, loopback_bind: bool) -> bool:
-    """On a loopback bind the Host must be a loopback name too.
-
-    Otherwise a web page whose name was re-pointed at 127.0.0.1 (DNS rebinding) would be "the
-    page's own origin". A bind open to the room accepts any Host: students use its address.
-    """
-    if not loopback_bind:
-        return True
-    if host is None:
-        return False
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    return is_loopback_host(name)
 
 
 SECTION_TITLES = {"data": "Data", "network": "Network", "training": "Training"}
@@ -93,6 +69,26 @@ def full_reason(settings: Settings) -> str:
     return f"server full: {share} connections on this worker process, try again later"
 
 
+def capped_address(websocket: WebSocket) -> str | None:
+    """The client address the per-address cap counts; None for loopback (the teacher's own
+    tabs, the benchmarks) and for a client without one."""
+    client = websocket.client
+    if client is None or is_loopback_host(client.host):
+        return None
+    return client.host
+
+
+def refusal_reason(app: FastAPI, settings: Settings, address: str | None) -> str | None:
+    """Why a new session cannot start (the close reason of code 1013), or None."""
+    if len(app.state.sessions) >= settings.connections_per_worker:
+        return full_reason(settings)
+    share = settings.sessions_per_address_per_worker
+    if address and app.state.by_address[address] >= share:
+        where = "" if settings.workers == 1 else " on this worker process"
+        return f"too many tabs from your address: {share} sessions{where}; close one"
+    return None
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A fresh application; every route reads `settings`, nothing is global."""
     settings = settings or Settings()
@@ -104,9 +100,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for session in list(app.state.sessions):
             await session.close(1001, "server shutting down")
 
-    app = FastAPI(title="backprop-lab", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # No /openapi.json, /docs or /redoc: the page is the only client, docs/protocol.md the spec.
+    app = FastAPI(
+        title="backprop-lab", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.add_middleware(Guard, rule=HostRule(settings.host, settings.allowed_hosts))
     app.state.settings = settings
     app.state.sessions = set()
+    app.state.by_address = Counter()  # sessions per client address (loopback not counted)
     loader = jinja2.FileSystemLoader(asset_dir("templates"))
     environment = jinja2.Environment(
         loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True
@@ -141,25 +142,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.websocket("/ws")
     async def training_socket(websocket: WebSocket) -> None:
+        # The Guard has checked the Host already.
         origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
-        if not (
-            origin_allowed(origin, host, settings.allowed_origins)
-            and host_allowed(host, settings.is_loopback)
-        ):
+        if not origin_allowed(origin, host, settings.allowed_origins):
             # Closing before accept makes the server answer the handshake with HTTP 403.
             await websocket.close(WS_1008_POLICY_VIOLATION)
             return
         await websocket.accept()
-        if len(app.state.sessions) >= settings.connections_per_worker:
-            reason = full_reason(settings)
-            await websocket.close(WS_1013_TRY_AGAIN_LATER, reason)
+        address = capped_address(websocket)
+        refusal = refusal_reason(app, settings, address)
+        if refusal:
+            await websocket.close(WS_1013_TRY_AGAIN_LATER, refusal)
             return
         session = Session(websocket, settings)
         app.state.sessions.add(session)
+        if address:
+            app.state.by_address[address] += 1
         try:
             await session.serve()
         finally:
             app.state.sessions.discard(session)
+            if address:
+                app.state.by_address[address] -= 1
+                if app.state.by_address[address] <= 0:
+                    del app.state.by_address[address]
 
     return app
 
