@@ -20,6 +20,7 @@ from starlette.status import WS_1008_POLICY_VIOLATION, WS_1013_TRY_AGAIN_LATER
 from engine import schema
 from engine.schema import Limits, default_config
 from server.config import PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings
+from server.fairness import FairShare
 from server.guard import Guard
 from server.hosts import HostRule, is_loopback_host, origin_allowed
 from server.session import Session
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = set()
     app.state.by_address = Counter()  # sessions per client address (loopback not counted)
+    app.state.fair = FairShare()  # this process's engine, shared by its sessions
     loader = jinja2.FileSystemLoader(asset_dir("templates"))
     environment = jinja2.Environment(
         loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True
@@ -154,7 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if refusal:
             await websocket.close(WS_1013_TRY_AGAIN_LATER, refusal)
             return
-        session = Session(websocket, settings)
+        session = Session(websocket, settings, app.state.fair)
         app.state.sessions.add(session)
         if address:
             app.state.by_address[address] += 1

@@ -27,7 +27,8 @@ from engine.changes import apply_change, changeable
 from engine.run import Limits, Run, TrainStatus, default_config
 from server import frames, messages, protocol
 from server.config import Settings
-from server.pacing import ChunkSizer, Credits, Gate, RateLimitedError
+from server.fairness import Account, FairShare
+from server.pacing import ChunkSizer, Credits, Gate, RateLimitedError, phase_tokens
 from server.race import MetricsCache, Race, add_point
 
 MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
@@ -36,8 +37,12 @@ MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
 class Session:
     """The run of one browser tab and the stream of frames that shows it."""
 
-    def __init__(self, websocket: WebSocket, settings: Settings) -> None:
+    def __init__(
+        self, websocket: WebSocket, settings: Settings, fair: FairShare | None = None
+    ) -> None:
         self.websocket, self.settings = websocket, settings
+        # The worker's engine, shared fairly with its other sessions (server/fairness.py).
+        self.fair, self.account = fair or FairShare(), Account()
         self.limits = Limits(
             max_hidden_layers=settings.max_hidden_layers,
             max_neurons=settings.max_neurons,
@@ -214,7 +219,7 @@ class Session:
             await self.send_json(messages.data(self.run))
 
     async def on_config(self, message: protocol.Config) -> None:
-        run = Run(message.config(), limits=self.limits)
+        run = await self.engine_call("config", lambda: Run(message.config(), limits=self.limits))
         self.set_playing(False)
         await self.new_run(run, data=True)
 
@@ -256,13 +261,27 @@ class Session:
             self.set_playing(False)
             await self.send_status()
         if message.unit == "phase":
-            # One at a time, each sent before the next is computed: memory stays flat.
-            for _ in range(message.count):
-                phase = await self.engine_call("phase", self.run.next_phase)
-                await self.send_bytes(frames.phase_message({**phase, "run": self.run_id}))
+            await self.send_phases(message.count)
             return
         per_unit = 1 if message.unit == "iteration" else self.iterations_per_epoch()
         await self.train(message.count * per_unit)
+
+    async def send_phases(self, count: int) -> None:
+        """One phase at a time, each sent before the next is computed (memory stays flat), each
+        charged by its size; a step that runs the rate limit into debt stops there."""
+        bucket = self.gate.bucket
+        for _ in range(count):
+            if bucket.in_debt:
+                refused = self.gate.refused()
+                if refused.report:
+                    await self.send_error(ValueError(str(refused)))
+                return
+            encoded = await self.engine_call("phase", self.encoded_phase)
+            bucket.charge(phase_tokens(len(encoded)))
+            await self.send_bytes(encoded)
+
+    def encoded_phase(self) -> bytes:
+        return frames.phase_message({**self.run.next_phase(), "run": self.run_id})
 
     def check_step_size(self, message: protocol.Step) -> None:
         """A step runs while the receiver waits: keep it to seconds, play is for longer runs."""
@@ -336,7 +355,7 @@ class Session:
             async with self.engine_lock:
                 if not self.playing:  # paused (or a new run) while we waited for the lock
                     return
-                status = self.train_slice(chunk)
+                status = await self.train_slice(chunk)
             if remaining is not None:
                 remaining -= chunk
             if not await self.after_slice(status):
@@ -348,7 +367,7 @@ class Session:
         remaining = iterations
         while remaining > 0:
             chunk = min(self.chunk.size, remaining)
-            status = self.train_slice(chunk)
+            status = await self.train_slice(chunk)
             remaining -= chunk
             if not await self.after_slice(status):
                 return
@@ -372,19 +391,25 @@ class Session:
         def timed() -> Any:
             # CPU time of this thread: being preempted on a busy machine does not count.
             started = time.thread_time()
-            result = function(*args)
-            self.durations[kind] = time.thread_time() - started
-            return result
+            try:
+                return function(*args)
+            finally:
+                self.durations[kind] = time.thread_time() - started
+                self.account.charge(self.durations[kind])
 
-        if self.durations.get(kind, 0.0) <= self.settings.slice_seconds:
-            return timed()
-        return await anyio.to_thread.run_sync(timed)
+        async with self.fair.turn(self.account):
+            if self.durations.get(kind, 0.0) <= self.settings.slice_seconds:
+                return timed()
+            return await anyio.to_thread.run_sync(timed)
 
-    def train_slice(self, chunk: int) -> TrainStatus:
-        started = time.perf_counter()  # wall time: what the other sessions wait for
-        status = self.run.train(chunk)
-        self.race.train(chunk)
-        self.chunk.measured(chunk, time.perf_counter() - started)
+    async def train_slice(self, chunk: int) -> TrainStatus:
+        """`chunk` iterations of the run and its racers, in the session's turn of the engine."""
+        async with self.fair.turn(self.account):
+            started, cpu = time.perf_counter(), time.thread_time()
+            status = self.run.train(chunk)
+            self.race.train(chunk)
+            self.account.charge(time.thread_time() - cpu)
+            self.chunk.measured(chunk, time.perf_counter() - started)  # wall: what others wait
         self._metrics.forget()
         return status
 
