@@ -23,6 +23,7 @@ from server.config import PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings
 from server.fairness import FairShare
 from server.guard import Guard
 from server.hosts import HostRule, is_loopback_host, origin_allowed
+from server.parking import Parking
 from server.session import Session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.stopping = True  # nothing to park: the process is going
         # Tell every open tab why it lost its session (the page reconnects with backoff).
         for session in list(app.state.sessions):
             await session.close(1001, "server shutting down")
@@ -110,6 +112,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = set()
     app.state.by_address = Counter()  # sessions per client address (loopback not counted)
     app.state.fair = FairShare()  # this process's engine, shared by its sessions
+    app.state.parking = Parking(
+        settings.resume_grace,
+        settings.sessions_per_address_per_worker,
+        settings.connections_per_worker,
+    )
+    app.state.stopping = False
     loader = jinja2.FileSystemLoader(asset_dir("templates"))
     environment = jinja2.Environment(
         loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True
@@ -139,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "status": "ok",
             "protocol": PROTOCOL_VERSION,
             "sessions": sessions,
+            "parked": len(app.state.parking),
             "worker": os.getpid(),
         }
 
@@ -156,7 +165,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if refusal:
             await websocket.close(WS_1013_TRY_AGAIN_LATER, refusal)
             return
-        session = Session(websocket, settings, app.state.fair)
+        # A page whose socket dropped comes back with its session's token (?resume=...).
+        session = app.state.parking.take(websocket.query_params.get("resume"))
+        if session is None:
+            session = Session(websocket, settings, app.state.fair)
+        else:
+            session.attach(websocket)
         app.state.sessions.add(session)
         if address:
             app.state.by_address[address] += 1
@@ -168,6 +182,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.by_address[address] -= 1
                 if app.state.by_address[address] <= 0:
                     del app.state.by_address[address]
+            if not app.state.stopping:
+                app.state.parking.park(session, address)
 
     return app
 

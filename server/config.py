@@ -48,6 +48,12 @@ class Settings:
     workers: int = 1
     # Streaming.
     ack_timeout: float = 60.0
+    # A message (text, phase or frame) the client has not taken in this long: it stopped reading.
+    send_timeout: float = 30.0
+    # A session that neither plays nor sends for this long is closed (the page offers a resume).
+    idle_timeout: float = 600.0
+    # A session whose socket dropped is kept this long for the page to resume it with its token.
+    resume_grace: float = 120.0
     frame_window: int = 2
     default_fps: int = 30
     history_cap: int = 64
@@ -69,6 +75,9 @@ class Settings:
             "max_sessions_per_address": self.max_sessions_per_address,
             "workers": self.workers,
             "ack_timeout": self.ack_timeout,
+            "send_timeout": self.send_timeout,
+            "idle_timeout": self.idle_timeout,
+            "resume_grace": self.resume_grace,
             "frame_window": self.frame_window,
             "history_cap": self.history_cap,
             "slice_seconds": self.slice_seconds,
@@ -141,4 +150,6 @@ class Settings:
             "max_fps": MAX_FPS,
             "frame_window": self.frame_window,
             "ack_timeout": self.ack_timeout,
+            "idle_timeout": self.idle_timeout,
+            "resume_grace": self.resume_grace,
         }

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import math
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,10 @@ from server.pacing import ChunkSizer, Credits, Gate, RateLimitedError, phase_tok
 from server.race import MetricsCache, Race, add_point
 
 MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
+# Close codes the page acts on (docs/protocol.md): a policy breach (no ack, not reading), and
+# an idle session, which the page does not reconnect by itself but offers to resume.
+CLOSE_POLICY = 1008
+CLOSE_IDLE = 4000
 
 
 class Session:
@@ -72,6 +77,28 @@ class Session:
         self.durations: dict[str, float] = {"inspect": math.inf}
         self._metrics = MetricsCache()
         self._cancel: Callable[[], None] | None = None
+        # The secret a page resumes this session with after its socket dropped (server/app.py).
+        self.token = secrets.token_urlsafe(24)
+        self.resumed = False
+        self.last_activity = time.monotonic()  # the client's last message other than an ack
+        # The loss points of each frame in flight: a frame lost with its socket is not a gap.
+        self.unacked: deque[tuple[list, list[list]]] = deque()
+        self.close_code: int | None = None
+
+    def attach(self, websocket: WebSocket) -> None:
+        """Carry on with a new socket (a resume): what was in flight on the old one is lost,
+        so its loss points go out again with the next frame (the page skips ones it has)."""
+        self.websocket, self.resumed, self.close_code = websocket, True, None
+        self.send_lock = asyncio.Lock()
+        self.credits = Credits(self.settings.frame_window)
+        while self.unacked:
+            points, racers = self.unacked.pop()
+            self.history.extendleft(reversed(points))
+            for variant, lost in zip(self.race.variants, racers, strict=False):
+                variant.history.extendleft(reversed(lost))
+        self.last_activity = time.monotonic()
+        self.wake = asyncio.Event()
+        self.offer_frame()
 
     @property
     def in_flight(self) -> int:
@@ -87,7 +114,7 @@ class Session:
             await self.send_json(messages.data(self.run))
             async with anyio.create_task_group() as group:
                 self._cancel = group.cancel_scope.cancel
-                for task in (self.receive_loop, self.send_loop, self.train_loop, self.ack_watchdog):
+                for task in (self.receive_loop, self.send_loop, self.train_loop, self.watchdog):
                     group.start_soon(self._until_first_ends, task, group.cancel_scope)
         except WebSocketDisconnect:
             pass
@@ -105,6 +132,7 @@ class Session:
 
     async def close(self, code: int, reason: str) -> None:
         """Close the socket (tolerating one already gone) and stop every task of the session."""
+        self.close_code = code
         # A client that stopped reading can hold a send forever: give the close a deadline.
         with anyio.move_on_after(5), contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await self.websocket.close(code, reason)
@@ -118,12 +146,21 @@ class Session:
             text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError):  # NumPy scalars, or NaN from a diverged figure
             text = json.dumps(frames.json_safe(payload), separators=(",", ":"), allow_nan=False)
-        async with self.send_lock:
-            await self.websocket.send_text(text)
+        await self.deliver(self.websocket.send_text, text)
 
     async def send_bytes(self, message: bytes) -> None:
+        await self.deliver(self.websocket.send_bytes, message)
+
+    async def deliver(self, send: Callable[[Any], Awaitable[None]], message: Any) -> None:
+        """Send with a deadline: a client that stopped reading (its socket buffers full) is
+        closed after `send_timeout` seconds, whatever was being sent, frame, phase or text."""
+        timeout = self.settings.send_timeout
         async with self.send_lock:
-            await self.websocket.send_bytes(message)
+            with anyio.move_on_after(timeout) as waited:
+                await send(message)
+        if waited.cancelled_caught:
+            await self.close(CLOSE_POLICY, f"not reading: a message waited {timeout:g} s")
+            raise WebSocketDisconnect(CLOSE_POLICY)
 
     async def send_error(self, error: ValueError) -> None:
         """A refused message: the field it names (when it names one) and what was wrong."""
@@ -159,17 +196,24 @@ class Session:
             self.credits.spend()
             await self.send_bytes(message)
 
-    async def ack_watchdog(self) -> None:
-        """Close a client that holds frames without acking them for `ack_timeout` seconds."""
-        timeout = self.settings.ack_timeout
+    async def watchdog(self) -> None:
+        """Close a client that holds frames without acking them for `ack_timeout` seconds, and
+        a session that neither plays nor sends for `idle_timeout` (it keeps a slot and memory
+        that the next student may need; the page offers to resume it)."""
+        timeout, idle = self.settings.ack_timeout, self.settings.idle_timeout
         while True:
-            await asyncio.sleep(min(1.0, timeout / 4))
+            await asyncio.sleep(min(1.0, timeout / 4, idle / 4))
             if self.credits.overdue(timeout):
-                await self.close(1008, f"no ack for {timeout:g} s")
+                await self.close(CLOSE_POLICY, f"no ack for {timeout:g} s")
+                return
+            if not self.playing and time.monotonic() - self.last_activity > idle:
+                await self.close(CLOSE_IDLE, f"idle for {idle / 60:g} min")
                 return
 
     def acked(self) -> None:
         if self.credits.release():
+            if self.unacked:
+                self.unacked.popleft()
             self.wake.set()
 
     # ----- receiving -------------------------------------------------------------------------
@@ -187,6 +231,8 @@ class Session:
     async def handle_raw(self, text: str | None, data: bytes | None) -> None:
         try:
             message = self.gate.admit(text, data, self.credits.in_flight)
+            if not isinstance(message, protocol.Ack):
+                self.last_activity = time.monotonic()  # acks are not activity: a page sends them
             await self.apply(message)
         except RateLimitedError as refused:
             if refused.report:
@@ -433,14 +479,16 @@ class Session:
     # ----- messages to the client ------------------------------------------------------------
 
     def hello(self) -> dict[str, Any]:
-        return messages.hello(
+        greeting = messages.hello(
             self.settings, self.limits, self.state_message(), self.speed, self.fps
         )
+        return {**greeting, "session": self.token, "resumed": self.resumed}
 
     def state_message(self) -> dict[str, Any]:
         return messages.state(self.run, self.run_id, self.playing)
 
     def frame_message(self) -> bytes:
+        self.unacked.append((list(self.history), [list(v.history) for v in self.race.variants]))
         header = {
             "run": self.run_id,
             "playing": self.playing,

@@ -30,7 +30,8 @@ def test_page_is_rendered_from_the_templates_directory(client):
 
 def test_healthz(client):
     health = client.get("/healthz").json()
-    assert health == {"status": "ok", "protocol": 1, "sessions": 0, "worker": os.getpid()}
+    expected = {"status": "ok", "protocol": 1, "sessions": 0, "parked": 0, "worker": os.getpid()}
+    assert health == expected
 
 
 @pytest.mark.parametrize(
