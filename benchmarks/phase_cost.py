@@ -46,7 +46,8 @@ def main() -> None:
         for batch in BATCHES:
             seconds, size = measure(hidden, width, batch)
             rows.append((seconds, size))
-            print(f"{hidden}x{width:<3} batch {batch:>5}: {seconds * 1e3:6.3f} ms  {size / 1e3:7.1f} KB")
+            shape = f"{hidden}x{width:<3} batch {batch:>5}"
+            print(f"{shape}: {seconds * 1e3:6.3f} ms  {size / 1e3:7.1f} KB")
     table = np.array(rows)
     design = np.c_[np.ones(len(table)), table[:, 1] / 1024]
     (fixed, per_kib), *_ = np.linalg.lstsq(design, table[:, 0], rcond=None)

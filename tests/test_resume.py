@@ -168,15 +168,14 @@ def test_a_client_that_stops_reading_phases_is_closed():
         "training": {"batch_size": 250},
         "data": {"dataset": "circle", "n_points": 500},
     }
-    with running_server(settings) as server:
-        # max_queue=1: the client library stops reading from the socket once one message waits.
-        with ws_connect(url, max_size=None, max_queue=1) as reader:
-            reader.send(json.dumps({"type": "config", **largest}))
-            for _ in range(20):
-                reader.send(json.dumps({"type": "step", "unit": "phase", "count": 100}))
-            wait_until(lambda: not server.app.state.sessions, seconds=30)
-            (kept,) = server.app.state.parking.parked.values()
-            assert kept.session.close_code == CLOSE_POLICY
-            with pytest.raises(ConnectionClosed):
-                while True:
-                    reader.recv(timeout=10)
+    # max_queue=1: the client library stops reading from the socket once one message waits.
+    with running_server(settings) as server, ws_connect(url, max_size=None, max_queue=1) as reader:
+        reader.send(json.dumps({"type": "config", **largest}))
+        for _ in range(20):
+            reader.send(json.dumps({"type": "step", "unit": "phase", "count": 100}))
+        wait_until(lambda: not server.app.state.sessions, seconds=30)
+        (kept,) = server.app.state.parking.parked.values()
+        assert kept.session.close_code == CLOSE_POLICY
+        with pytest.raises(ConnectionClosed):
+            while True:
+                reader.recv(timeout=10)
