@@ -323,10 +323,15 @@ def _field_name(loc: tuple[Any, ...]) -> str:
             kind = "training"
     elif kind == "reset" and rest == ["seed"]:
         return "network.seed"
-    name = str(kind)
-    for part in rest:
-        name += f"[{part}]" if isinstance(part, int) else f".{part}"
+    name = str(kind)[:40]
+    for part in rest:  # an unknown key is part of the path: cut it short like a value
+        name += f"[{part}]" if isinstance(part, int) else f".{_short_key(part)}"
     return name
+
+
+def _short_key(key: Any) -> str:
+    text = str(key)
+    return text if len(text) <= 40 else shown(text)
 
 
 # ----- what the server tells a client in `hello` -------------------------------------------------
