@@ -13,7 +13,15 @@ from server.config import Settings
 MAX_CHUNK = 1000  # iterations per engine call, whatever the speed
 # Rate-limit tokens per message: building a run and sending its data, or a gradient check,
 # costs far more than a slider move (a person does not need ten of them a second).
-MESSAGE_COST = {"config": 20, "points": 20, "reset": 5, "inspect": 5, "compare": 5}
+MESSAGE_COST = {
+    "config": 20,
+    "restore": 20,
+    "points": 20,
+    "reset": 5,
+    "inspect": 5,
+    "compare": 5,
+    "export": 5,  # up to a megabyte of JSON on the largest network
+}
 # A phase step costs this many tokens per phase up front, and then one more for every
 # PHASE_BYTES_PER_TOKEN bytes the phase turned out to be: a phase is a layer's pass over the
 # whole batch, sent as f64, from 1 KB (2-4-1, batch 10) to 800 KB (8 x 32, batch 2,500).

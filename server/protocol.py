@@ -189,6 +189,14 @@ class Export(Message):
     type: Literal["export"]
 
 
+class Restore(Message):
+    """Puts an export's `progress` (counters, optimizer state, batch order, random streams)
+    into the run just built from the same export's config: a run carried over a restart."""
+
+    type: Literal["restore"]
+    progress: dict[str, Any]
+
+
 class Ack(Message):
     type: Literal["ack"]
 
@@ -207,6 +215,7 @@ ClientMessage = Annotated[
     | Points
     | Compare
     | Export
+    | Restore
     | Ack,
     Field(discriminator="type"),
 ]
@@ -224,8 +233,11 @@ MESSAGE_TYPES = (
     "points",
     "compare",
     "export",
+    "restore",
     "ack",
 )
+# Messages that may carry a whole run (weights, optimizer state, points): the config cap.
+RUN_SIZED = ("config", "restore")
 _client_message = TypeAdapter(ClientMessage)
 
 
@@ -256,7 +268,7 @@ def parse_message(
     if kind not in MESSAGE_TYPES:
         expected = ", ".join(MESSAGE_TYPES)
         raise ProtocolError(f"type: unknown message type {shown(kind)}; expected one of {expected}")
-    if size > max_bytes and kind != "config":
+    if size > max_bytes and kind not in RUN_SIZED:
         raise ProtocolError(f"message: {size} bytes is larger than the limit of {max_bytes}")
     try:
         message = _client_message.validate_python(document)

@@ -24,6 +24,7 @@ from fastapi import WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
+from engine import progress
 from engine.changes import apply_change, changeable
 from engine.run import Limits, Run, TrainStatus, default_config
 from server import frames, messages, protocol
@@ -360,7 +361,14 @@ class Session:
         self.race.start(self.run, [(v.label, v.training()) for v in message.variants])
 
     async def on_export(self, message: protocol.Export) -> None:
-        await self.send_json(messages.export(self.run))
+        exported = await self.engine_call("export", messages.export, self.run)
+        await self.send_json(exported)
+
+    async def on_restore(self, message: protocol.Restore) -> None:
+        """The run goes on from an export's progress: same run (its id too), new counters."""
+        await self.engine_call("restore", progress.restore, self.run, message.progress)
+        self.race.restart(self.run)
+        await self.send_json(self.state_message())
 
     def set_playing(self, playing: bool) -> None:
         self.playing = playing

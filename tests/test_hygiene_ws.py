@@ -153,3 +153,10 @@ def test_the_largest_export_with_5000_drawn_points_is_imported_back():
         assert state["network"]["weights"] == exported["config"]["network"]["weights"]
         assert state["config"]["data"]["points"] == exported["config"]["data"]["points"]
         assert len(state["config"]["data"]["points"]) == 5000
+        # Its progress (Adam's state of every parameter, the batch order) fits the cap too.
+        restore = json.dumps({"type": "restore", "progress": exported["progress"]})
+        assert len(restore) <= settings.max_config_bytes
+        socket.send(restore)
+        restored = text_reply(socket, ("state", "error"))
+        assert restored["type"] == "state", restored
+        assert restored["iteration"] == exported["iteration"] == 20

@@ -179,3 +179,51 @@ def test_a_client_that_stops_reading_phases_is_closed():
         with pytest.raises(ConnectionClosed):
             while True:
                 reader.recv(timeout=10)
+
+
+def test_after_a_server_restart_an_export_and_its_progress_carry_the_run_on_exactly():
+    from engine.progress import restore
+    from engine.run import Run
+
+    url_of = lambda settings: f"ws://127.0.0.1:{settings.port}/ws"  # noqa: E731
+    first = Settings(port=free_port())
+    with running_server(first), ws_connect(url_of(first), max_size=None) as page:
+        receive(page)
+        page.send(json.dumps({"type": "config", **ADAM_RUN}))
+        text_of(page, "state")
+        page.send(json.dumps({"type": "step", "unit": "iteration", "count": 100}))
+        page.send(json.dumps({"type": "export"}))
+        copy_ = text_of(page, "export")  # what the page keeps
+    assert copy_["iteration"] == 100
+
+    second = Settings(port=free_port())  # a new server process knows nothing of the run
+    with running_server(second), ws_connect(url_of(second), max_size=None) as page:
+        assert receive(page)["resumed"] is False
+        page.send(json.dumps({"type": "config", **copy_["config"]}))
+        page.send(json.dumps({"type": "restore", "progress": copy_["progress"]}))
+        text_of(page, "state")
+        restored = text_of(page, "state")
+        assert (restored["iteration"], restored["epoch"]) == (100, copy_["epoch"])
+        page.send(json.dumps({"type": "step", "unit": "iteration", "count": 30}))
+        page.send(json.dumps({"type": "export"}))
+        after = text_of(page, "export")
+
+    # The same 30 iterations on the original run's copy in this process: bit for bit.
+    local = Run(copy_["config"])
+    restore(local, copy_["progress"])
+    local.train(30)
+    for W, sent in zip(local.network.weights, after["config"]["network"]["weights"], strict=True):
+        np.testing.assert_array_equal(W, np.array(sent))
+    assert after["progress"]["state"][0] == local.trainer._state[0].tolist()
+
+
+def test_a_restore_that_does_not_fit_is_refused_with_its_field():
+    with TestClient(create_app(Settings())) as client, client.websocket_connect(WS_URL) as page:
+        page.receive_json(), page.receive_json()
+        page.send_json({"type": "restore", "progress": {"iteration": 3}})
+        while (reply := page.receive())["type"] != "websocket.send" or "text" not in reply:
+            pass
+        error = json.loads(reply["text"])
+        while error["type"] != "error":
+            error = json.loads(page.receive()["text"])
+        assert error["field"] == "progress" and "exactly" in error["message"]
