@@ -23,10 +23,16 @@ from server.config import PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings
 from server.fairness import FairShare
 from server.guard import Guard
 from server.hosts import HostRule, is_loopback_host, origin_allowed
+from server.pacing import TokenBucket
 from server.parking import Parking
 from server.session import Session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# New sessions one client address may start per process: a reconnect loop (a tab refused again
+# and again, a client sending oversized messages) costs a run and a greeting each time.
+ARRIVALS_PER_SECOND = 4
+ARRIVAL_BURST = 64  # a whole class behind one NAT reconnecting after a server restart
+MAX_ADDRESSES_TRACKED = 4096
 
 
 def asset_dir(name: str) -> Path:
@@ -82,6 +88,8 @@ def capped_address(websocket: WebSocket) -> str | None:
 
 def refusal_reason(app: FastAPI, settings: Settings, address: str | None) -> str | None:
     """Why a new session cannot start (the close reason of code 1013), or None."""
+    if address and not arrival_allowed(app.state.arrivals, address):
+        return "too many new connections from your address; try again in a moment"
     if len(app.state.sessions) >= settings.connections_per_worker:
         return full_reason(settings)
     share = settings.sessions_per_address_per_worker
@@ -89,6 +97,15 @@ def refusal_reason(app: FastAPI, settings: Settings, address: str | None) -> str
         where = "" if settings.workers == 1 else " on this worker process"
         return f"too many tabs from your address: {share} sessions{where}; close one"
     return None
+
+
+def arrival_allowed(arrivals: dict[str, TokenBucket], address: str) -> bool:
+    """Each session costs a run and a greeting to start: one address (not loopback) may start
+    ARRIVALS_PER_SECOND a second on average, in bursts of a whole class reconnecting at once."""
+    if len(arrivals) > MAX_ADDRESSES_TRACKED:  # a flood of addresses: start counting afresh
+        arrivals.clear()
+    bucket = arrivals.setdefault(address, TokenBucket(ARRIVALS_PER_SECOND, ARRIVAL_BURST))
+    return bucket.take(1)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -111,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = set()
     app.state.by_address = Counter()  # sessions per client address (loopback not counted)
+    app.state.arrivals = {}  # new sessions per client address: a TokenBucket each
     app.state.fair = FairShare()  # this process's engine, shared by its sessions
     app.state.parking = Parking(
         settings.resume_grace,

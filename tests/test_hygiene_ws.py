@@ -160,3 +160,25 @@ def test_the_largest_export_with_5000_drawn_points_is_imported_back():
         restored = text_reply(socket, ("state", "error"))
         assert restored["type"] == "state", restored
         assert restored["iteration"] == exported["iteration"] == 20
+
+
+@needs_room
+def test_one_address_cannot_start_sessions_faster_than_its_arrival_rate(monkeypatch):
+    from server import app as app_module
+
+    monkeypatch.setattr(app_module, "ARRIVAL_BURST", 3)
+    monkeypatch.setattr(app_module, "ARRIVALS_PER_SECOND", 0.001)
+    settings = Settings(host="0.0.0.0", port=free_port("0.0.0.0"))
+    room_url, loopback_url = f"ws://{ROOM}:{settings.port}/ws", f"ws://127.0.0.1:{settings.port}/ws"
+    with running_server(settings), ExitStack() as stack:
+        for _ in range(3):
+            with ws_connect(room_url, open_timeout=10) as socket:
+                assert json.loads(socket.recv(timeout=10))["type"] == "hello"
+        with ws_connect(room_url, open_timeout=10) as fourth:
+            with pytest.raises(ConnectionClosed) as refused:
+                while True:
+                    fourth.recv(timeout=10)
+            assert refused.value.rcvd.code == 1013
+            assert "too many new connections from your address" in refused.value.rcvd.reason
+        for _ in range(5):  # loopback is not limited
+            greeted(loopback_url, stack)
