@@ -6,7 +6,7 @@ page does after drawing; they connect over loopback. Beside them, in a process o
 its work does not slow the measuring clients' event loop), one hostile pattern runs from the
 machine's network address, as a student's laptop would. For each pattern the table gives the
 well-behaved clients' median and minimum frames/s over the same window, against the run with
-no hostile client, and how many well-behaved connections were refused.
+no hostile client measured just before it, and how many well-behaved connections were refused.
 
 Usage: python benchmarks/hostile_neighbours.py [--seconds 10] [--clients 20] [--patterns ...]
 """
@@ -257,15 +257,21 @@ def main() -> None:
     args = parser.parse_args()
     load = os.getloadavg()[0]
     print(f"{args.clients} page-like clients, {args.seconds:g} s windows, load {load:.1f}")
-    print("| hostile pattern | median fps | min fps | median vs baseline | refused |")
+    print("Each pattern is measured right after a baseline of its own (no hostile client), so")
+    print("that a change in the machine's load between them weighs little on the ratio.")
+    print("| hostile pattern | baseline median / min fps | with it: median / min fps "
+          "| median vs baseline | well-behaved refused |")  # fmt: skip
     print("|---|---|---|---|---|")
-    baseline = measure(None, args.clients, args.seconds)
-    for pattern in [None, *args.patterns]:
-        row = baseline if pattern is None else measure(pattern, args.clients, args.seconds)
+    for pattern in args.patterns:
+        baseline = measure(None, args.clients, args.seconds)
+        row = measure(pattern, args.clients, args.seconds)
         share = row["median"] / baseline["median"] if baseline["median"] else 0.0
+        refused = baseline["refused"] + row["refused"]
+        reasons = f" {row['reasons'] or baseline['reasons']}" if refused else ""
         print(
-            f"| {row['pattern']} | {row['median']:.1f} | {row['min']:.1f} | {100 * share:.0f} % "
-            f"| {row['refused']} |" + (f" {row['reasons']}" if row["reasons"] else ""),
+            f"| {pattern} | {baseline['median']:.1f} / {baseline['min']:.1f} "
+            f"| {row['median']:.1f} / {row['min']:.1f} | {100 * share:.0f} % | {refused} |"
+            + reasons,
             flush=True,
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import secrets
@@ -231,7 +232,10 @@ class Session:
 
     async def handle_raw(self, text: str | None, data: bytes | None) -> None:
         try:
-            message = self.gate.admit(text, data, self.credits.in_flight)
+            admit = functools.partial(self.gate.admit, text, data, self.credits.in_flight)
+            # A run-sized message takes milliseconds to parse: the session's share pays for it.
+            big = text is not None and len(text) > self.settings.max_message_bytes
+            message = await self.engine_call("parse", admit) if big else admit()
             if not isinstance(message, protocol.Ack):
                 self.last_activity = time.monotonic()  # acks are not activity: a page sends them
             await self.apply(message)
