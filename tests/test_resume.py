@@ -170,6 +170,7 @@ def test_a_client_that_stops_reading_phases_is_closed():
     }
     # max_queue=1: the client library stops reading from the socket once one message waits.
     with running_server(settings) as server, ws_connect(url, max_size=None, max_queue=1) as reader:
+        assert receive(reader)["type"] == "hello"  # the session exists from here on
         reader.send(json.dumps({"type": "config", **largest}))
         for _ in range(20):
             reader.send(json.dumps({"type": "step", "unit": "phase", "count": 100}))
