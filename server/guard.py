@@ -10,12 +10,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from engine.datasets import shown
 from server.hosts import HostRule
 
-# The page loads only its own scripts, styles, images and socket (no inline code, no CDN); no
-# other site may frame it (clickjacking), and links out tell nobody where the class was.
+# The page loads only its own scripts, styles, images and socket (no inline code, no CDN), and
+# its controls form (which works without scripts) submits only to itself; no other site may
+# frame it (clickjacking), and links out tell nobody where the class was.
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (
         b"content-security-policy",
-        b"default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'none'; "
+        b"default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; "
         b"frame-ancestors 'none'",
     ),
     (b"x-content-type-options", b"nosniff"),

@@ -25,7 +25,9 @@ def test_the_page_works_under_its_content_security_policy(browser, live_server):
     page.on("pageerror", lambda error: problems.append(str(error)))
     try:
         response = page.goto(f"{live_server}/")
-        assert "default-src 'self'" in response.headers["content-security-policy"]
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'self'" in policy
+        assert "form-action 'self'" in policy  # the controls form, without scripts, submits to /
         expect(page.get_by_test_id("connection")).to_have_text("connected")
         expect(page.get_by_test_id("train-loss")).not_to_have_text("—")
         page.get_by_test_id("play").click()
@@ -39,7 +41,7 @@ def test_the_page_works_under_its_content_security_policy(browser, live_server):
 
 # ----- nothing lost on a reconnect ----------------------------------------------------------------
 
-ADAM_LINK = "#dataset=circle&optimizer=adam&lr=0.01&seed=5"
+ADAM_LINK = "#data.dataset=circle&training.optimizer=adam&training.lr=0.01&network.seed=5"
 
 
 @contextmanager
@@ -117,7 +119,7 @@ def test_a_refused_restore_leaves_the_page_showing_the_servers_run(browser):
         context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
         page = context.new_page()
         page.set_default_timeout(15_000)
-        open_page(page, base, "#dataset=circle&layers=2,8,1")
+        open_page(page, base, "#data.dataset=circle&network.layers=2,8,1")
     try:
         # The restarted server allows smaller networks only: the page's run cannot come back.
         smaller = Settings(port=settings.port, max_neurons=4)
