@@ -13,8 +13,13 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import AsyncIterator
+import math
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
 
 # CPU seconds of credit a session may keep after a pause: enough that a light session that
 # just woke up goes first, never enough to bank a long burst while others wait.
@@ -75,3 +80,45 @@ class FairShare:
     @property
     def waiting(self) -> int:
         return sum(1 for _, _, future in self.queue if not future.done())
+
+
+class Engine:
+    """One session's access to its worker's engine: every call takes the session's turn and is
+    charged by the CPU time it took."""
+
+    def __init__(self, fair: FairShare, slice_seconds: float) -> None:
+        self.fair, self.account, self.slice_seconds = fair, Account(), slice_seconds
+        # How long each kind of call took last; a gradient check always goes to a thread.
+        self.durations: dict[str, float] = {"inspect": math.inf}
+
+    async def call(self, kind: str, function: Callable[..., Any], *args: Any) -> Any:
+        """`function(*args)` on the event loop if its `kind` took less than a slice last time,
+        else in a worker thread (NumPy releases the GIL there, so other sessions keep going).
+
+        Small networks stay inline because a thread hand-off costs more than it saves on a
+        busy machine; big ones (a 5000-point metrics pass, a gradient check) never block.
+        """
+
+        def timed() -> Any:
+            # CPU time of this thread: being preempted on a busy machine does not count.
+            started = time.thread_time()
+            try:
+                return function(*args)
+            finally:
+                self.durations[kind] = time.thread_time() - started
+                self.account.charge(self.durations[kind])
+
+        async with self.fair.turn(self.account):
+            if self.durations.get(kind, 0.0) <= self.slice_seconds:
+                return timed()
+            return await anyio.to_thread.run_sync(timed)
+
+    @asynccontextmanager
+    async def inline(self) -> AsyncIterator[None]:
+        """The session's turn for work done right here on the event loop, charged the same."""
+        async with self.fair.turn(self.account):
+            started = time.thread_time()
+            try:
+                yield
+            finally:
+                self.account.charge(time.thread_time() - started)

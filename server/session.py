@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import functools
 import json
-import math
 import secrets
 import time
 from collections import deque
@@ -30,7 +29,7 @@ from engine.changes import apply_change, changeable
 from engine.run import Limits, Run, TrainStatus, default_config
 from server import frames, messages, protocol
 from server.config import Settings
-from server.fairness import Account, FairShare
+from server.fairness import Engine, FairShare
 from server.pacing import ChunkSizer, Credits, Gate, RateLimitedError, phase_tokens
 from server.race import MetricsCache, Race, add_point
 
@@ -49,7 +48,7 @@ class Session:
     ) -> None:
         self.websocket, self.settings = websocket, settings
         # The worker's engine, shared fairly with its other sessions (server/fairness.py).
-        self.fair, self.account = fair or FairShare(), Account()
+        self.engine = Engine(fair or FairShare(), settings.slice_seconds)
         self.limits = Limits(
             max_hidden_layers=settings.max_hidden_layers,
             max_neurons=settings.max_neurons,
@@ -75,8 +74,6 @@ class Session:
         # Serialises every use of the run: handlers, training slices, and frames built in a
         # worker thread (NumPy releases the GIL, so other sessions keep going meanwhile).
         self.engine_lock = asyncio.Lock()
-        # How long each kind of engine call took last; a gradient check always goes to a thread.
-        self.durations: dict[str, float] = {"inspect": math.inf}
         self._metrics = MetricsCache()
         self._cancel: Callable[[], None] | None = None
         # The secret a page resumes this session with after its socket dropped (server/app.py).
@@ -439,34 +436,15 @@ class Session:
         return True
 
     async def engine_call(self, kind: str, function: Callable[..., Any], *args: Any) -> Any:
-        """Call `function` on the event loop if its `kind` took less than a slice last time,
-        else in a worker thread (NumPy releases the GIL there, so other sessions keep going).
-
-        Small networks stay inline because a thread hand-off costs more than it saves on a
-        busy machine; big ones (a 5000-point metrics pass, a gradient check) never block.
-        """
-
-        def timed() -> Any:
-            # CPU time of this thread: being preempted on a busy machine does not count.
-            started = time.thread_time()
-            try:
-                return function(*args)
-            finally:
-                self.durations[kind] = time.thread_time() - started
-                self.account.charge(self.durations[kind])
-
-        async with self.fair.turn(self.account):
-            if self.durations.get(kind, 0.0) <= self.settings.slice_seconds:
-                return timed()
-            return await anyio.to_thread.run_sync(timed)
+        """`function(*args)` in the session's fair turn of the engine (server/fairness.py)."""
+        return await self.engine.call(kind, function, *args)
 
     async def train_slice(self, chunk: int) -> TrainStatus:
         """`chunk` iterations of the run and its racers, in the session's turn of the engine."""
-        async with self.fair.turn(self.account):
-            started, cpu = time.perf_counter(), time.thread_time()
+        async with self.engine.inline():
+            started = time.perf_counter()
             status = self.run.train(chunk)
             self.race.train(chunk)
-            self.account.charge(time.thread_time() - cpu)
             self.chunk.measured(chunk, time.perf_counter() - started)  # wall: what others wait
         self._metrics.forget()
         return status
