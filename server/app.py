@@ -20,7 +20,7 @@ from starlette.status import WS_1008_POLICY_VIOLATION, WS_1013_TRY_AGAIN_LATER
 from engine import schema
 from engine.schema import Limits, default_config
 from server.config import PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings
-from server.fairness import FairShare
+from server.fairness import Lanes
 from server.guard import Guard
 from server.hosts import HostRule, is_loopback_host, origin_allowed
 from server.pacing import TokenBucket
@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = set()
     app.state.by_address = Counter()  # sessions per client address (loopback not counted)
     app.state.arrivals = {}  # new sessions per client address: a TokenBucket each
-    app.state.fair = FairShare()  # this process's engine, shared by its sessions
+    app.state.lanes = Lanes()  # this process's engine, shared fairly by its sessions
     app.state.parking = Parking(
         settings.resume_grace,
         settings.sessions_per_address_per_worker,
@@ -186,7 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A page whose socket dropped comes back with its session's token (?resume=...).
         session = app.state.parking.take(websocket.query_params.get("resume"))
         if session is None:
-            session = Session(websocket, settings, app.state.fair)
+            session = Session(websocket, settings, app.state.lanes)
         else:
             session.attach(websocket)
         app.state.sessions.add(session)

@@ -1,11 +1,14 @@
 """A fair share of one worker process's CPU for its sessions.
 
-Engine work (training slices, frames, phases, metrics, building a run) runs one job at a time
-per process, each job charged to its session by the CPU time it took. When sessions queue for
-the engine, the one that has been charged least goes first: a session that asks for more than
-its share (speed "max", the largest network, phase-step spam) waits behind the others and so
-slows itself, never its neighbours. No job holds its turn across a network send, so a client
-that stops reading holds up only its own session.
+Engine work (training slices, frames, phases, metrics, building a run) is charged to its session
+by the CPU time it took, and runs in one of two lanes, one job at a time in each: short jobs on
+the event loop, and long ones (a 5,000-point metrics pass, a gradient check, the largest
+network's frame) in a worker thread, where NumPy releases the GIL. When sessions queue for a
+lane, the one that has been charged least goes first: a session that asks for more than its
+share (speed "max", the largest network, phase-step spam) waits behind the others and so slows
+itself, never its neighbours; and a small run's short jobs never wait behind a big run's long
+one. No job holds its turn across a network send, so a client that stops reading holds up only
+its own session.
 """
 
 from __future__ import annotations
@@ -82,12 +85,19 @@ class FairShare:
         return sum(1 for _, _, future in self.queue if not future.done())
 
 
-class Engine:
-    """One session's access to its worker's engine: every call takes the session's turn and is
-    charged by the CPU time it took."""
+class Lanes:
+    """A worker process's two lanes of engine work, shared by all its sessions."""
 
-    def __init__(self, fair: FairShare, slice_seconds: float) -> None:
-        self.fair, self.account, self.slice_seconds = fair, Account(), slice_seconds
+    def __init__(self) -> None:
+        self.inline, self.threads = FairShare(), FairShare()
+
+
+class Engine:
+    """One session's access to its worker's engine: every call takes the session's turn in its
+    lane and is charged by the CPU time it took (one account for both lanes)."""
+
+    def __init__(self, lanes: Lanes, slice_seconds: float) -> None:
+        self.lanes, self.account, self.slice_seconds = lanes, Account(), slice_seconds
         # How long each kind of call took last; a gradient check always goes to a thread.
         self.durations: dict[str, float] = {"inspect": math.inf}
 
@@ -108,15 +118,16 @@ class Engine:
                 self.durations[kind] = time.thread_time() - started
                 self.account.charge(self.durations[kind])
 
-        async with self.fair.turn(self.account):
-            if self.durations.get(kind, 0.0) <= self.slice_seconds:
+        if self.durations.get(kind, 0.0) <= self.slice_seconds:
+            async with self.lanes.inline.turn(self.account):
                 return timed()
+        async with self.lanes.threads.turn(self.account):
             return await anyio.to_thread.run_sync(timed)
 
     @asynccontextmanager
     async def inline(self) -> AsyncIterator[None]:
         """The session's turn for work done right here on the event loop, charged the same."""
-        async with self.fair.turn(self.account):
+        async with self.lanes.inline.turn(self.account):
             started = time.thread_time()
             try:
                 yield

@@ -29,7 +29,7 @@ from engine.changes import apply_change, changeable
 from engine.run import Limits, Run, TrainStatus, default_config
 from server import frames, messages, protocol
 from server.config import Settings
-from server.fairness import Engine, FairShare
+from server.fairness import Engine, Lanes
 from server.pacing import ChunkSizer, Credits, Gate, RateLimitedError, phase_tokens
 from server.race import MetricsCache, Race, add_point
 
@@ -44,11 +44,11 @@ class Session:
     """The run of one browser tab and the stream of frames that shows it."""
 
     def __init__(
-        self, websocket: WebSocket, settings: Settings, fair: FairShare | None = None
+        self, websocket: WebSocket, settings: Settings, lanes: Lanes | None = None
     ) -> None:
         self.websocket, self.settings = websocket, settings
         # The worker's engine, shared fairly with its other sessions (server/fairness.py).
-        self.engine = Engine(fair or FairShare(), settings.slice_seconds)
+        self.engine = Engine(lanes or Lanes(), settings.slice_seconds)
         self.limits = Limits(
             max_hidden_layers=settings.max_hidden_layers,
             max_neurons=settings.max_neurons,

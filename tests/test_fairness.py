@@ -4,6 +4,7 @@ passes the turn on; and a phase is charged by its size."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -91,3 +92,30 @@ def test_a_phase_is_charged_by_its_size_and_debt_stops_the_next_messages():
     bucket = TokenBucket(rate=1e-9, burst=200)  # no refill within the test
     bucket.charge(250)
     assert bucket.in_debt and not bucket.take(1)
+
+
+def test_short_work_does_not_wait_behind_long_work_in_a_thread():
+    from server.fairness import Engine, Lanes
+
+    async def scenario() -> list[str]:
+        lanes, order = Lanes(), []
+        big, small = Engine(lanes, slice_seconds=0.004), Engine(lanes, slice_seconds=0.004)
+        big.durations["metrics"] = 1.0  # took long last time: goes to the thread lane
+        started = asyncio.Event()
+
+        def long_job() -> None:
+            order.append("long started")
+            while not started.is_set():  # until the short job has run meanwhile
+                time.sleep(0.001)
+            order.append("long done")
+
+        async def short_job() -> None:
+            while not order:  # the long job holds its lane from here on
+                await asyncio.sleep(0.001)
+            await small.call("slice", lambda: order.append("short"))
+            started.set()
+
+        await asyncio.gather(big.call("metrics", long_job), short_job())
+        return order
+
+    assert asyncio.run(scenario()) == ["long started", "short", "long done"]
