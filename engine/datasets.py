@@ -336,7 +336,9 @@ def _check_row(row: object, width: int, entry: DatasetKind, where: str) -> None:
         if not is_finite_number(value):
             raise ValueError(f"{where}: every entry must be a finite number, got {shown(value)}")
     if abs(row[0]) > EXTENT or abs(row[1]) > EXTENT:
-        raise ValueError(f"{where}: x1 and x2 must lie in [-6, 6], got {row[0]}, {row[1]}")
+        raise ValueError(
+            f"{where}: x1 and x2 must lie in [-6, 6], got {shown(row[0])}, {shown(row[1])}"
+        )
     for target in row[2:]:
         _check_target(target, entry, where)
 
@@ -344,9 +346,13 @@ def _check_row(row: object, width: int, entry: DatasetKind, where: str) -> None:
 def _check_target(target: float, entry: DatasetKind, where: str) -> None:
     if entry.kind == "regression":
         if abs(target) > 1:
-            raise ValueError(f"{where}: a regression target must lie in [-1, 1], got {target}")
+            raise ValueError(
+                f"{where}: a regression target must lie in [-1, 1], got {shown(target)}"
+            )
         return
     classes = range(entry.n_classes or 2)
     if target not in classes:
         allowed = ", ".join(str(c) for c in classes)
-        raise ValueError(f"{where}: the target must be a class index ({allowed}), got {target}")
+        raise ValueError(
+            f"{where}: the target must be a class index ({allowed}), got {shown(target)}"
+        )

@@ -4,6 +4,7 @@ from typing import Any
 
 import numpy as np
 
+from .datasets import shown
 from .network import Network
 
 Array = np.ndarray
@@ -70,7 +71,7 @@ def check_parameter(
 def parameter_index(net: Network, param: str, layer: int, i: int, j: int) -> int:
     """Position of W[layer][i, j] or b[layer][j] in `net.params`; ValueError names a bad index."""
     if param not in ("W", "b"):
-        raise ValueError(f"param: expected 'W' or 'b', got {param!r}")
+        raise ValueError(f"param: expected 'W' or 'b', got {shown(param)}")
     if not 0 <= layer < net.n_layers:
         raise ValueError(f"layer: expected 0..{net.n_layers - 1}, got {layer}")
     fan_in, fan_out = net.layers[layer], net.layers[layer + 1]

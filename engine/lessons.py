@@ -9,6 +9,7 @@ import copy
 
 import numpy as np
 
+from engine.datasets import shown
 from engine.run import default_config
 
 
@@ -484,4 +485,4 @@ def get_lesson(lesson_id: str) -> dict:
         if lesson["id"] == lesson_id:
             return copy.deepcopy(lesson)
     known = ", ".join(lesson["id"] for lesson in LESSONS)
-    raise ValueError(f"lesson: unknown id {lesson_id!r}; known lessons: {known}")
+    raise ValueError(f"lesson: unknown id {shown(lesson_id)}; known lessons: {known}")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .datasets import shown
 from .gradcheck import parameter_index
 from .network import Backward, Network, Trace
 
@@ -112,7 +113,7 @@ def _sample_trace(trace: Trace, s: int) -> Trace:
 
 def _check_focus(focus: Any, n: int) -> None:
     if not isinstance(focus, int | np.integer) or isinstance(focus, bool) or not 0 <= focus < n:
-        raise ValueError(f"focus: expected a sample index in 0..{n - 1}, got {focus!r}")
+        raise ValueError(f"focus: expected a sample index in 0..{n - 1}, got {shown(focus)}")
 
 
 # ----- the chain rule of one weight, bias or neuron -----------------------------------------

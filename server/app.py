@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,10 +19,20 @@ from starlette.status import WS_1008_POLICY_VIOLATION, WS_1013_TRY_AGAIN_LATER
 
 from engine import schema
 from engine.schema import Limits, default_config
-from server.config import PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings, is_loopback_host
+from server.config import PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings
+from server.fairness import Lanes
+from server.guard import Guard
+from server.hosts import HostRule, is_loopback_host, origin_allowed
+from server.pacing import TokenBucket
+from server.parking import Parking
 from server.session import Session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# New sessions one client address may start per process: a reconnect loop (a tab refused again
+# and again, a client sending oversized messages) costs a run and a greeting each time.
+ARRIVALS_PER_SECOND = 4
+ARRIVAL_BURST = 64  # a whole class behind one NAT reconnecting after a server restart
+MAX_ADDRESSES_TRACKED = 4096
 
 
 def asset_dir(name: str) -> Path:
@@ -31,33 +42,6 @@ def asset_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise RuntimeError(f"backprop-lab: cannot find the {name}/ directory next to {PACKAGE_DIR}")
-
-
-def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
-    """A browser's handshake must come from the page's own origin or one given by --allow-origin.
-
-    A missing Origin is let through: only browsers send it, and the check exists to stop other
-    web pages from driving a learner's browser; scripts could forge any Origin anyway.
-    """
-    if origin is None:
-        return True
-    if origin in allowed:
-        return True
-    return host is not None and origin in (f"http://{host}", f"https://{host}")
-
-
-def host_allowed(host: str | None, loopback_bind: bool) -> bool:
-    """On a loopback bind the Host must be a loopback name too.
-
-    Otherwise a web page whose name was re-pointed at 127.0.0.1 (DNS rebinding) would be "the
-    page's own origin". A bind open to the room accepts any Host: students use its address.
-    """
-    if not loopback_bind:
-        return True
-    if host is None:
-        return False
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    return is_loopback_host(name)
 
 
 SECTION_TITLES = {"data": "Data", "network": "Network", "training": "Training"}
@@ -93,6 +77,37 @@ def full_reason(settings: Settings) -> str:
     return f"server full: {share} connections on this worker process, try again later"
 
 
+def capped_address(websocket: WebSocket) -> str | None:
+    """The client address the per-address cap counts; None for loopback (the teacher's own
+    tabs, the benchmarks) and for a client without one."""
+    client = websocket.client
+    if client is None or is_loopback_host(client.host):
+        return None
+    return client.host
+
+
+def refusal_reason(app: FastAPI, settings: Settings, address: str | None) -> str | None:
+    """Why a new session cannot start (the close reason of code 1013), or None."""
+    if address and not arrival_allowed(app.state.arrivals, address):
+        return "too many new connections from your address; try again in a moment"
+    if len(app.state.sessions) >= settings.connections_per_worker:
+        return full_reason(settings)
+    share = settings.sessions_per_address_per_worker
+    if address and app.state.by_address[address] >= share:
+        where = "" if settings.workers == 1 else " on this worker process"
+        return f"too many tabs from your address: {share} sessions{where}; close one"
+    return None
+
+
+def arrival_allowed(arrivals: dict[str, TokenBucket], address: str) -> bool:
+    """Each session costs a run and a greeting to start: one address (not loopback) may start
+    ARRIVALS_PER_SECOND a second on average, in bursts of a whole class reconnecting at once."""
+    if len(arrivals) > MAX_ADDRESSES_TRACKED:  # a flood of addresses: start counting afresh
+        arrivals.clear()
+    bucket = arrivals.setdefault(address, TokenBucket(ARRIVALS_PER_SECOND, ARRIVAL_BURST))
+    return bucket.take(1)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A fresh application; every route reads `settings`, nothing is global."""
     settings = settings or Settings()
@@ -100,13 +115,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.stopping = True  # nothing to park: the process is going
         # Tell every open tab why it lost its session (the page reconnects with backoff).
         for session in list(app.state.sessions):
             await session.close(1001, "server shutting down")
 
-    app = FastAPI(title="backprop-lab", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # No /openapi.json, /docs or /redoc: the page is the only client, docs/protocol.md the spec.
+    app = FastAPI(
+        title="backprop-lab", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.add_middleware(Guard, rule=HostRule(settings.host, settings.allowed_hosts))
     app.state.settings = settings
     app.state.sessions = set()
+    app.state.by_address = Counter()  # sessions per client address (loopback not counted)
+    app.state.arrivals = {}  # new sessions per client address: a TokenBucket each
+    app.state.lanes = Lanes()  # this process's engine, shared fairly by its sessions
+    app.state.parking = Parking(
+        settings.resume_grace,
+        settings.sessions_per_address_per_worker,
+        settings.connections_per_worker,
+    )
+    app.state.stopping = False
     loader = jinja2.FileSystemLoader(asset_dir("templates"))
     environment = jinja2.Environment(
         loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True
@@ -136,30 +165,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "status": "ok",
             "protocol": PROTOCOL_VERSION,
             "sessions": sessions,
+            "parked": len(app.state.parking),
             "worker": os.getpid(),
         }
 
     @app.websocket("/ws")
     async def training_socket(websocket: WebSocket) -> None:
+        # The Guard has checked the Host already.
         origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
-        if not (
-            origin_allowed(origin, host, settings.allowed_origins)
-            and host_allowed(host, settings.is_loopback)
-        ):
+        if not origin_allowed(origin, host, settings.allowed_origins):
             # Closing before accept makes the server answer the handshake with HTTP 403.
             await websocket.close(WS_1008_POLICY_VIOLATION)
             return
         await websocket.accept()
-        if len(app.state.sessions) >= settings.connections_per_worker:
-            reason = full_reason(settings)
-            await websocket.close(WS_1013_TRY_AGAIN_LATER, reason)
+        address = capped_address(websocket)
+        refusal = refusal_reason(app, settings, address)
+        if refusal:
+            await websocket.close(WS_1013_TRY_AGAIN_LATER, refusal)
             return
-        session = Session(websocket, settings)
+        # A page whose socket dropped comes back with its session's token (?resume=...).
+        session = app.state.parking.take(websocket.query_params.get("resume"))
+        if session is None:
+            session = Session(websocket, settings, app.state.lanes)
+        else:
+            session.attach(websocket)
         app.state.sessions.add(session)
+        if address:
+            app.state.by_address[address] += 1
         try:
             await session.serve()
         finally:
             app.state.sessions.discard(session)
+            if address:
+                app.state.by_address[address] -= 1
+                if app.state.by_address[address] <= 0:
+                    del app.state.by_address[address]
+            if not app.state.stopping:
+                app.state.parking.park(session, address)
 
     return app
 

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
@@ -21,6 +21,8 @@ from typing import Any
 import uvicorn
 
 from server.config import SETTINGS_VARIABLE, Settings
+from server.hosts import normal_allowed_host, normal_origin
+from server.http_protocol import GuardedH11Protocol
 
 # Many small sessions share the cores: BLAS thread pools per matrix product only fight each
 # other (measured 5x slower on a busy 2-core machine). Set before NumPy loads, in main().
@@ -33,6 +35,8 @@ MAX_WORKERS = 64
 # How long stopped workers get to close their sessions (code 1001) before they are killed.
 STOP_GRACE_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# An idle keep-alive connection is closed after this long (uvicorn's default, said out loud).
+KEEP_ALIVE_SECONDS = 5
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -49,7 +53,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="ORIGIN",
+        type=argument(normal_origin),
         help="also accept websockets from this origin, e.g. http://teacher.local:8000 (repeatable)",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        type=argument(normal_allowed_host),
+        help="on a bind open to the room, also answer requests for this host name (the machine's "
+        "own names and addresses are always answered; repeatable)",
     )
     parser.add_argument(
         "--workers",
@@ -64,6 +78,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if not 1 <= args.workers <= MAX_WORKERS:
         parser.error(f"--workers: must be in [1, {MAX_WORKERS}], got {args.workers}")
     return args
+
+
+def argument(normalise: Callable[[str], str]) -> Callable[[str], str]:
+    """An argparse `type` whose ValueError text becomes the error line (argparse would print
+    only "invalid value")."""
+
+    def parse(text: str) -> str:
+        try:
+            return normalise(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error).split(": ", 1)[-1]) from None
+
+    parse.__name__ = normalise.__name__
+    return parse
 
 
 def page_url(host: str, port: int) -> str:
@@ -92,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         allowed_origins=tuple(args.allow_origin),
+        allowed_hosts=tuple(args.allow_host),
         workers=args.workers,
     )
     url = page_url(args.host, args.port)
@@ -114,9 +143,17 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """What every server process is run with, whichever way it is started."""
     return {
         "ws_per_message_deflate": False,  # compression costs far more CPU than it saves
-        "ws_max_size": 16 * settings.max_message_bytes,  # bigger: a clear error, not a close
+        "ws_max_size": max_frame_bytes(settings),
+        "http": GuardedH11Protocol,  # a deadline for every request: see server/http_protocol.py
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "log_level": "warning",
     }
+
+
+def max_frame_bytes(settings: Settings) -> int:
+    """The largest websocket message uvicorn reads at all: above the config cap, so a config a
+    little too big gets a clear error rather than a close (1009)."""
+    return max(16 * settings.max_message_bytes, 2 * settings.max_config_bytes)
 
 
 def reuse_port_balances() -> bool:

@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from server.hosts import is_loopback_host, normal_allowed_host, normal_origin
 
 PROTOCOL_VERSION = 1
 MAX_SPEED = 1000  # iterations per frame
 MAX_FPS = 60
 # The longest float64 JSON number, -1.2345678901234567e-100, and its separator ", ".
 NUMBER_BYTES = 26
+# Numbers an optimizer keeps per parameter, at most (Adam: m, v and its step count t).
+OPTIMIZER_SLOTS = 3
+# One drawn point of a config's data, [x1, x2, target] and the ", " after it.
+POINT_BYTES = 3 * NUMBER_BYTES + 4
 # Worker processes of `--workers N` rebuild their Settings from this variable (JSON).
 SETTINGS_VARIABLE = "BACKPROP_LAB_SETTINGS"
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether `host` (a name or an address, IPv6 with or without brackets) is this machine
-    only: every address of 127.0.0.0/8, ::1 in any spelling, an IPv4-mapped one, `localhost`."""
-    name = host.strip("[]")
-    if name.lower() == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:  # a name: only `localhost` is sure to stay on this machine
-        return False
-    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
-    return (mapped or address).is_loopback
 
 
 @dataclass(frozen=True)
@@ -37,7 +28,8 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8000
-    allowed_origins: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()  # normalised to scheme://host[:port]
+    allowed_hosts: tuple[str, ...] = ()  # more names a Host may carry on a bind open to the room
     # Size of the networks and data sets a client may ask for (passed on to engine.Limits).
     max_hidden_layers: int = 8
     max_neurons: int = 32
@@ -48,10 +40,20 @@ class Settings:
     rate_limit_per_second: float = 100.0
     rate_limit_burst: int = 200
     max_connections: int = 64  # over all worker processes together
+    # Sessions one client address may hold (loopback is not capped). Sized for a class of 30
+    # behind one NAT (a school network often shows the server one address for every laptop),
+    # one tab each: a prankster on an address of his own can take at most half the slots.
+    max_sessions_per_address: int = 32
     # Server processes sharing the port; sessions are per connection, so they share nothing.
     workers: int = 1
     # Streaming.
     ack_timeout: float = 60.0
+    # A message (text, phase or frame) the client has not taken in this long: it stopped reading.
+    send_timeout: float = 30.0
+    # A session that neither plays nor sends for this long is closed (the page offers a resume).
+    idle_timeout: float = 600.0
+    # A session whose socket dropped is kept this long for the page to resume it with its token.
+    resume_grace: float = 120.0
     frame_window: int = 2
     default_fps: int = 30
     history_cap: int = 64
@@ -70,8 +72,12 @@ class Settings:
             "rate_limit_per_second": self.rate_limit_per_second,
             "rate_limit_burst": self.rate_limit_burst,
             "max_connections": self.max_connections,
+            "max_sessions_per_address": self.max_sessions_per_address,
             "workers": self.workers,
             "ack_timeout": self.ack_timeout,
+            "send_timeout": self.send_timeout,
+            "idle_timeout": self.idle_timeout,
+            "resume_grace": self.resume_grace,
             "frame_window": self.frame_window,
             "history_cap": self.history_cap,
             "slice_seconds": self.slice_seconds,
@@ -83,6 +89,14 @@ class Settings:
             message = f"must be in [1, {MAX_FPS}], got {self.default_fps}"
             raise ValueError(f"settings.default_fps: {message}")
 
+        try:
+            origins = tuple(normal_origin(origin) for origin in self.allowed_origins)
+            hosts = tuple(normal_allowed_host(host) for host in self.allowed_hosts)
+        except ValueError as error:
+            raise ValueError(f"settings: {error}") from None
+        object.__setattr__(self, "allowed_origins", origins)  # frozen: normalised once, here
+        object.__setattr__(self, "allowed_hosts", hosts)
+
         if self.workers > self.max_connections:
             message = f"{self.workers} workers cannot share {self.max_connections} connections"
             raise ValueError(f"settings.workers: {message}")
@@ -93,16 +107,25 @@ class Settings:
 
     @property
     def max_config_bytes(self) -> int:
-        """A `config` may carry the weights of the largest network the limits allow (an export
-        sent back, a reconnect's restore) on top of what any message may: 305 KiB by default."""
+        """A `config` may carry a whole run sent back (an export imported, a restore after a
+        server restart) on top of what any message may: the largest network's weights and its
+        optimizer's state, and `max_points` drawn points. 1.40 MiB by default."""
         layers, width = self.max_hidden_layers + 1, self.max_neurons
-        return self.max_message_bytes + layers * (width * width + width) * NUMBER_BYTES
+        parameters = layers * (width * width + width)
+        numbers = parameters * (1 + OPTIMIZER_SLOTS)
+        return self.max_message_bytes + numbers * NUMBER_BYTES + self.max_points * POINT_BYTES
 
     @property
     def connections_per_worker(self) -> int:
         """Each process counts only its own sessions: an equal share keeps the total within
         max_connections (the OS, not us, decides which process takes a connection)."""
         return self.max_connections // self.workers
+
+    @property
+    def sessions_per_address_per_worker(self) -> int:
+        """Each process counts an address's sessions on its own, as for connections_per_worker;
+        the kernel spreads one address's connections over the workers by their ports."""
+        return max(1, self.max_sessions_per_address // self.workers)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -111,6 +134,7 @@ class Settings:
     def from_json(cls, text: str) -> Settings:
         fields: dict[str, Any] = json.loads(text)
         fields["allowed_origins"] = tuple(fields.get("allowed_origins", ()))
+        fields["allowed_hosts"] = tuple(fields.get("allowed_hosts", ()))
         return cls(**fields)
 
     def limits(self) -> dict[str, float]:
@@ -126,4 +150,6 @@ class Settings:
             "max_fps": MAX_FPS,
             "frame_window": self.frame_window,
             "ack_timeout": self.ack_timeout,
+            "idle_timeout": self.idle_timeout,
+            "resume_grace": self.resume_grace,
         }

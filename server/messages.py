@@ -10,6 +10,7 @@ from typing import Any
 
 from engine import schema
 from engine.changes import allowed_choices
+from engine.progress import progress
 from engine.run import Limits, Run, default_config
 from server import frames, protocol
 from server.config import PROTOCOL_VERSION, Settings
@@ -52,7 +53,13 @@ def export(run: Run) -> dict[str, Any]:
     the network exactly (Python's float repr round-trips every double)."""
     config = copy.deepcopy(run.config)
     config["network"] = {**config["network"], **run.network.to_spec()}
-    return {"type": "export", "config": config, "iteration": run.iteration, "epoch": run.epoch}
+    return {
+        "type": "export",
+        "config": config,
+        "iteration": run.iteration,
+        "epoch": run.epoch,
+        "progress": progress(run),  # sent back in a `restore`, the run goes on bit for bit
+    }
 
 
 def data(run: Run) -> dict[str, Any]:

@@ -20,12 +20,30 @@ TICK_LEAD = 1.1
 MAX_SHARE = 0.5
 # Rate-limit tokens per message: building a run and sending its data, or a gradient check,
 # costs far more than a slider move (a person does not need ten of them a second).
-MESSAGE_COST = {"config": 20, "points": 20, "reset": 5, "inspect": 5, "compare": 5}
-# A phase step costs this many tokens per phase: each is a layer's pass over the whole batch,
-# sent as f64 (up to about a megabyte on the largest network).
+MESSAGE_COST = {
+    "config": 20,
+    "restore": 20,
+    "points": 20,
+    "reset": 5,
+    "inspect": 5,
+    "compare": 5,
+    "export": 5,  # up to a megabyte of JSON on the largest network
+}
+# A phase step costs this many tokens per phase up front, and then one more for every
+# PHASE_BYTES_PER_TOKEN bytes the phase turned out to be: a phase is a layer's pass over the
+# whole batch, sent as f64, from 1 KB (2-4-1, batch 10) to 800 KB (8 x 32, batch 2,500).
+# Measured (benchmarks/phase_cost.py, one core): computing and encoding a phase takes about
+# 0.043 ms + 1.46 us per KB, so its size, not its count, is its cost; 32 KB cost as much CPU
+# as the fixed part, as much as any one-token message. Sending costs in proportion too.
 PHASE_COST = 1
+PHASE_BYTES_PER_TOKEN = 32 * 1024
 # `{"type": "ack"}` with room for whitespace; anything longer is parsed after the rate limit.
 MAX_ACK_CHARS = 64
+
+
+def phase_tokens(size: int) -> int:
+    """Tokens a phase of `size` bytes costs beyond its up-front PHASE_COST."""
+    return size // PHASE_BYTES_PER_TOKEN
 
 
 def message_cost(message: BaseModel) -> int:
@@ -50,6 +68,17 @@ class TokenBucket:
             return False
         self.tokens -= tokens
         return True
+
+    def charge(self, tokens: int) -> None:
+        """Work already done that turned out dearer than paid for: the bucket may go into debt,
+        and the messages after it wait until it is paid back."""
+        self.take(0)  # refill up to now first
+        self.tokens -= tokens
+
+    @property
+    def in_debt(self) -> bool:
+        self.take(0)
+        return self.tokens < 0
 
 
 class Credits:

@@ -189,6 +189,14 @@ class Export(Message):
     type: Literal["export"]
 
 
+class Restore(Message):
+    """Puts an export's `progress` (counters, optimizer state, batch order, random streams)
+    into the run just built from the same export's config: a run carried over a restart."""
+
+    type: Literal["restore"]
+    progress: dict[str, Any]
+
+
 class Ack(Message):
     type: Literal["ack"]
 
@@ -207,6 +215,7 @@ ClientMessage = Annotated[
     | Points
     | Compare
     | Export
+    | Restore
     | Ack,
     Field(discriminator="type"),
 ]
@@ -224,8 +233,11 @@ MESSAGE_TYPES = (
     "points",
     "compare",
     "export",
+    "restore",
     "ack",
 )
+# Messages that may carry a whole run (weights, optimizer state, points): the config cap.
+RUN_SIZED = ("config", "restore")
 _client_message = TypeAdapter(ClientMessage)
 
 
@@ -256,7 +268,7 @@ def parse_message(
     if kind not in MESSAGE_TYPES:
         expected = ", ".join(MESSAGE_TYPES)
         raise ProtocolError(f"type: unknown message type {shown(kind)}; expected one of {expected}")
-    if size > max_bytes and kind != "config":
+    if size > max_bytes and kind not in RUN_SIZED:
         raise ProtocolError(f"message: {size} bytes is larger than the limit of {max_bytes}")
     try:
         message = _client_message.validate_python(document)
@@ -323,10 +335,15 @@ def _field_name(loc: tuple[Any, ...]) -> str:
             kind = "training"
     elif kind == "reset" and rest == ["seed"]:
         return "network.seed"
-    name = str(kind)
-    for part in rest:
-        name += f"[{part}]" if isinstance(part, int) else f".{part}"
+    name = str(kind)[:40]
+    for part in rest:  # an unknown key is part of the path: cut it short like a value
+        name += f"[{part}]" if isinstance(part, int) else f".{_short_key(part)}"
     return name
+
+
+def _short_key(key: Any) -> str:
+    text = str(key)
+    return text if len(text) <= 40 else shown(text)
 
 
 # ----- what the server tells a client in `hello` -------------------------------------------------

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
-import math
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -23,28 +24,39 @@ from fastapi import WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
+from engine import progress
 from engine.changes import apply_change, changeable
 from engine.run import Limits, Run, TrainStatus, default_config
 from server import frames, messages, protocol
 from server.config import Settings
+from server.fairness import Engine, Lanes
 from server.pacing import (
     ChunkSizer,
     Credits,
     Gate,
     RateLimitedError,
     max_training_seconds,
+    phase_tokens,
     tick_seconds,
 )
 from server.race import MetricsCache, Race, add_point
 
 MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
+# Close codes the page acts on (docs/protocol.md): a policy breach (no ack, not reading), and
+# an idle session, which the page does not reconnect by itself but offers to resume.
+CLOSE_POLICY = 1008
+CLOSE_IDLE = 4000
 
 
 class Session:
     """The run of one browser tab and the stream of frames that shows it."""
 
-    def __init__(self, websocket: WebSocket, settings: Settings) -> None:
+    def __init__(
+        self, websocket: WebSocket, settings: Settings, lanes: Lanes | None = None
+    ) -> None:
         self.websocket, self.settings = websocket, settings
+        # The worker's engine, shared fairly with its other sessions (server/fairness.py).
+        self.engine = Engine(lanes or Lanes(), settings.slice_seconds)
         self.limits = Limits(
             max_hidden_layers=settings.max_hidden_layers,
             max_neurons=settings.max_neurons,
@@ -70,10 +82,30 @@ class Session:
         # Serialises every use of the run: handlers, training slices, and frames built in a
         # worker thread (NumPy releases the GIL, so other sessions keep going meanwhile).
         self.engine_lock = asyncio.Lock()
-        # How long each kind of engine call took last; a gradient check always goes to a thread.
-        self.durations: dict[str, float] = {"inspect": math.inf}
         self._metrics = MetricsCache()
         self._cancel: Callable[[], None] | None = None
+        # The secret a page resumes this session with after its socket dropped (server/app.py).
+        self.token = secrets.token_urlsafe(24)
+        self.resumed = False
+        self.last_activity = time.monotonic()  # the client's last message other than an ack
+        # The loss points of each frame in flight: a frame lost with its socket is not a gap.
+        self.unacked: deque[tuple[list, list[list]]] = deque()
+        self.close_code: int | None = None
+
+    def attach(self, websocket: WebSocket) -> None:
+        """Carry on with a new socket (a resume): what was in flight on the old one is lost,
+        so its loss points go out again with the next frame (the page skips ones it has)."""
+        self.websocket, self.resumed, self.close_code = websocket, True, None
+        self.send_lock = asyncio.Lock()
+        self.credits = Credits(self.settings.frame_window)
+        while self.unacked:
+            points, racers = self.unacked.pop()
+            self.history.extendleft(reversed(points))
+            for variant, lost in zip(self.race.variants, racers, strict=False):
+                variant.history.extendleft(reversed(lost))
+        self.last_activity = time.monotonic()
+        self.wake = asyncio.Event()
+        self.offer_frame()
 
     @property
     def in_flight(self) -> int:
@@ -89,7 +121,7 @@ class Session:
             await self.send_json(messages.data(self.run))
             async with anyio.create_task_group() as group:
                 self._cancel = group.cancel_scope.cancel
-                for task in (self.receive_loop, self.send_loop, self.train_loop, self.ack_watchdog):
+                for task in (self.receive_loop, self.send_loop, self.train_loop, self.watchdog):
                     group.start_soon(self._until_first_ends, task, group.cancel_scope)
         except WebSocketDisconnect:
             pass
@@ -107,6 +139,7 @@ class Session:
 
     async def close(self, code: int, reason: str) -> None:
         """Close the socket (tolerating one already gone) and stop every task of the session."""
+        self.close_code = code
         # A client that stopped reading can hold a send forever: give the close a deadline.
         with anyio.move_on_after(5), contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await self.websocket.close(code, reason)
@@ -120,12 +153,21 @@ class Session:
             text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError):  # NumPy scalars, or NaN from a diverged figure
             text = json.dumps(frames.json_safe(payload), separators=(",", ":"), allow_nan=False)
-        async with self.send_lock:
-            await self.websocket.send_text(text)
+        await self.deliver(self.websocket.send_text, text)
 
     async def send_bytes(self, message: bytes) -> None:
+        await self.deliver(self.websocket.send_bytes, message)
+
+    async def deliver(self, send: Callable[[Any], Awaitable[None]], message: Any) -> None:
+        """Send with a deadline: a client that stopped reading (its socket buffers full) is
+        closed after `send_timeout` seconds, whatever was being sent, frame, phase or text."""
+        timeout = self.settings.send_timeout
         async with self.send_lock:
-            await self.websocket.send_bytes(message)
+            with anyio.move_on_after(timeout) as waited:
+                await send(message)
+        if waited.cancelled_caught:
+            await self.close(CLOSE_POLICY, f"not reading: a message waited {timeout:g} s")
+            raise WebSocketDisconnect(CLOSE_POLICY)
 
     async def send_error(self, error: ValueError) -> None:
         """A refused message: the field it names (when it names one) and what was wrong."""
@@ -161,17 +203,24 @@ class Session:
             self.credits.spend()
             await self.send_bytes(message)
 
-    async def ack_watchdog(self) -> None:
-        """Close a client that holds frames without acking them for `ack_timeout` seconds."""
-        timeout = self.settings.ack_timeout
+    async def watchdog(self) -> None:
+        """Close a client that holds frames without acking them for `ack_timeout` seconds, and
+        a session that neither plays nor sends for `idle_timeout` (it keeps a slot and memory
+        that the next student may need; the page offers to resume it)."""
+        timeout, idle = self.settings.ack_timeout, self.settings.idle_timeout
         while True:
-            await asyncio.sleep(min(1.0, timeout / 4))
+            await asyncio.sleep(min(1.0, timeout / 4, idle / 4))
             if self.credits.overdue(timeout):
-                await self.close(1008, f"no ack for {timeout:g} s")
+                await self.close(CLOSE_POLICY, f"no ack for {timeout:g} s")
+                return
+            if not self.playing and time.monotonic() - self.last_activity > idle:
+                await self.close(CLOSE_IDLE, f"idle for {idle / 60:g} min")
                 return
 
     def acked(self) -> None:
         if self.credits.release():
+            if self.unacked:
+                self.unacked.popleft()
             self.wake.set()
 
     # ----- receiving -------------------------------------------------------------------------
@@ -188,7 +237,12 @@ class Session:
 
     async def handle_raw(self, text: str | None, data: bytes | None) -> None:
         try:
-            message = self.gate.admit(text, data, self.credits.in_flight)
+            admit = functools.partial(self.gate.admit, text, data, self.credits.in_flight)
+            # A run-sized message takes milliseconds to parse: the session's share pays for it.
+            big = text is not None and len(text) > self.settings.max_message_bytes
+            message = await self.engine_call("parse", admit) if big else admit()
+            if not isinstance(message, protocol.Ack):
+                self.last_activity = time.monotonic()  # acks are not activity: a page sends them
             await self.apply(message)
         except RateLimitedError as refused:
             if refused.report:
@@ -221,7 +275,7 @@ class Session:
             await self.send_json(messages.data(self.run))
 
     async def on_config(self, message: protocol.Config) -> None:
-        run = Run(message.config(), limits=self.limits)
+        run = await self.engine_call("config", lambda: Run(message.config(), limits=self.limits))
         self.set_playing(False)
         await self.new_run(run, data=True)
 
@@ -263,13 +317,27 @@ class Session:
             self.set_playing(False)
             await self.send_status()
         if message.unit == "phase":
-            # One at a time, each sent before the next is computed: memory stays flat.
-            for _ in range(message.count):
-                phase = await self.engine_call("phase", self.run.next_phase)
-                await self.send_bytes(frames.phase_message({**phase, "run": self.run_id}))
+            await self.send_phases(message.count)
             return
         per_unit = 1 if message.unit == "iteration" else self.iterations_per_epoch()
         await self.train(message.count * per_unit)
+
+    async def send_phases(self, count: int) -> None:
+        """One phase at a time, each sent before the next is computed (memory stays flat), each
+        charged by its size; a step that runs the rate limit into debt stops there."""
+        bucket = self.gate.bucket
+        for _ in range(count):
+            if bucket.in_debt:
+                refused = self.gate.refused()
+                if refused.report:
+                    await self.send_error(ValueError(str(refused)))
+                return
+            encoded = await self.engine_call("phase", self.encoded_phase)
+            bucket.charge(phase_tokens(len(encoded)))
+            await self.send_bytes(encoded)
+
+    def encoded_phase(self) -> bytes:
+        return frames.phase_message({**self.run.next_phase(), "run": self.run_id})
 
     def check_step_size(self, message: protocol.Step) -> None:
         """A step runs while the receiver waits: keep it to seconds, play is for longer runs."""
@@ -302,7 +370,14 @@ class Session:
         self.race.start(self.run, [(v.label, v.training()) for v in message.variants])
 
     async def on_export(self, message: protocol.Export) -> None:
-        await self.send_json(messages.export(self.run))
+        exported = await self.engine_call("export", messages.export, self.run)
+        await self.send_json(exported)
+
+    async def on_restore(self, message: protocol.Restore) -> None:
+        """The run goes on from an export's progress: same run (its id too), new counters."""
+        await self.engine_call("restore", progress.restore, self.run, message.progress)
+        self.race.restart(self.run)
+        await self.send_json(self.state_message())
 
     def set_playing(self, playing: bool) -> None:
         self.playing = playing
@@ -346,7 +421,7 @@ class Session:
             async with self.engine_lock:
                 if not self.playing:  # paused (or a new run) while we waited for the lock
                     return
-                status = self.train_slice(chunk)
+                status = await self.train_slice(chunk)
             if remaining is not None:
                 remaining -= chunk
             if not await self.after_slice(status):
@@ -358,7 +433,7 @@ class Session:
         remaining = iterations
         while remaining > 0:
             chunk = min(self.chunk.size, remaining)
-            status = self.train_slice(chunk)
+            status = await self.train_slice(chunk)
             remaining -= chunk
             if not await self.after_slice(status):
                 return
@@ -372,29 +447,16 @@ class Session:
         return True
 
     async def engine_call(self, kind: str, function: Callable[..., Any], *args: Any) -> Any:
-        """Call `function` on the event loop if its `kind` took less than a slice last time,
-        else in a worker thread (NumPy releases the GIL there, so other sessions keep going).
+        """`function(*args)` in the session's fair turn of the engine (server/fairness.py)."""
+        return await self.engine.call(kind, function, *args)
 
-        Small networks stay inline because a thread hand-off costs more than it saves on a
-        busy machine; big ones (a 5000-point metrics pass, a gradient check) never block.
-        """
-
-        def timed() -> Any:
-            # CPU time of this thread: being preempted on a busy machine does not count.
-            started = time.thread_time()
-            result = function(*args)
-            self.durations[kind] = time.thread_time() - started
-            return result
-
-        if self.durations.get(kind, 0.0) <= self.settings.slice_seconds:
-            return timed()
-        return await anyio.to_thread.run_sync(timed)
-
-    def train_slice(self, chunk: int) -> TrainStatus:
-        started = time.perf_counter()  # wall time: what the other sessions wait for
-        status = self.run.train(chunk)
-        self.race.train(chunk)
-        self.chunk.measured(chunk, time.perf_counter() - started)
+    async def train_slice(self, chunk: int) -> TrainStatus:
+        """`chunk` iterations of the run and its racers, in the session's turn of the engine."""
+        async with self.engine.inline():
+            started = time.perf_counter()
+            status = self.run.train(chunk)
+            self.race.train(chunk)
+            self.chunk.measured(chunk, time.perf_counter() - started)  # wall: what others wait
         self._metrics.forget()
         return status
 
@@ -418,14 +480,16 @@ class Session:
     # ----- messages to the client ------------------------------------------------------------
 
     def hello(self) -> dict[str, Any]:
-        return messages.hello(
+        greeting = messages.hello(
             self.settings, self.limits, self.state_message(), self.speed, self.fps
         )
+        return {**greeting, "session": self.token, "resumed": self.resumed}
 
     def state_message(self) -> dict[str, Any]:
         return messages.state(self.run, self.run_id, self.playing)
 
     def frame_message(self) -> bytes:
+        self.unacked.append((list(self.history), [list(v.history) for v in self.race.variants]))
         header = {
             "run": self.run_id,
             "playing": self.playing,

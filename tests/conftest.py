@@ -79,7 +79,9 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser, live_server) -> Iterator[object]:
     """A fresh 1280×720 page; `page.console_errors` collects console errors and page crashes."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    # The tests read the page's state with string expressions (wait_for_function), which the
+    # page's Content-Security-Policy forbids as eval; test_hygiene_browser.py loads it under CSP.
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
     tab = context.new_page()
     tab.console_errors = []
     tab.on("console", lambda message: _record_console(tab, message))

@@ -7,15 +7,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server import cli
-from server.app import asset_dir, create_app, host_allowed, origin_allowed
-from server.config import Settings, is_loopback_host
+from server.app import asset_dir, create_app
+from server.config import Settings
+from server.hosts import HostRule, is_loopback_host, origin_allowed
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(Settings())) as test_client:
+    # A loopback bind answers loopback Hosts only (TestClient's default is "testserver").
+    with TestClient(create_app(Settings()), base_url="http://127.0.0.1:8000") as test_client:
         yield test_client
 
 
@@ -28,7 +30,8 @@ def test_page_is_rendered_from_the_templates_directory(client):
 
 def test_healthz(client):
     health = client.get("/healthz").json()
-    assert health == {"status": "ok", "protocol": 1, "sessions": 0, "worker": os.getpid()}
+    expected = {"status": "ok", "protocol": 1, "sessions": 0, "parked": 0, "worker": os.getpid()}
+    assert health == expected
 
 
 @pytest.mark.parametrize(
@@ -55,14 +58,15 @@ def test_assets_are_found_at_the_repository_root_in_a_checkout():
     assert asset_dir("static") == ROOT / "static"
 
 
-def test_host_rules():
-    assert host_allowed("127.0.0.1:8000", loopback_bind=True)
-    assert host_allowed("[::1]:8000", loopback_bind=True)
-    assert host_allowed("localhost", loopback_bind=True)
-    assert not host_allowed("evil.example:8000", loopback_bind=True)
-    assert not host_allowed("127.0.0.1.evil.example", loopback_bind=True)
-    assert not host_allowed(None, loopback_bind=True)
-    assert host_allowed("192.168.1.20:8000", loopback_bind=False)
+def test_host_rules_on_a_loopback_bind():
+    rule = HostRule("127.0.0.1")
+    assert rule.allows("127.0.0.1:8000")
+    assert rule.allows("[::1]:8000")
+    assert rule.allows("localhost")
+    assert not rule.allows("evil.example:8000")
+    assert not rule.allows("127.0.0.1.evil.example")
+    assert not rule.allows(None)
+    assert not rule.allows("")
 
 
 @pytest.mark.parametrize(
@@ -89,9 +93,10 @@ def test_loopback_is_any_loopback_address(host, loopback):
 
 
 def test_a_loopback_address_in_the_host_header_is_allowed():
-    assert host_allowed("127.0.0.2:8000", loopback_bind=True)
-    assert host_allowed("[0:0:0:0:0:0:0:1]:8000", loopback_bind=True)
-    assert not host_allowed("[::ffff:10.0.0.1]:8000", loopback_bind=True)
+    rule = HostRule("127.0.0.1")
+    assert rule.allows("127.0.0.2:8000")
+    assert rule.allows("[0:0:0:0:0:0:0:1]:8000")
+    assert not rule.allows("[::ffff:10.0.0.1]:8000")
 
 
 def test_origin_rules():
@@ -104,9 +109,11 @@ def test_origin_rules():
 
 def test_the_config_cap_is_computed_from_the_network_limits():
     small, default = Settings(max_hidden_layers=1, max_neurons=4), Settings()
-    # 9 weight layers of 32 x 32 weights and 32 biases, at 26 bytes a number, over 64 KiB.
-    assert default.max_config_bytes == 64 * 1024 + 9 * (32 * 32 + 32) * 26
-    assert small.max_config_bytes == 64 * 1024 + 2 * (4 * 4 + 4) * 26
+    # 9 weight layers of 32 x 32 weights and 32 biases, each with up to 3 optimizer numbers,
+    # and 5,000 points of 3 numbers, at 26 bytes a number (4 more a point), over 64 KiB.
+    points = 5000 * (3 * 26 + 4)
+    assert default.max_config_bytes == 64 * 1024 + 4 * 9 * (32 * 32 + 32) * 26 + points
+    assert small.max_config_bytes == 64 * 1024 + 4 * 2 * (4 * 4 + 4) * 26 + points
     assert default.limits()["max_config_bytes"] == default.max_config_bytes
 
 

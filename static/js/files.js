@@ -31,7 +31,7 @@ export function parsePointsCsv(text, maxPoints) {
   return points;
 }
 
-/** An exported network file → a config to send; checks its shape, the server checks the rest. */
+/** An exported network file → {config, progress} to send; checks its shape, the server the rest. */
 export function parseNetworkJson(text) {
   let document;
   try {
@@ -44,7 +44,9 @@ export function parseNetworkJson(text) {
       throw new Error(`missing the "${part}" part of a backprop-lab network file`);
     }
   }
-  return { network: document.network, training: document.training, data: document.data };
+  const config = { network: document.network, training: document.training, data: document.data };
+  // An export's progress (optimizer state, batch order, counters); older files have none.
+  return { config, progress: document.progress ?? null };
 }
 
 /** A flat {data, shape: [rows, cols]} array → nested lists. */

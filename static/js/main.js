@@ -12,6 +12,7 @@ import { $, showError, showNotice } from "./notices.js";
 import { receivePhase } from "./phases.js";
 import { PlanePoints } from "./points.js";
 import { Race } from "./race.js";
+import { Resume } from "./resume.js";
 import { Selection } from "./selection.js";
 import { Socket } from "./socket.js";
 import { Store } from "./store.js";
@@ -25,7 +26,11 @@ const store = new Store();
 const app = { store, controls: null, lessons: null, buildPanels, loadLesson };
 app.socket = new Socket(socketUrl(), {
   onOpen: () => app.sync.opened(),
-  onClose: (retryMs) => app.sync.closed(retryMs),
+  onClose: (retryMs) => {
+    app.resume.closed();
+    app.sync.closed(retryMs);
+  },
+  onIdle: (event) => app.resume.idle(event),
   onText: (message) => app.sync.text(message),
   onBinary: (decoded) => {
     // Frames and phases say which run they show: one of another run (the page changed it
@@ -41,6 +46,7 @@ app.socket = new Socket(socketUrl(), {
 });
 app.loop = new Loop(app);
 app.sync = new Sync(app);
+app.resume = new Resume(app);
 app.transport = new Transport(app);
 app.view = new View(app);
 app.race = new Race(app);

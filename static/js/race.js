@@ -15,6 +15,7 @@ export class Race {
   start(variants) {
     const { store, socket, loop } = this.app;
     store.compare = new Map();
+    this.variants = variants; // a restore after a server restart starts the race again
     socket.send({ type: "compare", variants });
     $("race").textContent = "Stop race";
     $("race").dataset.racing = "1";

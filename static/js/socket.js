@@ -1,6 +1,9 @@
 // The websocket: connects, reconnects with backoff, decodes the binary envelope of docs/protocol.md.
 
 const MAX_BACKOFF_MS = 8000;
+// The server closed an idle session (docs/protocol.md): reconnecting by itself would undo that,
+// so the page waits for the person to resume.
+export const CLOSE_IDLE = 4000;
 
 // Bytes per element of each dtype of docs/protocol.md; an f64 array also starts 8-byte aligned.
 const DTYPES = {
@@ -52,7 +55,11 @@ function align(offset, bytes) {
   return Math.ceil(offset / bytes) * bytes;
 }
 
-/** A reconnecting websocket. `handlers`: onOpen(), onClose(), onText(msg), onBinary(decoded). */
+/**
+ * A reconnecting websocket. `handlers`: onOpen(), onClose(retryMs, event), onIdle(event),
+ * onText(msg), onBinary(decoded). After a drop it reconnects with the session's `token`
+ * (?resume=...), so the server hands back the very session it kept.
+ */
 export class Socket {
   constructor(url, handlers) {
     this.url = url;
@@ -60,18 +67,22 @@ export class Socket {
     this.backoff = 250;
     this.ws = null;
     this.closedByUs = false;
+    this.token = null; // the session's resume token, from hello
+    this.retry = 0; // the pending reconnect's timer
     this.connect();
   }
 
   connect() {
-    const ws = new WebSocket(this.url);
+    clearTimeout(this.retry);
+    const url = this.token ? `${this.url}?resume=${encodeURIComponent(this.token)}` : this.url;
+    const ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     ws.addEventListener("open", () => {
       this.backoff = 250;
       this.handlers.onOpen?.();
     });
     ws.addEventListener("message", (event) => this.receive(event.data));
-    ws.addEventListener("close", () => this.scheduleReconnect(ws));
+    ws.addEventListener("close", (event) => this.scheduleReconnect(ws, event));
     this.ws = ws;
   }
 
@@ -80,10 +91,11 @@ export class Socket {
     else this.handlers.onBinary?.(decodeEnvelope(data));
   }
 
-  scheduleReconnect(ws) {
+  scheduleReconnect(ws, event) {
     if (ws !== this.ws || this.closedByUs) return;
-    this.handlers.onClose?.(this.backoff);
-    setTimeout(() => this.connect(), this.backoff);
+    if (event.code === CLOSE_IDLE) return this.handlers.onIdle?.(event);
+    this.handlers.onClose?.(this.backoff, event);
+    this.retry = setTimeout(() => this.connect(), this.backoff);
     // Exponential backoff so a restarting server is not hammered by every open tab.
     this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
   }

@@ -36,9 +36,7 @@ export class Sync {
     const { store } = this.app;
     setConnection("connected");
     store.run = null; // a new session: nothing it sends is ours until it confirms our run
-    // A reconnect opens a new session: resend the run we had, with its trained weights, so the
-    // person keeps their place.
-    if (store.helloSeen && store.config) this.sendConfig(this.configWithWeights());
+    // A reconnect resumes the kept session or restores our run: its hello says which (resume.js).
   }
 
   closed(retryMs) {
@@ -60,8 +58,8 @@ export class Sync {
     store.hello = message;
     this.confirmed ??= structuredClone(message.state?.config ?? message.defaults);
     if (firstTime) this.app.buildPanels(message);
-    const restoring = store.config !== null && !firstTime;
-    if (restoring) return; // opened() already resent our config
+    this.app.resume.hello(message, firstTime || store.config === null);
+    if (store.config !== null && !firstTime) return; // resumed, or restored by resume.js
     const { schema } = message;
     const parsed = url.parse(location.hash, message.defaults ?? message.state?.config, schema);
     view.apply(parsed.view);
@@ -80,7 +78,11 @@ export class Sync {
 
   state(message) {
     const { store, transport, view, loop } = this.app;
-    store.exact = { iteration: message.iteration ?? 0, network: message.network };
+    // Exact weights; an export's progress at the same iteration still holds (an edit keeps it).
+    const iteration = message.iteration ?? 0;
+    const progress = store.exact?.iteration === iteration && iteration > 0 ? store.exact.progress : null;
+    store.exact = { iteration, network: message.network, progress };
+    this.app.resume.confirmed(message);
     store.resetTrace(); // a new run, new weights or new data: the server restarted the iteration
     // A new run starts a new history; frames and phases of any other run are dropped from now
     // on (main.js). After a (re)connect the page has no run yet and restores its own history.
@@ -126,6 +128,7 @@ export class Sync {
   error(message) {
     const { store, points, view, loop } = this.app;
     const text = message.message ?? "the server reported an error";
+    if (this.app.resume.refused(message)) return;
     if (!this.app.controls?.showError(message.field, text)) showError(text);
     if (points.unconfirmed && message.field?.startsWith("points")) points.refused();
     // Nothing changed on the server: the box shows the sample it follows, not a refused one.
@@ -243,11 +246,13 @@ export class Sync {
   }
 
   exported(message) {
-    this.app.store.exact = { iteration: message.iteration, network: message.config.network };
+    const { iteration, progress } = message;
+    this.app.store.exact = { iteration, network: message.config.network, progress };
     if (!this.exportWanted) return;
     this.exportWanted = false;
-    // The server's own config and float64 weights: importing this file rebuilds the run exactly.
-    const text = JSON.stringify(message.config, null, 2);
+    // The server's own config, float64 weights and progress (optimizer state, batch order):
+    // importing this file carries the run on exactly.
+    const text = JSON.stringify({ ...message.config, progress }, null, 2);
     files.download("backprop-lab-network.json", text, "application/json");
   }
 
@@ -261,7 +266,9 @@ export class Sync {
 
   async importNetwork(file) {
     try {
-      this.sendConfig(files.parseNetworkJson(await file.text()));
+      const { config, progress } = files.parseNetworkJson(await file.text());
+      this.sendConfig(config);
+      if (progress) this.app.socket.send({ type: "restore", progress });
       showNotice("network imported");
     } catch (error) {
       showError(`${file.name}: ${error.message}`);

@@ -1,0 +1,184 @@
+"""Connection hygiene on the websocket, against a real uvicorn run with the console script's
+options: the per-address session cap, errors that never echo a long input, and the largest
+export coming back whole."""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack
+
+import numpy as np
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as ws_connect
+
+from server.config import Settings
+from tests.test_server_ws import ALL_FEATURES, connect, next_text
+from tests.uvicorn_helpers import free_port, room_address, running_server
+
+ROOM = room_address()
+needs_room = pytest.mark.skipif(ROOM is None, reason="no non-loopback IPv4 address to bind")
+LONGEST_ERROR = 300
+
+
+def greeted(url: str, stack: ExitStack):
+    """A websocket past hello and data (a page's first two messages)."""
+    socket = stack.enter_context(ws_connect(url, max_size=None, open_timeout=10))
+    assert json.loads(socket.recv(timeout=10))["type"] == "hello"
+    return socket
+
+
+def text_reply(socket, kinds: tuple[str, ...]) -> dict:
+    """The next text message of one of `kinds`, acking frames meanwhile."""
+    while True:
+        message = socket.recv(timeout=30)
+        if isinstance(message, bytes):
+            socket.send(json.dumps({"type": "ack"}))
+            continue
+        parsed = json.loads(message)
+        if parsed["type"] in kinds:
+            return parsed
+
+
+# ----- the per-address cap --------------------------------------------------------------------
+
+
+@needs_room
+def test_one_address_holds_at_most_its_share_of_sessions_and_loopback_is_not_capped():
+    settings = Settings(host="0.0.0.0", port=free_port("0.0.0.0"), max_sessions_per_address=2)
+    room_url, loopback_url = f"ws://{ROOM}:{settings.port}/ws", f"ws://127.0.0.1:{settings.port}/ws"
+    with running_server(settings) as server, ExitStack() as stack:
+        first, _second = greeted(room_url, stack), greeted(room_url, stack)
+        with ws_connect(room_url, open_timeout=10) as third:
+            with pytest.raises(ConnectionClosed) as refused:
+                while True:
+                    third.recv(timeout=10)
+            assert refused.value.rcvd.code == 1013
+            assert (
+                refused.value.rcvd.reason
+                == "too many tabs from your address: 2 sessions; close one"
+            )
+        # The teacher's own tabs (loopback) are not counted.
+        for _ in range(3):
+            greeted(loopback_url, stack)
+        assert server.app.state.by_address == {ROOM: 2}
+        first.close()
+        with ExitStack() as later:  # a closed tab frees its place
+            deadline_ok = greeted(room_url, later)
+            assert deadline_ok is not None
+
+
+# ----- errors cut short -------------------------------------------------------------------------
+
+LONG = "x" * 2000
+HUGE_KEY = "k" * 5000
+BAD_MESSAGES = [
+    {"type": "🙂" * 16000},  # 64 KB of emoji: the reply was 192 KB
+    {"type": LONG},
+    {"type": "config", "network": {"activation": LONG}},
+    {"type": "config", "network": {"output": LONG}},
+    {"type": "config", "network": {"loss": LONG}},
+    {"type": "config", "network": {"init": LONG}},
+    {"type": "config", "network": {"layers": [2, LONG, 1]}},
+    {"type": "config", "network": {"layers": [2] + [4] * 3000 + [1]}},
+    {"type": "config", "network": {HUGE_KEY: 1}},
+    {"type": "config", "training": {"optimizer": LONG}},
+    {"type": "config", "training": {"frozen": [LONG]}},
+    {"type": "config", "training": {"frozen": LONG}},
+    {"type": "config", "data": {"dataset": LONG}},
+    {"type": "config", "data": {"features": [LONG]}},
+    {"type": "config", "data": {"points": [[LONG, 1, 1]]}},
+    {"type": "config", "data": {"points": [[10**300, 1, 1]]}},
+    {"type": "config", "data": {"points": [[1, 1, 10**300]]}},
+    {"type": "set", "optimizer": LONG},
+    {"type": "set", "lr": LONG},
+    {"type": "set", "speed": LONG},
+    {"type": "set", HUGE_KEY: 1},
+    {"type": "step", "unit": LONG},
+    {"type": "reset", "seed": LONG},
+    {"type": "inspect", "kind": LONG, "layer": 0, "j": 0},
+    {"type": "focus", "sample": LONG},
+    {"type": "edit", "param": LONG, "layer": 0, "j": 0, "value": 1},
+    {"type": "points", "points": [[1, 1, LONG]]},
+    {"type": "points", "points": [[1, 1, 10**300]]},
+    {"type": "compare", "variants": [{"label": LONG}, {"label": "b"}]},
+    {"type": "compare", "variants": [{"label": "a", "optimizer": LONG}, {"label": "b"}]},
+    {"type": "compare", "variants": [{"label": "a", HUGE_KEY: 1}, {"label": "b"}]},
+]
+
+
+@pytest.mark.parametrize("message", BAD_MESSAGES, ids=range(len(BAD_MESSAGES)))
+def test_no_error_repeats_a_long_input(message):
+    with connect() as (socket, _session, _greeting):
+        socket.send_text(json.dumps(message))
+        reply = next_text(socket)
+        assert reply["type"] == "error"
+        assert len(reply["message"]) <= LONGEST_ERROR, reply["message"][:200]
+
+
+# ----- the largest export comes back ---------------------------------------------------------
+
+
+def largest_run_with_drawn_points(rng: np.random.Generator) -> dict:
+    """The largest network the limits allow, Adam, with 5,000 points drawn at full precision."""
+    xy, classes = rng.uniform(-6, 6, size=(5000, 2)), rng.integers(0, 3, 5000)
+    points = [[float(x1), float(x2), int(c)] for (x1, x2), c in zip(xy, classes, strict=True)]
+    return {
+        "network": {"layers": [7] + [32] * 8 + [3], "output": "softmax"},
+        "training": {"optimizer": "adam", "lr": 0.001},
+        "data": {"dataset": "three_gauss", "features": ALL_FEATURES, "points": points},
+    }
+
+
+def test_the_largest_export_with_5000_drawn_points_is_imported_back():
+    settings = Settings(port=free_port())
+    url = f"ws://127.0.0.1:{settings.port}/ws"
+    with running_server(settings), ExitStack() as stack:
+        socket = greeted(url, stack)
+        socket.send(
+            json.dumps(
+                {"type": "config", **largest_run_with_drawn_points(np.random.default_rng(5))}
+            )
+        )
+        assert text_reply(socket, ("state", "error"))["type"] == "state"
+        socket.send(json.dumps({"type": "step", "unit": "iteration", "count": 20}))
+        socket.send(json.dumps({"type": "export"}))
+        exported = text_reply(socket, ("export",))
+        text = json.dumps({"type": "config", **exported["config"]})
+        assert len(text) > 312_640  # the old cap, which refused the issue's 327 KB export
+        assert len(text) <= settings.max_config_bytes
+        socket.send(text)
+        state = text_reply(socket, ("state", "error"))
+        assert state["type"] == "state", state
+        assert state["network"]["weights"] == exported["config"]["network"]["weights"]
+        assert state["config"]["data"]["points"] == exported["config"]["data"]["points"]
+        assert len(state["config"]["data"]["points"]) == 5000
+        # Its progress (Adam's state of every parameter, the batch order) fits the cap too.
+        restore = json.dumps({"type": "restore", "progress": exported["progress"]})
+        assert len(restore) <= settings.max_config_bytes
+        socket.send(restore)
+        restored = text_reply(socket, ("state", "error"))
+        assert restored["type"] == "state", restored
+        assert restored["iteration"] == exported["iteration"] == 20
+
+
+@needs_room
+def test_one_address_cannot_start_sessions_faster_than_its_arrival_rate(monkeypatch):
+    from server import app as app_module
+
+    monkeypatch.setattr(app_module, "ARRIVAL_BURST", 3)
+    monkeypatch.setattr(app_module, "ARRIVALS_PER_SECOND", 0.001)
+    settings = Settings(host="0.0.0.0", port=free_port("0.0.0.0"))
+    room_url, loopback_url = f"ws://{ROOM}:{settings.port}/ws", f"ws://127.0.0.1:{settings.port}/ws"
+    with running_server(settings), ExitStack() as stack:
+        for _ in range(3):
+            with ws_connect(room_url, open_timeout=10) as socket:
+                assert json.loads(socket.recv(timeout=10))["type"] == "hello"
+        with ws_connect(room_url, open_timeout=10) as fourth:
+            with pytest.raises(ConnectionClosed) as refused:
+                while True:
+                    fourth.recv(timeout=10)
+            assert refused.value.rcvd.code == 1013
+            assert "too many new connections from your address" in refused.value.rcvd.reason
+        for _ in range(5):  # loopback is not limited
+            greeted(loopback_url, stack)
