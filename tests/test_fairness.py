@@ -4,12 +4,20 @@ passes the turn on; and a phase is charged by its size."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 
 import pytest
 
 from server.fairness import IDLE_CREDIT, Account, FairShare
 from server.pacing import PHASE_BYTES_PER_TOKEN, TokenBucket, phase_tokens
+
+
+def run(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop
+    running in the main thread for the whole session."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def served_order(charges: list[float]) -> list[int]:
@@ -34,7 +42,7 @@ async def served_order(charges: list[float]) -> list[int]:
 
 
 def test_waiting_sessions_are_served_least_charged_first():
-    assert asyncio.run(served_order([3.0, 1.0, 2.0, 1.0])) == [1, 3, 2, 0]
+    assert run(served_order([3.0, 1.0, 2.0, 1.0])) == [1, 3, 2, 0]
 
 
 def test_one_job_at_a_time():
@@ -51,7 +59,7 @@ def test_one_job_at_a_time():
         await asyncio.gather(*(job() for _ in range(10)))
         return most[0]
 
-    assert asyncio.run(scenario()) == 1
+    assert run(scenario()) == 1
 
 
 def test_a_session_back_from_a_pause_does_not_bank_its_idle_time():
@@ -63,7 +71,7 @@ def test_a_session_back_from_a_pause_does_not_bank_its_idle_time():
         async with fair.turn(sleeper):
             return sleeper.used
 
-    assert asyncio.run(scenario()) == pytest.approx(10.0 - IDLE_CREDIT)
+    assert run(scenario()) == pytest.approx(10.0 - IDLE_CREDIT)
 
 
 def test_a_cancelled_waiter_passes_the_turn_on():
@@ -83,7 +91,7 @@ def test_a_cancelled_waiter_passes_the_turn_on():
         assert not fair.running
         return order
 
-    assert asyncio.run(scenario()) == ["served"]
+    assert run(scenario()) == ["served"]
 
 
 def test_a_phase_is_charged_by_its_size_and_debt_stops_the_next_messages():
@@ -118,4 +126,4 @@ def test_short_work_does_not_wait_behind_long_work_in_a_thread():
         await asyncio.gather(big.call("metrics", long_job), short_job())
         return order
 
-    assert asyncio.run(scenario()) == ["long started", "short", "long done"]
+    assert run(scenario()) == ["long started", "short", "long done"]
