@@ -8,11 +8,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numpy as np
+
 from . import schema
 from .checks import FieldError
 from .config import _validate_network, validate_config
 from .datasets import DATASETS
 from .losses import DEFAULT_LOSS
+from .reshape import carry_weights, keeps_weights
 from .schema import Limits
 
 
@@ -37,6 +40,23 @@ def apply_change(config: dict[str, Any], path: str, value: Any, limits: Limits) 
         changed["network"].pop("weights", None)
         changed["network"].pop("biases", None)
     return validate_config(changed, limits)
+
+
+def carried_parameters(
+    old_config: dict[str, Any], old_network: dict[str, Any], new_config: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The weights and biases of the network `new_config` describes, carried over from the
+    running network `old_network` (a spec with its parameters) wherever both neurons of a weight
+    survive, new ones drawn by the new init (engine/reshape.py); None when the change asks for
+    new weights (init, init scale or seed) or starts a new data set's run."""
+    if old_config["data"]["dataset"] != new_config["data"]["dataset"]:
+        return None  # a new task: the old weights would only confuse the start
+    if not keeps_weights(old_network, new_config["network"]):
+        return None
+    rng = np.random.default_rng(new_config["network"]["seed"])
+    features = old_config["data"]["features"], new_config["data"]["features"]
+    spec = carry_weights(old_network, new_config["network"], rng, *features)
+    return {"weights": spec["weights"], "biases": spec["biases"]}
 
 
 def with_dependents(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:

@@ -271,6 +271,15 @@ class Run:
             self.network.biases[layer][j] = value
         self._phases = None
 
+    def set_parameters(self, parameters: dict[str, Any]) -> None:
+        """Start from these weights and biases (`{"weights", "biases"}` shaped like the network,
+        e.g. carried over from the network before a structural change). The configuration keeps
+        its seed: a reset draws from it again."""
+        spec = {**self.config["network"], **parameters}
+        network = Network.from_spec(spec)
+        self.network.params[...] = network.params
+        self._phases = None
+
     def set_focus(self, sample: int) -> None:
         """Follow training sample `sample` (an index into the training set) in the phase view."""
         self.focus = check_integer("sample", sample, 0, self.n_train - 1)

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
 from engine import progress
-from engine.changes import apply_change, changeable
+from engine.changes import apply_change, carried_parameters, changeable
 from engine.run import Limits, Run, TrainStatus, default_config
 from server import frames, messages, protocol
 from server.config import Settings
@@ -288,7 +288,12 @@ class Session:
             await self.send_json(self.state_message())
             return
         config = apply_change(self.run.config, message.path, message.value, self.limits)
-        await self.new_run(Run(config, limits=self.limits), data=entry.section == "data")
+        run = Run(config, limits=self.limits)
+        # The weights that still fit are kept (a new loss, a neuron more or less), new ones drawn.
+        carried = carried_parameters(self.run.config, self.run.network.to_spec(), config)
+        if carried is not None:
+            run.set_parameters(carried)
+        await self.new_run(run, data=entry.section == "data")
 
     async def on_set(self, message: protocol.Set) -> None:
         training = message.training()

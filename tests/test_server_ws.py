@@ -871,3 +871,25 @@ def test_every_state_frame_and_phase_says_which_run_it_shows():
         assert header["run"] == 2
         socket.send_json({"type": "edit", "param": "W", "layer": 0, "i": 0, "j": 0, "value": 1.0})
         assert next_text(socket)["run"] == 2  # an edit keeps the run
+
+
+def test_a_structural_change_keeps_the_weights_that_still_fit():
+    with connect() as (socket, session, _greeting):
+        socket.send_json({"type": "step", "unit": "iteration", "count": 20})
+        next_frame(socket)
+        trained = [W.copy() for W in session.run.network.weights]
+        socket.send_json({"type": "change", "path": "network.loss", "value": "mse"})
+        state = next_text(socket)
+        assert state["type"] == "state" and state["run"] == 2
+        for old, new in zip(trained, session.run.network.weights, strict=True):
+            np.testing.assert_array_equal(old, new)  # a new loss: every weight kept
+        socket.send_json({"type": "change", "path": "network.layers", "value": [2, 5, 2, 1]})
+        assert next_text(socket)["config"]["network"]["layers"] == [2, 5, 2, 1]
+        first, second = session.run.network.weights[:2]
+        np.testing.assert_array_equal(first[:, :4], trained[0])  # the four old neurons' inputs
+        np.testing.assert_array_equal(second[:4], trained[1])  # and outputs are kept
+        # The configuration keeps no weights: a reset draws from the seed again.
+        assert "weights" not in session.run.config["network"]
+        socket.send_json({"type": "change", "path": "network.seed", "value": 9})
+        next_text(socket)
+        assert not np.array_equal(session.run.network.weights[0][:, :4], trained[0])
