@@ -197,7 +197,7 @@ def test_main_with_no_browser_opens_nothing(monkeypatch, capsys):
 def test_the_page_renders_every_control_of_the_schema_before_any_script_runs():
     from engine import schema
 
-    page = TestClient(create_app()).get("/").text
+    page = TestClient(create_app(), base_url="http://127.0.0.1:8000").get("/").text
     for entry in schema.fields():
         if not entry.control:
             assert f'data-path="{entry.path}"' not in page, entry.path
@@ -211,7 +211,7 @@ def test_the_page_renders_every_control_of_the_schema_before_any_script_runs():
 
 
 def test_the_controls_form_without_scripts_becomes_a_link():
-    client = TestClient(create_app())
+    client = TestClient(create_app(), base_url="http://127.0.0.1:8000")
     query = "data.dataset=xor&data.features=x1&data.features=x1sq&network.bias=0&network.bias=1"
     reply = client.get(f"/?{query}&nonsense=1", follow_redirects=False)
     assert reply.status_code == 303
