@@ -119,9 +119,9 @@ RECURRENT_LESSONS: list[dict[str, Any]] = [
             "windows of k steps; the hidden state still flows forward across a window's start, "
             "but the gradient stops there. It is cheaper, but a dependency longer than k steps "
             "gets no gradient at all. Here an LSTM must echo the first input 10 steps later: "
-            "with windows of 3 steps it mostly stays near guessing (the state still carries "
-            "information forward, so now and then a run keeps the first input by luck); with "
-            "full backpropagation through time it echoes every sequence."
+            "with windows of 3 steps it stays far from solving it in most runs (the state still "
+            "carries information forward, so now and then a run keeps the first input by "
+            "luck); with full backpropagation through time it echoes every sequence."
         ),
         "watch": "In the backward sweep δ_t drops to zero at every window start.",
         "try": "Set truncate to 0 (no truncation) and train again.",

@@ -120,8 +120,8 @@ def test_vanishing_rnn_fails_echo_15() -> None:
     results = []
     for seed in SEEDS:
         lesson, _ = trained("vanishing-through-time", seed, 300)
-        results.append(lesson.accuracy() < 0.9)
-    holds("15: tanh RNN with momentum stays far from echoing (accuracy < 0.9)", results)
+        results.append(lesson.accuracy() < 0.65)
+    holds("15: tanh RNN with momentum stays near guessing (accuracy < 0.65)", results)
 
 
 def test_vanishing_adam_lets_the_rnn_learn_it_most_often() -> None:
