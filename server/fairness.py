@@ -24,6 +24,8 @@ from typing import Any
 
 import anyio
 
+# Kinds of engine work that go to a thread until one has been measured short.
+THREAD_FIRST = ("inspect", "config", "state", "data", "restore", "export", "parse")
 # CPU seconds of credit a session may keep after a pause: enough that a light session that
 # just woke up goes first, never enough to bank a long burst while others wait.
 IDLE_CREDIT = 0.02
@@ -98,8 +100,10 @@ class Engine:
 
     def __init__(self, lanes: Lanes, slice_seconds: float) -> None:
         self.lanes, self.account, self.slice_seconds = lanes, Account(), slice_seconds
-        # How long each kind of call took last; a gradient check always goes to a thread.
-        self.durations: dict[str, float] = {"inspect": math.inf}
+        # How long each kind of call took last. A gradient check always goes to a thread, and
+        # so does the first of each run-sized kind (the largest run's `state` alone takes a
+        # second of trial networks): a new session must not hold the event loop to find out.
+        self.durations: dict[str, float] = dict.fromkeys(THREAD_FIRST, math.inf)
 
     async def call(self, kind: str, function: Callable[..., Any], *args: Any) -> Any:
         """`function(*args)` on the event loop if its `kind` took less than a slice last time,

@@ -117,8 +117,8 @@ class Session:
     async def serve(self) -> None:
         """Greet, then serve until the client leaves or is closed."""
         try:
-            await self.send_json(self.hello())
-            await self.send_json(messages.data(self.run))
+            await self.send_json(await self.engine_call("state", self.hello))
+            await self.send_json(await self.engine_call("data", messages.data, self.run))
             async with anyio.create_task_group() as group:
                 self._cancel = group.cancel_scope.cancel
                 for task in (self.receive_loop, self.send_loop, self.train_loop, self.watchdog):
@@ -270,9 +270,9 @@ class Session:
         self.run_id += 1
         self.race.restart(self.run)
         self.history.clear()
-        await self.send_json(self.state_message())
+        await self.send_json(await self.engine_call("state", self.state_message))
         if data:
-            await self.send_json(messages.data(self.run))
+            await self.send_json(await self.engine_call("data", messages.data, self.run))
 
     async def on_config(self, message: protocol.Config) -> None:
         run = await self.engine_call("config", lambda: Run(message.config(), limits=self.limits))
@@ -285,10 +285,10 @@ class Session:
         entry = changeable(message.path, self.limits)
         if entry.live:
             self.run.set({entry.key: message.value})
-            await self.send_json(self.state_message())
+            await self.send_json(await self.engine_call("state", self.state_message))
             return
         config = apply_change(self.run.config, message.path, message.value, self.limits)
-        run = Run(config, limits=self.limits)
+        run = await self.engine_call("config", lambda: Run(config, limits=self.limits))
         # The weights that still fit are kept (a new loss, a neuron more or less), new ones drawn.
         carried = carried_parameters(self.run.config, self.run.network.to_spec(), config)
         if carried is not None:
@@ -365,7 +365,7 @@ class Session:
 
     async def on_edit(self, message: protocol.Edit) -> None:
         self.run.edit(message.param, message.layer, message.i, message.j, message.value)
-        await self.send_json(self.state_message())
+        await self.send_json(await self.engine_call("state", self.state_message))
 
     async def on_points(self, message: protocol.Points) -> None:
         self.run.set_points(message.points)
@@ -382,7 +382,7 @@ class Session:
         """The run goes on from an export's progress: same run (its id too), new counters."""
         await self.engine_call("restore", progress.restore, self.run, message.progress)
         self.race.restart(self.run)
-        await self.send_json(self.state_message())
+        await self.send_json(await self.engine_call("state", self.state_message))
 
     def set_playing(self, playing: bool) -> None:
         self.playing = playing
