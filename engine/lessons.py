@@ -140,7 +140,7 @@ LESSONS: list[dict] = [
             f"{rate_text(SMALL_LR)} is still above half where it started, while lr "
             f"{rate_text(GOOD_LR)} has fallen smoothly to under 1 % of it; lr "
             f"{rate_text(LARGE_LR)} jumps up by half or more, again and again (three times or "
-            "more in ten seconds)."
+            "more in those five seconds)."
         ),
         "try": (
             f"Stop the race, set the learning rate to {DIVERGING_LR:g} and press Play: the loss "
