@@ -141,7 +141,7 @@ LATER_LESSONS: list[dict] = [
     {
         "id": "backprop-cost",
         "title": "Why backpropagation is fast",
-        "summary": "A numerical gradient costs two forward passes per weight; backprop costs two.",
+        "summary": "A numerical gradient: two forward passes per weight; backprop: one of each.",
         "text": (
             "Training needs the slope of the loss along every parameter. The obvious way is to "
             "nudge one parameter up a little and run the network forward, nudge it down and "
