@@ -7,61 +7,29 @@ the full table); see docs/lessons.md.
 
 import copy
 
-import numpy as np
-
 from engine.datasets import shown
-from engine.run import default_config
+from engine.lesson_data import (
+    DIVERGING_LR,
+    GOOD_LR,
+    LARGE_LR,
+    SMALL_LR,
+    USER_POINTS,
+    WORKED_EXAMPLE_NETWORK,
+    lesson_config,
+    rate_text,
+    stripes_off_origin,
+)
+from engine.lessons_later import LATER_LESSONS
 
-
-def _config(
-    network: dict | None = None, training: dict | None = None, data: dict | None = None
-) -> dict:
-    """A full run configuration: the default configuration with the given keys replaced."""
-    config = default_config()
-    config["network"].update(copy.deepcopy(network or {}))
-    config["training"].update(copy.deepcopy(training or {}))
-    config["data"].update(copy.deepcopy(data or {}))
-    return config
-
-
-def _rounded_points(points: np.ndarray, labels: np.ndarray) -> list[list[float]]:
-    """User points [[x1, x2, label], ...] as plain floats rounded to 2 decimals (tidy in a URL)."""
-    rows = np.column_stack([np.round(points, 2), labels])
-    return [[float(value) for value in row] for row in rows]
-
-
-def stripes_off_origin(seed: int = 6) -> list[list[float]]:
-    """Two vertical stripes right of the origin: class 0 at x1 in [1, 2.5], class 1 in [3.5, 5].
-
-    The boundary x1 = 3 does not pass through the origin, so no line through it separates them.
-    """
-    rng = np.random.default_rng(seed)
-    x1 = np.concatenate([rng.uniform(1.0, 2.5, 30), rng.uniform(3.5, 5.0, 30)])
-    x2 = rng.uniform(-5.0, 5.0, 60)
-    labels = np.repeat([0.0, 1.0], 30)
-    return _rounded_points(np.column_stack([x1, x2]), labels)
-
-
-# The 2-2-2 worked example from Matt Mazur's "A Step by Step Backpropagation Example" (2015):
-# one sample, sigmoid everywhere, halved squared error, learning rate 0.5.
-WORKED_EXAMPLE_NETWORK = {
-    "layers": [2, 2, 2],
-    "activation": "sigmoid",
-    "output": "sigmoid",
-    "loss": "mse",
-    "weights": [[[0.15, 0.25], [0.20, 0.30]], [[0.40, 0.50], [0.45, 0.55]]],
-    "biases": [[0.35, 0.35], [0.60, 0.60]],
-}
-
-# Lesson 4's rates: too small, good, too large (the loss jumps up), and far too large (the main
-# run diverges with it and pauses with a message).
-SMALL_LR, GOOD_LR, LARGE_LR = 0.00001, 0.1, 0.9
-DIVERGING_LR = 10.0
-
-
-def _rate(lr: float) -> str:
-    """A learning rate as a class reads it: 0.00001, not 1e-05."""
-    return f"{lr:.5f}".rstrip("0").rstrip(".")
+__all__ = [
+    "DIVERGING_LR",
+    "GOOD_LR",
+    "LARGE_LR",
+    "LESSONS",
+    "SMALL_LR",
+    "USER_POINTS",
+    "get_lesson",
+]
 
 
 LESSONS: list[dict] = [
@@ -86,7 +54,7 @@ LESSONS: list[dict] = [
             "Then pick another sample to follow and step again (every step here uses the whole "
             "training set, so any sample can be followed)."
         ),
-        "config": _config(
+        "config": lesson_config(
             network={"layers": [2, 2, 1], "activation": "tanh"},
             training={"batch_size": 20},
             data={"dataset": "gauss", "n_points": 40},
@@ -115,7 +83,7 @@ LESSONS: list[dict] = [
             "Press Reset, switch the loss to mean squared error (the weights are kept) and "
             "press Play: for five seconds not a single point changes side."
         ),
-        "config": _config(
+        "config": lesson_config(
             network={
                 "layers": [2, 1],
                 "loss": "bce",
@@ -147,7 +115,7 @@ LESSONS: list[dict] = [
             "Click that weight (w5 in the article) after the backward phase and redo its "
             "chain-rule arithmetic yourself: ∂E/∂w5 = a_h1 · δ_o1 ≈ 0.082167."
         ),
-        "config": _config(
+        "config": lesson_config(
             network=WORKED_EXAMPLE_NETWORK,
             training={"lr": 0.5, "batch_size": 1},
             data={"dataset": "plane", "points": [[0.05, 0.10, 0.01, 0.99]], "train_ratio": 1.0},
@@ -169,23 +137,24 @@ LESSONS: list[dict] = [
         ),
         "watch": (
             f"The overlaid loss curves on the log scale. After five seconds lr "
-            f"{_rate(SMALL_LR)} is still above half where it started, while lr "
-            f"{_rate(GOOD_LR)} has fallen smoothly to under 1 % of it; lr {_rate(LARGE_LR)} "
-            "jumps up by half or more, again and again (three times or more in ten seconds)."
+            f"{rate_text(SMALL_LR)} is still above half where it started, while lr "
+            f"{rate_text(GOOD_LR)} has fallen smoothly to under 1 % of it; lr "
+            f"{rate_text(LARGE_LR)} jumps up by half or more, again and again (three times or "
+            "more in those five seconds)."
         ),
         "try": (
             f"Stop the race, set the learning rate to {DIVERGING_LR:g} and press Play: the loss "
             "shoots up to infinity, training pauses itself and tells you why, and the last "
             "good weights are kept."
         ),
-        "config": _config(
+        "config": lesson_config(
             network={"layers": [2, 4, 1], "output": "linear", "loss": "mse", "seed": 3},
             training={"lr": 0.1, "batch_size": 100},
             data={"dataset": "plane"},
         ),
         "view": {
             "compare": [
-                {"label": f"lr {_rate(lr)}", "lr": lr} for lr in (SMALL_LR, GOOD_LR, LARGE_LR)
+                {"label": f"lr {rate_text(lr)}", "lr": lr} for lr in (SMALL_LR, GOOD_LR, LARGE_LR)
             ],
             "charts": "loss",
             "log_loss": True,
@@ -209,7 +178,7 @@ LESSONS: list[dict] = [
             "Raise the learning rate to 0.03 and race again: everyone is faster, but the order "
             "stays the same."
         ),
-        "config": _config(
+        "config": lesson_config(
             network={"layers": [2, 6, 6, 1]},
             training={"lr": 0.01},
             data={"dataset": "circle"},
@@ -240,7 +209,7 @@ LESSONS: list[dict] = [
             "Switch biases on and train again: the line slides over to x1 = 3 and every point "
             "is classified correctly. The always-1 node now feeds the output through a weight."
         ),
-        "config": _config(
+        "config": lesson_config(
             network={"layers": [2, 1], "bias": False},
             training={"lr": 0.1},
             data={"dataset": "gauss", "points": stripes_off_origin(), "train_ratio": 1.0},
@@ -265,7 +234,7 @@ LESSONS: list[dict] = [
             "output back to the input."
         ),
         "try": "Switch the activation to ReLU with He initialisation and compare the bars.",
-        "config": _config(
+        "config": lesson_config(
             network={"layers": [2, 8, 8, 8, 8, 8, 8, 1], "activation": "sigmoid"},
             training={"lr": 0.1},
         ),
@@ -296,7 +265,7 @@ LESSONS: list[dict] = [
             "Set the init scale to 1 (plain He), press Reset and step through the backward "
             "phase again."
         ),
-        "config": _config(
+        "config": lesson_config(
             network={
                 "layers": [2, 8, 8, 8, 8, 8, 1],
                 "activation": "relu",
@@ -307,176 +276,9 @@ LESSONS: list[dict] = [
         ),
         "view": {"charts": "gradients"},
     },
-    {
-        "id": "initialisation",
-        "title": "Initialisation and symmetry",
-        "summary": "All-zero weights keep every hidden unit identical forever.",
-        "text": (
-            "If every weight starts at zero, every hidden neuron in a layer computes the same "
-            "thing, receives the same gradient and makes the same update, so they stay copies "
-            "of one another and the layer is worth a single neuron. Random initialisation, such "
-            "as Xavier's or He's, breaks this symmetry, which is why networks start from random "
-            "weights."
-        ),
-        "watch": "The hidden neurons' pictures: with zeros they are all the same, and stay so.",
-        "try": "Switch the initialisation to Xavier or He and press Play again.",
-        "config": _config(
-            network={"layers": [2, 4, 4, 1], "activation": "sigmoid", "init": "zeros"},
-            training={"lr": 0.3},
-        ),
-        "view": {},
-    },
-    {
-        "id": "overfitting",
-        "title": "Overfitting",
-        "summary": "Few noisy points and a big network: test loss rises as training loss falls.",
-        "text": (
-            "With only a handful of noisy training points, a big network can bend its decision "
-            "surface around each one, including the noise. The training loss keeps falling but "
-            "the loss on test points it never sees starts to rise. L2 regularisation adds λ·w "
-            "to every weight's gradient, pulling weights towards zero and keeping the surface "
-            "smooth, so the gap between test and training loss shrinks."
-        ),
-        "watch": "Train and test loss curves drifting apart; the surface hugging single points.",
-        "try": "Set L2 to 0.03, press Reset, then Play: from the same start the gap nearly closes.",
-        "config": _config(
-            network={"layers": [2, 16, 16, 1], "activation": "relu", "init": "he"},
-            training={"lr": 0.03, "optimizer": "adam"},
-            data={"dataset": "gauss", "n_points": 60, "noise": 40, "train_ratio": 0.34},
-        ),
-        "view": {"charts": "loss"},
-    },
-    {
-        "id": "flat-regions",
-        "title": "Flat regions",
-        "summary": "XOR with two hidden neurons: long flat stretches that look like being stuck.",
-        "text": (
-            "XOR needs two hidden neurons working together. On the way there the loss curve "
-            "lies flat for seconds, well above zero: the ground is so level that each step "
-            "barely moves the weights. Often it stays flat with a whole quadrant wrong, which "
-            "looks like a local minimum, a pit with no way out. For this network it is not "
-            "one: Hamey (1998) showed that the error surface of the 2-2-1 XOR network has no "
-            "local minima, only flat regions (plateaus and saddle points) where the loss still "
-            "slopes down, just very gently. How long a run stays on one depends on where it "
-            "starts."
-        ),
-        "watch": "The loss curve: a quick drop, then a long flat stretch well above zero.",
-        "try": (
-            "Leave it running through a flat stretch: the ground still slopes down, so five "
-            "seconds later the loss is lower than where the stretch began. A pit would hold it."
-        ),
-        "config": _config(
-            network={"layers": [2, 2, 1], "seed": 2},
-            training={"lr": 0.1},
-            data={"dataset": "xor"},
-        ),
-        "view": {},
-    },
-    {
-        "id": "noisy-data",
-        "title": "Noisy data",
-        "summary": "The same problem with 0 % and 50 % noise.",
-        "text": (
-            "Real data is noisy: labels overlap and no boundary can be perfect. With no noise "
-            "this network separates the two clusters completely. At 50 % noise the clusters "
-            "spill into one another: the loss levels off far above zero and accuracy stays well "
-            "below 100 %. That remaining error is in the data, not in the network."
-        ),
-        "watch": "The final loss and accuracy at each noise level.",
-        "try": "Move the noise slider to 50 and train again from the same seed.",
-        "config": _config(
-            network={"layers": [2, 4, 1]},
-            training={"lr": 0.1},
-            data={"dataset": "gauss", "noise": 0},
-        ),
-        "view": {},
-    },
-    {
-        "id": "layer-locking",
-        "title": "Layer locking",
-        "summary": "Freeze the first layer and watch only the later ones learn.",
-        "text": (
-            "Freezing (locking) a layer keeps its weights and biases fixed: the backward pass "
-            "still goes through it, but the update skips it. The later layers must make do "
-            "with the features the frozen layer already computes. This is how a pretrained "
-            "network is fine-tuned: early layers locked, the last ones trained."
-        ),
-        "watch": "The first layer's edges never change; the later edges keep moving.",
-        "try": "Unfreeze the first layer and compare how low the loss goes.",
-        "config": _config(
-            network={"layers": [2, 6, 4, 1]},
-            training={"lr": 0.1, "frozen": [0]},
-        ),
-        "view": {},
-    },
 ]
 
-
-LESSONS += [
-    {
-        "id": "dropout",
-        "title": "Dropout",
-        "summary": "Hidden units switched off at random while training, and scaled up to match.",
-        "text": (
-            "Dropout switches off each hidden unit with probability p at every training step, "
-            "a fresh random choice for every sample. In the forward phase a dropped unit "
-            "passes on 0; the kept ones are multiplied by 1 / (1 − p), here 2, so that on "
-            "average each unit passes on what it would without dropout. In the backward "
-            "phase the same mask applies: a dropped unit's δ is 0, so the weights into it "
-            "learn nothing from that sample. Testing and the loss curves use the whole "
-            "network, without a mask. No unit can count on another being there, so none can "
-            "specialise in single points: that is how dropout fights overfitting in large "
-            "networks trained on little data. It is no cure-all: on a problem this small it "
-            "keeps the training loss up every time, but lowers the test loss only on some "
-            "seeds."
-        ),
-        "watch": (
-            "Step through one iteration: in the forward phase some hidden nodes are dark "
-            "(dropped) and the others' values are doubled; in the backward phase the dark "
-            "nodes' δ is 0."
-        ),
-        "try": (
-            "Set dropout to 0, press Reset and Play for three seconds: the training loss falls "
-            "lower than with dropout, now that every unit can fit single points."
-        ),
-        "config": _config(
-            network={"layers": [2, 16, 16, 1], "activation": "relu", "init": "he"},
-            training={"lr": 0.03, "optimizer": "adam", "dropout": 0.5},
-            data={"dataset": "gauss", "n_points": 60, "noise": 40, "train_ratio": 0.34},
-        ),
-        "view": {"mode": "step"},
-    },
-    {
-        "id": "backprop-cost",
-        "title": "Why backpropagation is fast",
-        "summary": "A numerical gradient costs two forward passes per weight; backprop costs two.",
-        "text": (
-            "Training needs the slope of the loss along every parameter. The obvious way is to "
-            "nudge one parameter up a little and run the network forward, nudge it down and "
-            "run it again, and divide the difference: two forward passes per parameter, so a "
-            "network with P parameters needs 2P forward passes for one gradient. "
-            "Backpropagation gets all P slopes from one forward and one backward pass: each "
-            "neuron's δ is computed once and reused by every weight that feeds it and by the "
-            "layer before. A backward pass costs one to two forward passes, so the numerical "
-            "way costs roughly P times more, and the gap widens as the network grows."
-        ),
-        "watch": (
-            "The cost table: for networks of growing size, the parameters, the forward passes "
-            "each way and the measured time of each. Both ways give the same gradient to at "
-            "least six digits."
-        ),
-        "try": (
-            "Add a hidden layer or a few neurons: the numerical way needs two more forward "
-            "passes for every new parameter; backpropagation still needs one of each."
-        ),
-        "config": _config(network={"layers": [2, 4, 1]}),
-        "view": {"cost_table": [[2, 2, 1], [2, 4, 4, 1], [2, 8, 8, 8, 1], [2, 16, 16, 16, 1]]},
-    },
-]
-
-# Hand-made point sets: lesson id -> generator of the same kind of set from a seed, so the
-# lesson's claims can be checked on other draws (tests/lesson_claims.py).
-USER_POINTS = {"bias": stripes_off_origin}
+LESSONS += LATER_LESSONS
 
 
 def get_lesson(lesson_id: str) -> dict:

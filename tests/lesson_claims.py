@@ -234,34 +234,34 @@ def learning_rate_curve(
     return curve[0], curve
 
 
-SHORT_SECONDS, LONG_SECONDS = 5, 10  # the small and good rates, and the large one
+RATE_SECONDS = 5
 
 
-@claim("learning-rate", f"too small: still above half the start after {SHORT_SECONDS} s")
+@claim("learning-rate", f"too small: still above half the start after {RATE_SECONDS} s")
 def learning_rate_too_small(network_seed: int, data_seed: int) -> Outcome:
     base = make_run("learning-rate", network_seed, data_seed)
     start = base.metrics()["train_loss"]
     racer = base.clone(training={"lr": SMALL_LR})
-    racer.train(seconds(SHORT_SECONDS))  # a small rate's loss only falls: no chart needed
+    racer.train(seconds(RATE_SECONDS))  # a small rate's loss only falls: no chart needed
     curve = np.array([start, racer.metrics()["train_loss"]])
     return Outcome(bool(curve[-1] > 0.5 * start), f"end / start {curve[-1] / start:.2f}")
 
 
 @claim(
     "learning-rate",
-    f"good: falls at every chart point, under 1 % of the start in {SHORT_SECONDS} s",
+    f"good: falls at every chart point, under 1 % of the start in {RATE_SECONDS} s",
 )
 def learning_rate_good(network_seed: int, data_seed: int) -> Outcome:
-    start, curve = learning_rate_curve(network_seed, data_seed, GOOD_LR, SHORT_SECONDS)
+    start, curve = learning_rate_curve(network_seed, data_seed, GOOD_LR, RATE_SECONDS)
     falls = bool(np.all(np.diff(curve) <= 0))
     return Outcome(
         falls and curve[-1] < 0.01 * start, f"falls {falls}, end / start {curve[-1] / start:.1e}"
     )
 
 
-@claim("learning-rate", f"too large: ≥ 3 jumps up by half or more in {LONG_SECONDS} s")
+@claim("learning-rate", f"too large: ≥ 3 jumps up by half or more in {RATE_SECONDS} s")
 def learning_rate_too_large(network_seed: int, data_seed: int) -> Outcome:
-    _, curve = learning_rate_curve(network_seed, data_seed, LARGE_LR, LONG_SECONDS)
+    _, curve = learning_rate_curve(network_seed, data_seed, LARGE_LR, RATE_SECONDS)
     jumps = int(np.sum(curve[1:] > 1.5 * curve[:-1]))
     finite = bool(np.all(np.isfinite(curve)))
     return Outcome(finite and jumps >= 3, f"finite {finite}, {jumps} jumps")

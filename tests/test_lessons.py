@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from engine.lessons import LESSONS, get_lesson
+from engine.lessons import DIVERGING_LR, GOOD_LR, LARGE_LR, LESSONS, SMALL_LR, get_lesson
+from engine.network import Network
 from engine.run import Run
 from tests.lesson_claims import CLAIMS, PASS_FRACTION
 from tests.published_worked_example import GRADIENT_W5
@@ -90,3 +91,16 @@ def test_chain_rule_inspector_gives_the_articles_terms_for_w5_and_w1():
     w1 = run.inspect({"kind": "weight", "layer": 0, "i": 0, "j": 0})
     assert w1["gradient"] == pytest.approx(0.000438568, abs=1e-9)
     assert w1["gradcheck"]["relative_error"] < 1e-6
+
+
+def test_the_texts_quote_the_figures_the_claims_check():
+    rates = get_lesson("learning-rate")
+    assert all(f"lr {rate}" in rates["watch"] for rate in ("0.00001", "0.1", "0.9"))
+    assert [variant["lr"] for variant in rates["view"]["compare"]] == [SMALL_LR, GOOD_LR, LARGE_LR]
+    assert f"learning rate to {DIVERGING_LR:g}" in rates["try"]
+    assert "five seconds" in get_lesson("loss-functions")["try"]
+    assert "init scale to 1" in get_lesson("exploding-gradients")["try"]
+    assert "Hamey (1998)" in get_lesson("flat-regions")["text"]
+    assert "three seconds" in get_lesson("dropout")["try"]
+    for layers in get_lesson("backprop-cost")["view"]["cost_table"]:
+        Network.from_spec({"layers": layers})
