@@ -92,9 +92,9 @@ class Broker(ABC):
     async def unsubscribe(self, channel: str, callback: Callback) -> None: ...
 
     @abstractmethod
-    async def attempts(self, key: str, window: float) -> int:
-        """Count one attempt under `key`: how many in the current `window` seconds, this one
-        included (fixed windows, shared by every process)."""
+    async def attempts(self, key: str, window: float, add: int = 1) -> int:
+        """Count `add` attempts under `key` (0: only look): how many in the current `window`
+        seconds, these included (fixed windows, shared by every process)."""
 
     async def close(self) -> None:  # noqa: B027 (nothing to release in memory)
         """Release connections."""
@@ -187,10 +187,10 @@ class MemoryBroker(Broker):
         if not callbacks:
             self._subscribers.pop(channel, None)
 
-    async def attempts(self, key: str, window: float) -> int:
+    async def attempts(self, key: str, window: float, add: int = 1) -> int:
         slot = (key, int(time.time() // window))
         self._attempts = {k: v for k, v in self._attempts.items() if k[1] >= slot[1]}
-        self._attempts[slot] = self._attempts.get(slot, 0) + 1
+        self._attempts[slot] = self._attempts.get(slot, 0) + add
         return self._attempts[slot]
 
 
@@ -342,11 +342,11 @@ class RedisBroker(Broker):
             for callback in list(self._subscribers.get(message["channel"].decode(), ())):
                 callback(message["data"])
 
-    async def attempts(self, key: str, window: float) -> int:
+    async def attempts(self, key: str, window: float, add: int = 1) -> int:
         slot = int(time.time() // window)
         name = f"{PREFIX}:attempts:{key}:{slot}"
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.incr(name)
+            pipe.incrby(name, add)
             pipe.expire(name, int(window) + 1)
             count, _ = await pipe.execute()
         return int(count)

@@ -41,7 +41,7 @@ class Member(Protocol):
     """A connection in a room (a follower, or a student who forked and still reports)."""
 
     member_id: str
-    following: bool
+    wants_view: bool  # False for a student who forked: room news only
 
     def room_frame(self, frame: bytes) -> None:
         """The newest frame of the teacher's run: replaces any not sent yet."""
@@ -137,10 +137,9 @@ class RoomHub:
     async def publish_frame(self, code: str, frame: bytes) -> None:
         await self.broker.publish(room_channel(code), envelope(FRAME, frame), keep=(code, "frame"))
 
-    async def publish_view(self, code: str, payload: dict[str, Any], keep: bool = True) -> None:
-        """A text message of the teacher's view; kept under its `type` for newcomers."""
-        kept = (code, payload["type"]) if keep else None
-        await self.broker.publish(room_channel(code), envelope(VIEW, text(payload)), keep=kept)
+    async def publish_view(self, code: str, kind: str, message: str) -> None:
+        """A text message of the teacher's view (JSON of `type` `kind`), kept for newcomers."""
+        await self.broker.publish(room_channel(code), envelope(VIEW, message), keep=(code, kind))
 
     async def publish_phase(self, code: str, phase: bytes) -> None:
         await self.broker.publish(room_channel(code), envelope(PHASE, phase))
@@ -154,26 +153,35 @@ class RoomHub:
     async def join(self, code: Any, address: str, member: Member) -> str:
         """Add `member` to the room and send it what it needs to catch up. Its code.
 
-        Every attempt counts against the address's limit, a wrong code included, so codes
-        cannot be tried cheaply; the error never says whether a well-formed code exists."""
-        count = await self.broker.attempts(f"join:{address}", JOIN_ATTEMPT_WINDOW)
-        if count > self.joins_per_minute:
+        Each wrong code counts against the address's limit (a class behind one NAT address
+        joins freely), so codes cannot be tried cheaply; once over it, even a right code is
+        refused until the minute is over."""
+        key = f"join:{address}"
+        if await self.broker.attempts(key, JOIN_ATTEMPT_WINDOW, add=0) >= self.joins_per_minute:
             raise ValueError(
-                f"join: more than {self.joins_per_minute} attempts a minute from your address; "
-                "wait a minute and check the code"
+                f"join: more than {self.joins_per_minute} wrong codes a minute from your "
+                "address; wait a minute and check the code"
             )
-        code = rooms.normalise_code(code)
-        added = await self.broker.add_member(code, self.cap)
-        if added is None:
-            raise ValueError(f"code: no open room {rooms.spoken(code)}; check the code")
+        try:
+            code = rooms.normalise_code(code)
+            added = await self.broker.add_member(code, self.cap)
+            if added is None:
+                raise ValueError(f"code: no open room {rooms.spoken(code)}; check the code")
+        except ValueError:
+            await self.broker.attempts(key, JOIN_ATTEMPT_WINDOW)
+            raise
         if added < 0:
             raise ValueError(f"join: room {rooms.spoken(code)} is full ({self.cap} students)")
         await self._hold(code, member)
+        await self.catch_up(code, member)
+        return code
+
+    async def catch_up(self, code: str, member: Member) -> None:
+        """Send `member` the room's kept messages: the teacher's run as it is now."""
         kept = await self.broker.kept(code)
         for name in CATCH_UP:
             if name in kept:
                 self._deliver(member, kept[name])
-        return code
 
     async def leave(self, code: str, member: Member) -> None:
         held = self.members.get(code)
@@ -181,7 +189,7 @@ class RoomHub:
             return
         held.discard(member)
         await self.broker.remove_member(code)
-        await self._unsubscribe(member.member_id)
+        await self.stop_listening_member(member.member_id)
         if not held:
             await self._release(code)
 
@@ -223,7 +231,7 @@ class RoomHub:
         kind, payload = message[:1], message[1:]
         if kind == ROOM:
             member.room_message(payload.decode())
-        elif not member.following:
+        elif not member.wants_view:
             return  # a forked student has its own run to show
         elif kind == FRAME:
             member.room_frame(payload)
@@ -249,10 +257,12 @@ class RoomHub:
         await self.broker.unsubscribe(teacher_channel(code), callback)
 
     async def listen_member(self, member_id: str, callback: Callable[[bytes], None]) -> None:
+        if member_id in self._member_callbacks:
+            return
         self._member_callbacks[member_id] = callback
         await self.broker.subscribe(member_channel(member_id), callback)
 
-    async def _unsubscribe(self, member_id: str) -> None:
+    async def stop_listening_member(self, member_id: str) -> None:
         callback = self._member_callbacks.pop(member_id, None)
         if callback is not None:
             await self.broker.unsubscribe(member_channel(member_id), callback)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import math
 import secrets
 import unicodedata
@@ -95,13 +96,21 @@ def clean_name(name: Any) -> str:
 # ------------------------------------------------------------------ challenge and leaderboard
 
 
+def data_digest(data: dict[str, Any]) -> str:
+    """Names a data set exactly (generator, seed, split, or every point): a fork's figures count
+    in a challenge only on the very data the challenge was set on."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Challenge:
-    """What the class competes on: `goal` on the teacher's data set (`data`, the data section of
-    the teacher's config when the challenge started) until `ends_at` (time.time() seconds)."""
+    """What the class competes on: `goal` on the data set whose `data_digest` is `digest`
+    until `ends_at` (time.time() seconds)."""
 
     goal: str
-    data: dict[str, Any]
+    dataset: str
+    digest: str
     started_at: float
     ends_at: float
     accuracy: float | None = None  # fewest_neurons: the test accuracy a network must reach
@@ -110,6 +119,7 @@ class Challenge:
     def start(
         cls, goal: str, seconds: int, data: dict[str, Any], now: float, accuracy: float | None
     ) -> Challenge:
+        """A challenge on the data section `data` of the teacher's config, from `now`."""
         if goal not in CHALLENGE_GOALS:
             raise ValueError(f"goal: must be one of {', '.join(CHALLENGE_GOALS)}, got {goal!r}")
         if not MIN_CHALLENGE_SECONDS <= seconds <= MAX_CHALLENGE_SECONDS:
@@ -120,18 +130,21 @@ class Challenge:
                 raise ValueError(f"accuracy: fewest_neurons needs one in (0, 1], got {accuracy}")
         elif accuracy is not None:
             raise ValueError("accuracy: only the fewest_neurons goal takes one")
-        return cls(goal, data, now, now + seconds, accuracy)
+        dataset = str(data.get("dataset"))
+        return cls(goal, dataset, data_digest(data), now, now + seconds, accuracy)
 
-    def accepts(self, data: dict[str, Any], now: float) -> bool:
+    def accepts(self, digest: str, now: float) -> bool:
         """Whether a fork's figures count: same data set (points, split and seed), in time."""
-        return self.started_at <= now <= self.ends_at and data == self.data
+        return self.started_at <= now <= self.ends_at and digest == self.digest
 
     def to_message(self, now: float) -> dict[str, Any]:
         return {
+            "type": "challenge",
             "goal": self.goal,
             "accuracy": self.accuracy,
             "seconds_left": max(0.0, round(self.ends_at - now, 1)),
-            "dataset": self.data.get("dataset"),
+            "dataset": self.dataset,
+            "digest": self.digest,
         }
 
 

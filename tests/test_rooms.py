@@ -66,9 +66,11 @@ def entry(member, loss, accuracy, neurons, iteration=100, name=None):
 
 def test_a_challenge_checks_its_goal_time_and_threshold():
     challenge = rooms.Challenge.start("lowest_test_loss", 120, DATA, now=1000.0, accuracy=None)
-    assert challenge.accepts(DATA, 1060.0)
-    assert not challenge.accepts(DATA, 1121.0)  # too late
-    assert not challenge.accepts({**DATA, "noise": 10}, 1060.0)  # another data set
+    digest = rooms.data_digest(DATA)
+    assert challenge.accepts(digest, 1060.0)
+    assert not challenge.accepts(digest, 1121.0)  # too late
+    assert not challenge.accepts(rooms.data_digest({**DATA, "noise": 10}), 1060.0)
+    assert rooms.data_digest(dict(reversed(DATA.items()))) == digest  # key order does not count
     assert challenge.to_message(1100.0)["seconds_left"] == 20.0
     with pytest.raises(ValueError, match=r"^goal: must be one of"):
         rooms.Challenge.start("most_fun", 120, DATA, 0.0, None)

@@ -27,8 +27,11 @@ from tests.conftest import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_workers_option_defaults_to_the_cores_at_most_two(capsys):
-    assert cli.parse_args([]).workers == min(2, os.cpu_count() or 1)
+def test_workers_option_defaults_to_one_and_with_redis_to_the_cores_at_most_two(capsys):
+    assert cli.parse_args([]).workers == 1  # rooms live in one process without a broker
+    redis = ["--redis", "redis://127.0.0.1:6379/0"]
+    assert cli.parse_args(redis).workers == min(2, os.cpu_count() or 1)
+    assert cli.parse_args([*redis, "--workers", "3"]).workers == 3
     assert cli.parse_args(["--workers", "1"]).workers == 1
     with pytest.raises(SystemExit):
         cli.parse_args(["--workers", "0"])
