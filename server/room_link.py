@@ -63,6 +63,7 @@ class RoomLink:
         self.own_run: tuple[Any, int] | None = None  # teacher showing a student: its own run
         self.waiting: asyncio.Future | None = None  # a snapshot asked for
         self.board_sent = 0.0
+        self.board_pending = False
         self.tasks: set[asyncio.Task] = set()
 
     # ----- state -------------------------------------------------------------------------
@@ -134,9 +135,9 @@ class RoomLink:
         self.outbox_bytes, self.frame = 0, None
         self.student_challenge = None
 
-    async def send_followed(self) -> None:
-        """A follower's sender: the room's messages in order, then its newest frame if a
-        credit is free (a slow laptop gets the newest frame only)."""
+    async def send_queued(self) -> None:
+        """The room's messages in order, then, for a follower, the newest frame if a credit
+        is free (a slow laptop gets the newest frame only)."""
         while self.outbox:
             message = self.outbox.popleft()
             self.outbox_bytes -= len(message)
@@ -145,7 +146,7 @@ class RoomLink:
                     await self.session.websocket.send_text(message)
             else:
                 await self.session.send_bytes(message)
-        if self.frame is not None and self.session.credits.free:
+        if self.following and self.frame is not None and self.session.credits.free:
             frame, self.frame = self.frame, None
             self.session.credits.spend()
             await self.session.send_bytes(frame)
@@ -393,15 +394,26 @@ class RoomLink:
                 self.spawn(self.send_snapshot(str(request["reply_to"])))
 
     async def publish_board(self, force: bool = False) -> None:
-        """The leaderboard to the teacher and the room, at most every LEADERBOARD_SECONDS
-        (a late change is sent with the next report or the challenge's end)."""
-        now = time.monotonic()
-        if self.board is None or (not force and now - self.board_sent < LEADERBOARD_SECONDS):
+        """The leaderboard to the teacher and the room, at most every LEADERBOARD_SECONDS: a
+        change within that time is sent when it is over."""
+        if self.board is None:
             return
-        self.board_sent = now
+        wait = self.board_sent + LEADERBOARD_SECONDS - time.monotonic()
+        if not force and wait > 0:
+            if not self.board_pending:
+                self.board_pending = True
+                self.spawn(self._publish_board_later(wait))
+            return
+        self.board_sent = time.monotonic()
         payload = {"type": "leaderboard", "goal": self.challenge.goal, "rows": self.board.rows()}
         await self.hub.publish_room(self.code, payload)
         await self.session.send_json(payload)
+
+    async def _publish_board_later(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self.board_pending = False
+        if self.teaching:
+            await self.publish_board(force=True)
 
     async def report_loop(self) -> None:
         """A forked student's figures go to the teacher's leaderboard while a challenge runs;

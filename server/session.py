@@ -216,8 +216,8 @@ class Session:
         while True:
             await self.wake.wait()
             self.wake.clear()
+            await self.room.send_queued()  # room news; for a follower, the teacher's run
             if self.room.following:
-                await self.room.send_followed()
                 continue
             if self.dirty and (self.credits.free or self.room.teaching):
                 self.dirty = False

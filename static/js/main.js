@@ -13,6 +13,7 @@ import { receivePhase } from "./phases.js";
 import { PlanePoints } from "./points.js";
 import { Race } from "./race.js";
 import { Resume } from "./resume.js";
+import { Room } from "./room.js";
 import { Selection } from "./selection.js";
 import { Socket } from "./socket.js";
 import { Store } from "./store.js";
@@ -50,6 +51,7 @@ app.resume = new Resume(app);
 app.transport = new Transport(app);
 app.view = new View(app);
 app.race = new Race(app);
+app.room = new Room(app);
 app.selection = new Selection({
   store,
   socket: app.socket,

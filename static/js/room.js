@@ -1,0 +1,371 @@
+// Classroom rooms on the page: open one (code, join link, QR, followers), join one, the
+// read-only banner of a follower with fork/follow, the challenge and its leaderboard.
+// Every figure on the leaderboard comes from the server; names go in as text, never HTML.
+
+import { $, showError, showNotice } from "./notices.js";
+
+const SAVED = "backprop-lab-room"; // sessionStorage: survives a reload of this tab only
+const ROOM_FIELDS = new Set(["room", "code", "token", "join", "name", "goal", "seconds", "accuracy"]);
+const GOALS = { lowest_test_loss: "lowest test loss", fewest_neurons: "fewest neurons" };
+
+/** Builds an element with a class and text (never HTML). */
+function element(tag, className = "", text = "") {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text) node.textContent = text;
+  return node;
+}
+
+function button(label, testId, onClick, className = "small") {
+  const node = element("button", className, label);
+  node.type = "button";
+  node.dataset.testid = testId;
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+function figure(value, digits = 4) {
+  return value === null || value === undefined ? "—" : Number(value).toPrecision(digits);
+}
+
+export class Room {
+  constructor(app) {
+    this.app = app;
+    this.role = null;
+    this.code = null;
+    this.spoken = "";
+    this.name = "";
+    this.members = 0;
+    this.challenge = null;
+    this.challengeTimer = 0;
+    this.showing = null;
+    this.offReason = document.body.dataset.roomsOff || "";
+    this.linkCode = document.body.dataset.roomCode || "";
+    this.bar = $("room");
+    this.banner = $("room-banner");
+    this.card = this.buildCard();
+    this.board = this.buildBoard();
+    this.joinForm = this.buildJoinForm();
+    this.challengeForm = this.buildChallengeForm();
+    document.body.append(this.card, this.board, this.joinForm, this.challengeForm);
+    this.hook();
+    this.render();
+    if (this.offReason) showNotice(this.offReason, 15000);
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  /** Adds the room messages to the page's handlers; hello and error get a word too. */
+  hook() {
+    const { handlers } = this.app.sync;
+    const hello = handlers.hello;
+    const error = handlers.error;
+    handlers.hello = (message) => {
+      hello(message);
+      this.connected();
+    };
+    handlers.error = (message) => {
+      error(message);
+      if (ROOM_FIELDS.has(message.field)) this.refused(message);
+    };
+    handlers.room = (message) => this.roomMessage(message);
+    handlers.room_members = (message) => this.setMembers(message.count);
+    handlers.room_closed = (message) => this.closed(message.reason);
+    handlers.challenge = (message) => this.setChallenge(message);
+    handlers.leaderboard = (message) => this.setBoard(message);
+  }
+
+  send(message) {
+    this.app.socket.send(message);
+  }
+
+  /** After every hello (first load, reload, reconnect): take our place in the room again. */
+  connected() {
+    if (this.offReason) return;
+    const saved = this.saved();
+    if (saved?.token) this.send({ type: "room_open", code: saved.code, token: saved.token });
+    else if (saved?.name) this.send({ type: "join", code: saved.code, name: saved.name });
+    else if (this.linkCode && !this.role) this.openJoinForm(this.linkCode);
+  }
+
+  roomMessage(message) {
+    // Following, forking and leaving change which run the page shows; opening a room does not.
+    const student = (role) => role === "follower" || role === "fork";
+    if (message.role !== this.role && (student(message.role) || student(this.role))) this.restart();
+    this.role = message.role;
+    this.code = message.code ?? null;
+    this.spoken = message.spoken ?? "";
+    if (message.name) this.name = message.name;
+    if (message.token) this.save({ code: this.code, token: message.token });
+    if (message.role === "follower" || message.role === "fork") this.save({ code: this.code, name: this.name });
+    if (message.role === null) this.forget();
+    if (message.role === "teacher") this.setRoomLinks(message);
+    if ("showing" in message) this.showing = message.showing;
+    if (message.message) showNotice(message.message, 8000);
+    if (message.role === "teacher" && message.token) this.card.hidden = false;
+    this.render();
+  }
+
+  /** A new role shows another run: the page forgets the old one's history and waits for the
+   * `state` that follows (frames of any other run are dropped meanwhile). */
+  restart() {
+    const { store, loop } = this.app;
+    store.clearHistory();
+    store.run = null;
+    loop.dropPendingFrame();
+  }
+
+  refused(message) {
+    if (message.field === "token" || (message.field === "code" && !this.role)) this.forget();
+    if (!this.role && this.linkCode) this.openJoinForm(this.linkCode);
+  }
+
+  closed(reason) {
+    this.forget();
+    this.restart();
+    this.role = null;
+    this.code = null;
+    this.setChallenge({ goal: null });
+    showError(`Room closed: ${reason}`);
+    this.render();
+  }
+
+  saved() {
+    try {
+      return JSON.parse(sessionStorage.getItem(SAVED) ?? "null");
+    } catch {
+      return null;
+    }
+  }
+
+  save(value) {
+    sessionStorage.setItem(SAVED, JSON.stringify(value));
+  }
+
+  forget() {
+    sessionStorage.removeItem(SAVED);
+  }
+
+  // ------------------------------------------------------------------ the top bar and banner
+
+  render() {
+    const { bar, role } = this;
+    bar.replaceChildren();
+    document.body.classList.toggle("room-following", role === "follower");
+    if (this.offReason) {
+      const off = element("span", "room-off", "rooms off");
+      off.title = this.offReason;
+      off.dataset.testid = "rooms-off";
+      bar.append(off);
+    } else if (role === "teacher") {
+      const code = button(this.spoken, "room-code", () => (this.card.hidden = !this.card.hidden), "room-badge");
+      code.title = "Show the join link and QR code";
+      const members = element("span", "room-members", `${this.members} following`);
+      members.dataset.testid = "room-members";
+      bar.append(code, members, button("Challenge", "room-challenge", () => this.toggle(this.challengeForm)));
+      if (this.showing) bar.append(button("My run", "room-show-own", () => this.send({ type: "show", member: null })));
+      bar.append(button("Close room", "room-close", () => this.send({ type: "room_close" })));
+    } else if (role === "follower" || role === "fork") {
+      bar.append(element("span", "room-badge", this.spoken));
+    } else {
+      bar.append(
+        button("Open room", "room-open", () => this.send({ type: "room_open" })),
+        button("Join", "room-join", () => this.openJoinForm("")),
+      );
+    }
+    this.renderBanner();
+  }
+
+  renderBanner() {
+    const { banner, role } = this;
+    banner.replaceChildren();
+    banner.hidden = !(role === "follower" || role === "fork" || (role === "teacher" && this.showing));
+    if (role === "follower") {
+      banner.append(
+        element("span", "", `Following the teacher's run in room ${this.spoken}: read-only here. `),
+        button("Fork", "room-fork", () => this.send({ type: "fork" })),
+        element("span", "", " to try your own changes on an exact copy. "),
+        button("Leave", "room-leave", () => this.send({ type: "leave" })),
+      );
+    } else if (role === "fork") {
+      banner.append(
+        element("span", "", `Your own copy of the teacher's run (room ${this.spoken}), ${this.name}. `),
+        button("Follow", "room-follow", () => this.send({ type: "follow" })),
+        element("span", "", " to watch the teacher again. "),
+        button("Leave", "room-leave", () => this.send({ type: "leave" })),
+      );
+    } else if (role === "teacher" && this.showing) {
+      banner.append(element("span", "", `On the projector: ${this.showing}'s network (a copy). `));
+    }
+  }
+
+  setMembers(count) {
+    this.members = count;
+    const node = $("room-members");
+    if (node) node.textContent = `${count} following`;
+    const big = this.card.querySelector(".room-card-members");
+    big.textContent = `${count} following`;
+  }
+
+  // ------------------------------------------------------------------ the join card (teacher)
+
+  buildCard() {
+    const card = element("section", "room-card");
+    card.dataset.testid = "room-card";
+    card.hidden = true;
+    const qr = element("img", "room-qr");
+    qr.dataset.testid = "room-qr";
+    qr.alt = "QR code of the join link";
+    const text = element("div", "room-card-text");
+    text.append(
+      element("div", "room-card-label", "Join at"),
+      element("div", "room-card-url"),
+      element("div", "room-card-label", "or type the code"),
+      element("div", "room-card-code"),
+      element("div", "room-card-members", "0 following"),
+      button("Hide", "room-card-hide", () => (card.hidden = true)),
+    );
+    card.append(qr, text);
+    return card;
+  }
+
+  setRoomLinks(message) {
+    this.card.querySelector(".room-qr").src = message.qr;
+    const url = this.card.querySelector(".room-card-url");
+    url.textContent = message.url;
+    url.dataset.testid = "room-url";
+    this.card.querySelector(".room-card-code").textContent = message.spoken;
+  }
+
+  // ------------------------------------------------------------------ joining (student)
+
+  buildJoinForm() {
+    const form = element("form", "room-form");
+    form.dataset.testid = "join-form";
+    form.hidden = true;
+    const code = element("input");
+    code.dataset.testid = "join-code";
+    code.placeholder = "K7Q-M4X";
+    code.autocomplete = "off";
+    const name = element("input");
+    name.dataset.testid = "join-name";
+    name.maxLength = 24;
+    name.placeholder = "your name";
+    const submit = element("button", "primary", "Join");
+    submit.type = "submit";
+    submit.dataset.testid = "join-submit";
+    const label = (text, input) => {
+      const node = element("label", "", text);
+      node.append(input);
+      return node;
+    };
+    form.append(element("h2", "", "Join a room"), label("code ", code), label("name ", name), submit);
+    form.append(button("Cancel", "join-cancel", () => (form.hidden = true)));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.name = name.value.trim();
+      this.send({ type: "join", code: code.value, name: name.value });
+      form.hidden = true;
+    });
+    return form;
+  }
+
+  openJoinForm(code) {
+    this.joinForm.querySelector("[data-testid=join-code]").value = code;
+    this.joinForm.hidden = false;
+    this.joinForm.querySelector(code ? "[data-testid=join-name]" : "[data-testid=join-code]").focus();
+  }
+
+  // ------------------------------------------------------------------ challenge and leaderboard
+
+  buildChallengeForm() {
+    const form = element("form", "room-form");
+    form.dataset.testid = "challenge-form";
+    form.hidden = true;
+    const goal = element("select");
+    goal.dataset.testid = "challenge-goal";
+    for (const [value, label] of Object.entries(GOALS)) goal.append(new Option(label, value));
+    const seconds = element("input");
+    Object.assign(seconds, { type: "number", min: 10, max: 3600, value: 120 });
+    seconds.dataset.testid = "challenge-seconds";
+    const accuracy = element("input");
+    Object.assign(accuracy, { type: "number", min: 1, max: 100, value: 95 });
+    accuracy.dataset.testid = "challenge-accuracy";
+    const start = element("button", "primary", "Start");
+    start.type = "submit";
+    start.dataset.testid = "challenge-start";
+    const field = (text, input, suffix) => {
+      const node = element("label", "", text);
+      node.append(input, suffix);
+      return node;
+    };
+    form.append(
+      element("h2", "", "Challenge on this data set"),
+      field("goal ", goal, ""),
+      field("time ", seconds, " s"),
+      field("test accuracy at least ", accuracy, " % (fewest neurons)"),
+      start,
+      button("Stop challenge", "challenge-stop", () => {
+        this.send({ type: "challenge", goal: null });
+        form.hidden = true;
+      }),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const message = { type: "challenge", goal: goal.value, seconds: Number(seconds.value) };
+      if (goal.value === "fewest_neurons") message.accuracy = Number(accuracy.value) / 100;
+      this.send(message);
+      form.hidden = true;
+    });
+    return form;
+  }
+
+  toggle(node) {
+    node.hidden = !node.hidden;
+  }
+
+  setChallenge(message) {
+    clearInterval(this.challengeTimer);
+    this.challenge = message.goal ? { ...message, endsAt: performance.now() + message.seconds_left * 1000 } : null;
+    this.board.hidden = !this.challenge;
+    if (!this.challenge) return;
+    const title = this.board.querySelector(".board-title");
+    const goal = GOALS[message.goal] + (message.accuracy ? ` at ≥ ${Math.round(message.accuracy * 100)} % test accuracy` : "");
+    const tick = () => {
+      const left = Math.max(0, Math.round((this.challenge.endsAt - performance.now()) / 1000));
+      title.textContent = `Challenge: ${goal} on ${message.dataset} · ${left ? `${left} s left` : "time is up"}`;
+      if (!left) clearInterval(this.challengeTimer);
+    };
+    tick();
+    this.challengeTimer = setInterval(tick, 1000);
+  }
+
+  buildBoard() {
+    const board = element("section", "room-board");
+    board.dataset.testid = "leaderboard";
+    board.hidden = true;
+    const table = element("table");
+    const head = element("tr");
+    for (const label of ["#", "name", "test loss", "test acc", "neurons", "iterations", ""]) head.append(element("th", "", label));
+    table.append(element("thead"), element("tbody"));
+    table.tHead.append(head);
+    board.append(element("h2", "board-title", "Challenge"), table);
+    return board;
+  }
+
+  setBoard(message) {
+    const body = this.board.querySelector("tbody");
+    body.replaceChildren();
+    for (const row of message.rows) {
+      const line = element("tr");
+      line.dataset.testid = "leaderboard-row";
+      const accuracy = row.test_accuracy === null ? "—" : `${(row.test_accuracy * 100).toFixed(1)} %`;
+      const cells = [row.rank ?? "–", row.name, figure(row.test_loss), accuracy, row.neurons, row.iteration];
+      for (const value of cells) line.append(element("td", "", String(value)));
+      const action = element("td");
+      if (this.role === "teacher") action.append(button("Show", "leaderboard-show", () => this.send({ type: "show", member: row.member })));
+      line.append(action);
+      body.append(line);
+    }
+  }
+}
