@@ -222,6 +222,7 @@ export class Room {
       element("div", "room-card-url"),
       element("div", "room-card-label", "or type the code"),
       element("div", "room-card-code"),
+      element("div", "room-card-local"),
       element("div", "room-card-members", "0 following"),
       button("Hide", "room-card-hide", () => (card.hidden = true)),
     );
@@ -235,6 +236,12 @@ export class Room {
     url.textContent = message.url;
     url.dataset.testid = "room-url";
     this.card.querySelector(".room-card-code").textContent = message.spoken;
+    // A loopback address reaches this computer only: say so rather than hand out a dead link.
+    const host = new URL(message.url).hostname;
+    const local = host === "localhost" || host.startsWith("127.") || host === "[::1]";
+    this.card.querySelector(".room-card-local").textContent = local
+      ? "This address works on this computer only: start backprop-lab with --host 0.0.0.0 and open the page by this computer's network address, so students can reach it."
+      : "";
   }
 
   // ------------------------------------------------------------------ joining (student)
