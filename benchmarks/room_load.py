@@ -29,8 +29,9 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from tests.redis_helpers import running_redis  # noqa: E402
 from ws_load import cpu_seconds, free_port, memory_mib  # noqa: E402
+
+from tests.redis_helpers import running_redis  # noqa: E402
 
 SERVE = (
     "import json, sys; from server.cli import serve; from server.config import Settings; "

@@ -4,7 +4,7 @@ many of its followers are here).
 
 Messages on a room's channel are bytes: one kind byte, then the payload.
   F  a frame (binary): each follower keeps only the newest, sent when its own credit allows
-  V  a text message of the teacher's view (state, data, inspect, status, lesson), in order
+  V  a text message of the teacher's view (state, data, inspect, status), in order
   P  a binary message of the teacher's view in order (a phase)
   R  a text message about the room itself (followers count, challenge, leaderboard): it reaches
      forked students too
@@ -33,8 +33,8 @@ from server.room_broker import (
 FRAME, VIEW, PHASE, ROOM, CLOSED = b"F", b"V", b"P", b"R", b"C"
 # What a newcomer is sent from the kept messages, in this order (the frame last: it needs the
 # state's network to be drawn).
-CATCH_UP = ("data", "state", "lesson", "inspect", "challenge", "leaderboard", "frame")
-JOIN_ATTEMPT_WINDOW = 60.0  # seconds
+CATCH_UP = ("data", "state", "status", "inspect", "challenge", "leaderboard", "frame")
+JOIN_ATTEMPT_WINDOW = 60.0  # seconds: "wrong codes a minute"
 
 
 class Member(Protocol):
@@ -63,8 +63,15 @@ def text(payload: dict[str, Any]) -> str:
 class RoomHub:
     """Rooms as seen from one server process."""
 
-    def __init__(self, broker: Broker, cap: int, grace_seconds: float, joins_per_minute: int):
-        self.broker = broker
+    def __init__(
+        self,
+        broker: Broker,
+        cap: int,
+        grace_seconds: float,
+        joins_per_minute: int,
+        join_window: float = JOIN_ATTEMPT_WINDOW,
+    ) -> None:
+        self.broker, self.join_window = broker, join_window
         self.cap, self.grace_seconds, self.joins_per_minute = cap, grace_seconds, joins_per_minute
         self.members: dict[str, set[Member]] = {}  # room code -> members held by this process
         self._callbacks: dict[str, Callable[[bytes], None]] = {}
@@ -157,7 +164,7 @@ class RoomHub:
         joins freely), so codes cannot be tried cheaply; once over it, even a right code is
         refused until the minute is over."""
         key = f"join:{address}"
-        if await self.broker.attempts(key, JOIN_ATTEMPT_WINDOW, add=0) >= self.joins_per_minute:
+        if await self.broker.attempts(key, self.join_window, add=0) >= self.joins_per_minute:
             raise ValueError(
                 f"join: more than {self.joins_per_minute} wrong codes a minute from your "
                 "address; wait a minute and check the code"
@@ -168,7 +175,7 @@ class RoomHub:
             if added is None:
                 raise ValueError(f"code: no open room {rooms.spoken(code)}; check the code")
         except ValueError:
-            await self.broker.attempts(key, JOIN_ATTEMPT_WINDOW)
+            await self.broker.attempts(key, self.join_window)
             raise
         if added < 0:
             raise ValueError(f"join: room {rooms.spoken(code)} is full ({self.cap} students)")

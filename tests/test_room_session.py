@@ -115,7 +115,6 @@ def test_students_follow_the_teachers_run_and_their_controls_are_refused():
         assert room["url"].endswith(f"/r/{room['code']}") and room["qr"].endswith("qr.svg")
         assert join(student, room["code"].lower(), "Ada")["role"] == "follower"
         state = student.reply("state")
-        teacher_state = teacher.socket  # the teacher's run id is the one the student is shown
         assert state["network"]["layers"] == [2, 4, 2, 1]
         assert teacher.reply("room_members")["count"] == 1
         teacher.send(type="set", speed=5)
@@ -127,7 +126,9 @@ def test_students_follow_the_teachers_run_and_their_controls_are_refused():
         assert error["field"] == "room" and "fork it to try your own changes" in error["message"]
         later = student.frame(lambda f: f["iteration"] > seen["iteration"] + 20)
         assert later["playing"]  # the teacher's run went on
-        del teacher_state
+        teacher.send(type="inspect", kind="weight", layer=1, i=2, j=0)
+        shown = student.reply("inspect")  # the weight the teacher inspects
+        assert (shown["kind"], shown["layer"], shown["i"], shown["j"]) == ("weight", 1, 2, 0)
 
 
 def test_a_fork_continues_from_the_teachers_exact_run_and_follow_goes_back():

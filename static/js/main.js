@@ -51,7 +51,6 @@ app.resume = new Resume(app);
 app.transport = new Transport(app);
 app.view = new View(app);
 app.race = new Race(app);
-app.room = new Room(app);
 app.selection = new Selection({
   store,
   socket: app.socket,
@@ -67,6 +66,7 @@ app.points = new PlanePoints({
   showNotice,
   chosenTarget: () => Number($("point-class").value),
 });
+app.room = new Room(app); // after the parts it extends (sync's handlers, the selection)
 const { sync, transport, view, race, loop, selection, points } = app;
 // A handle for tests and the curious.
 window.backpropLab = { store, socket: app.socket, weights: store.weights, scene: loop.scene };

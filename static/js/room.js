@@ -68,11 +68,32 @@ export class Room {
       error(message);
       if (ROOM_FIELDS.has(message.field)) this.refused(message);
     };
+    // A follower sees the weight the teacher inspects; its own asks would only be refused.
+    const inspect = handlers.inspect;
+    handlers.inspect = (reply) => (this.role === "follower" ? this.followInspect(reply) : inspect(reply));
+    const { selection } = this.app;
+    const ask = selection.ask.bind(selection);
+    selection.ask = (iteration) => {
+      if (this.role !== "follower") return ask(iteration);
+      selection.inspectedAt = iteration;
+      selection.askedAt = performance.now();
+    };
     handlers.room = (message) => this.roomMessage(message);
     handlers.room_members = (message) => this.setMembers(message.count);
     handlers.room_closed = (message) => this.closed(message.reason);
     handlers.challenge = (message) => this.setChallenge(message);
     handlers.leaderboard = (message) => this.setBoard(message);
+  }
+
+  /** The teacher's inspector on a follower's page: the same weight, bias or neuron. */
+  followInspect(reply) {
+    const { selection, store } = this.app;
+    const target = { kind: reply.kind, layer: reply.layer, j: reply.j };
+    if (reply.kind === "weight") target.i = reply.i;
+    const current = store.selection;
+    const same = current && ["kind", "layer", "i", "j"].every((key) => current[key] === target[key]);
+    if (!same) selection.select(target);
+    selection.receive(reply);
   }
 
   send(message) {
