@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import struct
 import time
 from collections import deque
@@ -32,6 +33,8 @@ ROOM_HISTORY = 32
 REPORT_SECONDS = 1.0  # a forked student's figures reach the leaderboard this often
 LEADERBOARD_SECONDS = 0.5  # the leaderboard is published at most this often
 SNAPSHOT_WAIT_SECONDS = 10.0
+# A fork makes the teacher's session copy its whole run: one per student every few seconds.
+FORK_INTERVAL_SECONDS = 2.0
 # A follower's messages waiting to be sent (state, data, phases): beyond this it cannot keep
 # up with the room even without frames, and is closed rather than kept at any memory cost.
 MAX_OUTBOX_BYTES = 16 * 1024 * 1024
@@ -64,6 +67,7 @@ class RoomLink:
         self.waiting: asyncio.Future | None = None  # a snapshot asked for
         self.board_sent = 0.0
         self.board_pending = False
+        self.forked_at = -math.inf
         self.tasks: set[asyncio.Task] = set()
 
     # ----- state -------------------------------------------------------------------------
@@ -286,6 +290,9 @@ class RoomLink:
     async def on_fork(self, message: protocol.Fork) -> None:
         if self.role not in ("follower", "fork"):
             raise refused("fork takes the teacher's run in a room you joined")
+        if time.monotonic() - self.forked_at < FORK_INTERVAL_SECONDS:
+            raise refused(f"one fork every {FORK_INTERVAL_SECONDS:g} s; try again in a moment")
+        self.forked_at = time.monotonic()
         request = {"type": "fork", "member": self.member_id}
         run_id, run = await self.snapshot(lambda: self.hub.to_teacher(self.code, request))
         self.outbox.clear()

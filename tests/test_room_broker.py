@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -14,7 +15,10 @@ from server.room_hub import RoomHub, new_member_id
 
 
 def run(test: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-    return asyncio.run(test(*args))
+    """The scenario on an event loop of its own thread: the browser tests' Playwright keeps one
+    running on the main thread for the whole session."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, test(*args)).result()
 
 
 def make_broker(kind: str, url: str | None) -> Broker:
