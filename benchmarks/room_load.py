@@ -2,7 +2,8 @@
 frames/s while N simulated followers (100 by default) watch, each acking every frame the moment
 it has read it, as the page does after drawing.
 
-Reports each follower's frames/s (min and median), the teacher's, and the server's CPU and
+Reports each follower's frames/s (min and median), the teacher's (first alone in its room: the
+baseline of this machine at this moment), and the server's CPU and
 memory (summed over its process tree, from /proc), for one worker, and for two workers sharing
 the room through a real redis-server started on a free port. The server is the real one
 (server.cli's serve, with --workers N), started with a connection cap above N + 1.
@@ -141,7 +142,7 @@ async def measure(followers: int, workers: int, seconds: float, redis_url: str |
     finally:
         server.terminate()
         server.wait(timeout=15)
-    rates = [student.frames / wall for student in students]
+    rates = [student.frames / wall for student in students] or [float("nan")]
     return {
         "followers": followers,
         "workers": workers,
@@ -170,13 +171,16 @@ def main() -> None:
         f"{'teacher':>8} {'cpu %':>6} {'rss MiB':>8} {'peak':>6} {'clients cpu %':>13} "
         f"{'load':>5}"
     )
+    # First a teacher with no followers: the same machine's baseline, measured in the same run
+    # (on a busy machine the teacher's own rate is what limits everyone's).
+    setups = [(1, 0)] + [(workers, args.followers) for workers in args.setups]
     with ExitStack() as stack:
         redis_url = None
-        for workers in args.setups:
+        for workers, followers in setups:
             if workers > 1 and redis_url is None:
                 redis_url = stack.enter_context(running_redis(free_port()))
             figures = asyncio.run(
-                measure(args.followers, workers, args.seconds, redis_url if workers > 1 else None)
+                measure(followers, workers, args.seconds, redis_url if workers > 1 else None)
             )
             print(
                 f"{figures['workers']:>7} {figures['broker']:>7} {figures['followers']:>9} "
