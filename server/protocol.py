@@ -254,6 +254,13 @@ class Show(Message):
     member: Annotated[str, Field(max_length=64)] | None
 
 
+class RoomLesson(Message):
+    """Teacher: the lesson whose text the teacher's page shows (null: none), for the room."""
+
+    type: Literal["room_lesson"]
+    lesson: Annotated[str, Field(max_length=64)] | None
+
+
 ROOM_MESSAGE_TYPES = (
     "room_open",
     "room_close",
@@ -263,6 +270,7 @@ ROOM_MESSAGE_TYPES = (
     "follow",
     "challenge",
     "show",
+    "room_lesson",
 )
 ClientMessage = Annotated[
     Config
@@ -287,7 +295,8 @@ ClientMessage = Annotated[
     | Fork
     | Follow
     | Challenge
-    | Show,
+    | Show
+    | RoomLesson,
     Field(discriminator="type"),
 ]
 MESSAGE_TYPES = (

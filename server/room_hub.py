@@ -4,7 +4,7 @@ many of its followers are here).
 
 Messages on a room's channel are bytes: one kind byte, then the payload.
   F  a frame (binary): each follower keeps only the newest, sent when its own credit allows
-  V  a text message of the teacher's view (state, data, inspect, status), in order
+  V  a text message of the teacher's view (state, data, inspect, status, lesson), in order
   P  a binary message of the teacher's view in order (a phase)
   R  a text message about the room itself (followers count, challenge, leaderboard): it reaches
      forked students too
@@ -33,7 +33,7 @@ from server.room_broker import (
 FRAME, VIEW, PHASE, ROOM, CLOSED = b"F", b"V", b"P", b"R", b"C"
 # What a newcomer is sent from the kept messages, in this order (the frame last: it needs the
 # state's network to be drawn).
-CATCH_UP = ("data", "state", "status", "inspect", "challenge", "leaderboard", "frame")
+CATCH_UP = ("data", "state", "status", "lesson", "inspect", "challenge", "leaderboard", "frame")
 JOIN_ATTEMPT_WINDOW = 60.0  # seconds: "wrong codes a minute"
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from server.session import Session
 
 # What a teacher's session mirrors to its room (and keeps for newcomers), by message type.
-VIEW_TYPES = ("state", "data", "status", "inspect")
+VIEW_TYPES = ("state", "data", "status", "inspect", "lesson")
 # A teacher's frames carry the newest loss points, not only those since its last frame: a
 # follower that skips frames still draws a whole curve (the page drops points it has).
 ROOM_HISTORY = 32
@@ -360,6 +360,15 @@ class RoomLink:
             self.session.changed()
         shown = None if message.member is None else self.board.entries[message.member].name
         await self.session.send_json(self.room_message_for("teacher", showing=shown))
+
+    async def on_room_lesson(self, message: protocol.RoomLesson) -> None:
+        if not self.teaching:
+            raise refused("only the room's teacher chooses the room's lesson")
+        known = {lesson["id"] for lesson in protocol.lessons()}
+        if message.lesson is not None and message.lesson not in known:
+            raise protocol.ProtocolError(f"no lesson {message.lesson!r}", field="lesson")
+        payload = {"type": "lesson", "id": message.lesson}
+        await self.mirror_text("lesson", json.dumps(payload, separators=(",", ":")))
 
     # ----- between processes ---------------------------------------------------------------
 

@@ -114,5 +114,8 @@ def test_a_teacher_and_two_students(classroom, live_server):
     cells = row.locator("td").all_text_contents()
     own_loss = ada.evaluate(f"{STORE}.frame.header.test_loss.toPrecision(4)")
     assert cells[1] == "Ada" and cells[2] == own_loss
+    # The lesson the teacher opens shows its text on a follower's page too.
+    teacher.get_by_test_id("lesson-list").get_by_role("button").first.click()
+    expect(bo.get_by_test_id("lesson-detail")).to_contain_text("The forward pass")
     for tab in classroom:
         assert tab.console_errors == []

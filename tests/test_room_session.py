@@ -126,6 +126,10 @@ def test_students_follow_the_teachers_run_and_their_controls_are_refused():
         assert error["field"] == "room" and "fork it to try your own changes" in error["message"]
         later = student.frame(lambda f: f["iteration"] > seen["iteration"] + 20)
         assert later["playing"]  # the teacher's run went on
+        teacher.send(type="room_lesson", lesson="nonsense")
+        assert teacher.reply("error")["field"] == "lesson"
+        teacher.send(type="room_lesson", lesson="chain-rule")
+        assert student.reply("lesson")["id"] == "chain-rule"
         teacher.send(type="inspect", kind="weight", layer=1, i=2, j=0)
         shown = student.reply("inspect")  # the weight the teacher inspects
         assert (shown["kind"], shown["layer"], shown["i"], shown["j"]) == ("weight", 1, 2, 0)

@@ -78,6 +78,15 @@ export class Room {
       selection.inspectedAt = iteration;
       selection.askedAt = performance.now();
     };
+    // The lesson the teacher's page shows goes to the room; a follower's page shows its text.
+    const state = handlers.state;
+    handlers.state = (message) => {
+      state(message);
+      this.shareLesson();
+    };
+    handlers.lesson = (message) => {
+      if (this.role === "follower" && message.id) this.app.lessons?.select(message.id, { load: false });
+    };
     handlers.room = (message) => this.roomMessage(message);
     handlers.room_members = (message) => this.setMembers(message.count);
     handlers.room_closed = (message) => this.closed(message.reason);
@@ -94,6 +103,14 @@ export class Room {
     const same = current && ["kind", "layer", "i", "j"].every((key) => current[key] === target[key]);
     if (!same) selection.select(target);
     selection.receive(reply);
+  }
+
+  /** Teacher: tells the room when the page's lesson changed (a lesson loads a new run). */
+  shareLesson() {
+    const lesson = this.app.store.view.lesson ?? null;
+    if (this.role !== "teacher" || lesson === this.sharedLesson) return;
+    this.sharedLesson = lesson;
+    this.send({ type: "room_lesson", lesson });
   }
 
   send(message) {
@@ -120,7 +137,11 @@ export class Room {
     if (message.token) this.save({ code: this.code, token: message.token });
     if (message.role === "follower" || message.role === "fork") this.save({ code: this.code, name: this.name });
     if (message.role === null) this.forget();
-    if (message.role === "teacher") this.setRoomLinks(message);
+    if (message.role === "teacher") {
+      this.setRoomLinks(message);
+      this.sharedLesson = undefined; // a new or reclaimed room hears the lesson afresh
+      this.shareLesson();
+    }
     if ("showing" in message) this.showing = message.showing;
     if (message.message) showNotice(message.message, 8000);
     if (message.role === "teacher" && message.token) this.card.hidden = false;
