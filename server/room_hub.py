@@ -35,6 +35,9 @@ FRAME, VIEW, PHASE, ROOM, CLOSED = b"F", b"V", b"P", b"R", b"C"
 # state's network to be drawn).
 CATCH_UP = ("data", "state", "status", "lesson", "inspect", "challenge", "leaderboard", "frame")
 JOIN_ATTEMPT_WINDOW = 60.0  # seconds: "wrong codes a minute"
+# How often a process holding followers checks that their room still exists: a teacher's
+# process that died cannot say the room closed, but its broker entries expire.
+WATCH_SECONDS = 30.0
 
 
 class Member(Protocol):
@@ -77,6 +80,8 @@ class RoomHub:
         self._callbacks: dict[str, Callable[[bytes], None]] = {}
         self._closers: dict[str, asyncio.Task] = {}
         self._member_callbacks: dict[str, Callable[[bytes], None]] = {}
+        self._watchers: dict[str, asyncio.Task] = {}
+        self.watch_seconds = WATCH_SECONDS
 
     # ----- the teacher -------------------------------------------------------------------
 
@@ -213,10 +218,20 @@ class RoomHub:
 
             self._callbacks[code] = callback
             await self.broker.subscribe(room_channel(code), callback)
+            self._watchers[code] = asyncio.get_running_loop().create_task(self._watch(code))
         self.members[code].add(member)
+
+    async def _watch(self, code: str) -> None:
+        while code in self.members:
+            await asyncio.sleep(self.watch_seconds)
+            if code in self.members and await self.broker.record(code) is None:
+                self._fan_out(code, envelope(CLOSED, "the room is gone: its server stopped"))
 
     async def _release(self, code: str) -> None:
         self.members.pop(code, None)
+        watcher = self._watchers.pop(code, None)
+        if watcher is not None and watcher is not asyncio.current_task():
+            watcher.cancel()
         callback = self._callbacks.pop(code, None)
         if callback is not None:
             await self.broker.unsubscribe(room_channel(code), callback)
@@ -275,7 +290,7 @@ class RoomHub:
             await self.broker.unsubscribe(member_channel(member_id), callback)
 
     async def shutdown(self) -> None:
-        for task in self._closers.values():
+        for task in [*self._closers.values(), *self._watchers.values()]:
             task.cancel()
         with contextlib.suppress(Exception):
             await self.broker.close()

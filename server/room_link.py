@@ -212,6 +212,10 @@ class RoomLink:
         await self.hub.listen_teacher(self.code, self._teacher_inbox)
         await self.hub.listen_member(self.member_id, self._member_inbox)
         await self.session.send_json(self.opened_message(token))
+        if token is None:  # a reclaimed room: its students are there already
+            await self.session.send_json(
+                {"type": "room_members", "count": await self.hub.count(self.code)}
+            )
         async with self.session.engine_lock:  # the room starts with the run as it is now
             # Straight to the room: a `state` to the teacher's own page would clear its charts.
             data, state = messages.data(self.session.run), self.session.state_message()

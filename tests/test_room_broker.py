@@ -251,3 +251,20 @@ def test_directed_messages_reach_the_teacher_and_one_member(broker_factory):
         await student_hub.shutdown()
 
     run(scenario)
+
+
+def test_followers_hear_when_their_rooms_teacher_process_vanished(broker_factory):
+    async def scenario() -> None:
+        teacher_hub, student_hub = hub(broker_factory()), hub(broker_factory())
+        student_hub.watch_seconds = 0.05
+        code, _ = await teacher_hub.open("t")
+        student = Student()
+        await student_hub.join(code, "10.0.0.1", student)
+        await teacher_hub.broker.delete(code)  # as its entries expire after a crash
+        await student.wait(lambda: bool(student.closed))
+        assert student.closed == ["the room is gone: its server stopped"]
+        assert code not in student_hub.members
+        await teacher_hub.shutdown()
+        await student_hub.shutdown()
+
+    run(scenario)
