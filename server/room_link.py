@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.websockets import WebSocketDisconnect
 
 from server import frames, messages, protocol, rooms
+from server.room_contest import Contest
 from server.room_hub import RoomHub, new_member_id
 from server.run_snapshot import dump_run, load_run
 
@@ -30,8 +31,6 @@ VIEW_TYPES = ("state", "data", "status", "inspect", "lesson")
 # A teacher's frames carry the newest loss points, not only those since its last frame: a
 # follower that skips frames still draws a whole curve (the page drops points it has).
 ROOM_HISTORY = 32
-REPORT_SECONDS = 1.0  # a forked student's figures reach the leaderboard this often
-LEADERBOARD_SECONDS = 0.5  # the leaderboard is published at most this often
 SNAPSHOT_WAIT_SECONDS = 10.0
 # A fork makes the teacher's session copy its whole run: one per student every few seconds.
 FORK_INTERVAL_SECONDS = 2.0
@@ -60,13 +59,9 @@ class RoomLink:
         self.outbox_bytes = 0
         self.frame: bytes | None = None  # the newest followed frame not sent yet
         self.window: deque = deque(maxlen=ROOM_HISTORY)
-        self.challenge: rooms.Challenge | None = None  # teacher: the running one
-        self.board: rooms.Leaderboard | None = None
-        self.student_challenge: dict[str, Any] | None = None  # a student's view of it
+        self.contest = Contest(self)
         self.own_run: tuple[Any, int] | None = None  # teacher showing a student: its own run
         self.waiting: asyncio.Future | None = None  # a snapshot asked for
-        self.board_sent = 0.0
-        self.board_pending = False
         self.forked_at = -math.inf
         self.tasks: set[asyncio.Task] = set()
 
@@ -114,8 +109,7 @@ class RoomLink:
     def room_message(self, message: str | bytes) -> None:
         """Queued in order; sent by the session's sender once the member follows."""
         if isinstance(message, str) and message.startswith('{"type":"challenge"'):
-            self.student_challenge = json.loads(message)
-            self.student_challenge["received"] = time.monotonic()
+            self.contest.heard(message)
         self.outbox.append(message)
         self.outbox_bytes += len(message)
         if self.outbox_bytes > MAX_OUTBOX_BYTES:
@@ -137,7 +131,7 @@ class RoomLink:
         self.role, self.code = None, None
         self.outbox.clear()
         self.outbox_bytes, self.frame = 0, None
-        self.student_challenge = None
+        self.contest.heard(None)
 
     async def send_queued(self) -> None:
         """The room's messages in order, then, for a follower, the newest frame if a credit
@@ -327,20 +321,10 @@ class RoomLink:
     async def on_challenge(self, message: protocol.Challenge) -> None:
         if not self.teaching:
             raise refused("only the room's teacher sets a challenge")
-        now = time.time()
-        if message.goal is None:
-            self.challenge, self.board = None, None
-            payload = {"type": "challenge", "goal": None}
-        else:
-            data = self.session.run.config["data"]
-            self.challenge = rooms.Challenge.start(
-                message.goal, message.seconds, data, now, message.accuracy
-            )
-            self.board = rooms.Leaderboard(self.challenge)
-            payload = self.challenge.to_message(now)
-        await self.hub.publish_room(self.code, payload)
-        await self.session.send_json(payload)
-        await self.publish_board(force=True)
+        await self.contest.start(message)
+
+    async def report_loop(self) -> None:
+        await self.contest.report_loop()
 
     async def on_show(self, message: protocol.Show) -> None:
         if not self.teaching:
@@ -351,7 +335,7 @@ class RoomLink:
             run, playing = self.own_run
             self.own_run = None
         else:
-            if self.board is None or message.member not in self.board.entries:
+            if message.member not in self.contest.entries():
                 raise refused("show: no such student on the leaderboard")
             request = REQUEST + json.dumps({"type": "share", "reply_to": self.member_id}).encode()
             _, run = await self.snapshot(lambda: self.hub.to_member(message.member, request))
@@ -362,7 +346,7 @@ class RoomLink:
             self.session.set_playing(playing)
             await self.session.new_run(run, data=True)
             self.session.changed()
-        shown = None if message.member is None else self.board.entries[message.member].name
+        shown = None if message.member is None else self.contest.entries()[message.member].name
         await self.session.send_json(self.room_message_for("teacher", showing=shown))
 
     async def on_room_lesson(self, message: protocol.RoomLesson) -> None:
@@ -388,10 +372,8 @@ class RoomLink:
         elif kind == "members":
             count = await self.hub.count(self.code)
             await self.session.send_json({"type": "room_members", "count": count})
-        elif kind == "report" and self.board is not None:
-            entry = rooms.Entry(**payload["entry"])
-            if self.challenge.accepts(payload["digest"], time.time()) and self.board.report(entry):
-                await self.publish_board()
+        elif kind == "report":
+            await self.contest.reported(payload)
         elif kind == "replaced" and payload.get("by") != self.member_id:
             await self._stop_listening()
             self._forget_room()
@@ -412,52 +394,6 @@ class RoomLink:
             request = json.loads(payload)
             if request.get("type") == "share":
                 self.spawn(self.send_snapshot(str(request["reply_to"])))
-
-    async def publish_board(self, force: bool = False) -> None:
-        """The leaderboard to the teacher and the room, at most every LEADERBOARD_SECONDS: a
-        change within that time is sent when it is over."""
-        if self.board is None:
-            return
-        wait = self.board_sent + LEADERBOARD_SECONDS - time.monotonic()
-        if not force and wait > 0:
-            if not self.board_pending:
-                self.board_pending = True
-                self.spawn(self._publish_board_later(wait))
-            return
-        self.board_sent = time.monotonic()
-        payload = {"type": "leaderboard", "goal": self.challenge.goal, "rows": self.board.rows()}
-        await self.hub.publish_room(self.code, payload)
-        await self.session.send_json(payload)
-
-    async def _publish_board_later(self, wait: float) -> None:
-        await asyncio.sleep(wait)
-        self.board_pending = False
-        if self.teaching:
-            await self.publish_board(force=True)
-
-    async def report_loop(self) -> None:
-        """A forked student's figures go to the teacher's leaderboard while a challenge runs;
-        the server computes them from the student's run (a client never sends a figure)."""
-        last_iteration = None
-        while True:
-            await asyncio.sleep(REPORT_SECONDS)
-            challenge = self.student_challenge
-            if self.role != "fork" or not challenge or challenge.get("goal") is None:
-                continue
-            if time.monotonic() - challenge["received"] > challenge["seconds_left"]:
-                continue
-            async with self.session.engine_lock:
-                metrics = await self.session.engine_call("metrics", self.session.metrics)
-                layers = self.session.run.config["network"]["layers"]
-                digest = rooms.data_digest(self.session.run.config["data"])
-            if metrics["iteration"] == last_iteration:
-                continue
-            last_iteration = metrics["iteration"]
-            entry = rooms.entry_from_metrics(
-                self.member_id, self.name, metrics, rooms.hidden_neurons(layers)
-            )
-            report = {"type": "report", "entry": vars(entry), "digest": digest}
-            await self.hub.to_teacher(self.code, report)
 
     # ----- leaving -------------------------------------------------------------------------
 

@@ -1,32 +1,13 @@
 // Classroom rooms on the page: open one (code, join link, QR, followers), join one, the
-// read-only banner of a follower with fork/follow, the challenge and its leaderboard.
-// Every figure on the leaderboard comes from the server; names go in as text, never HTML.
+// read-only banner of a follower with fork/follow; the challenge is contest.js's. Text from the
+// server goes in as text, never HTML.
 
+import { Contest } from "./contest.js";
+import { button, element } from "./dom.js";
 import { $, showError, showNotice } from "./notices.js";
 
 const SAVED = "backprop-lab-room"; // sessionStorage: survives a reload of this tab only
 const ROOM_FIELDS = new Set(["room", "code", "token", "join", "name", "goal", "seconds", "accuracy"]);
-const GOALS = { lowest_test_loss: "lowest test loss", fewest_neurons: "fewest neurons" };
-
-/** Builds an element with a class and text (never HTML). */
-function element(tag, className = "", text = "") {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text) node.textContent = text;
-  return node;
-}
-
-function button(label, testId, onClick, className = "small") {
-  const node = element("button", className, label);
-  node.type = "button";
-  node.dataset.testid = testId;
-  node.addEventListener("click", onClick);
-  return node;
-}
-
-function figure(value, digits = 4) {
-  return value === null || value === undefined ? "—" : Number(value).toPrecision(digits);
-}
 
 export class Room {
   constructor(app) {
@@ -36,18 +17,15 @@ export class Room {
     this.spoken = "";
     this.name = "";
     this.members = 0;
-    this.challenge = null;
-    this.challengeTimer = 0;
     this.showing = null;
     this.offReason = document.body.dataset.roomsOff || "";
     this.linkCode = document.body.dataset.roomCode || "";
     this.bar = $("room");
     this.banner = $("room-banner");
     this.card = this.buildCard();
-    this.board = this.buildBoard();
     this.joinForm = this.buildJoinForm();
-    this.challengeForm = this.buildChallengeForm();
-    document.body.append(this.card, this.board, this.joinForm, this.challengeForm);
+    this.contest = new Contest({ send: (message) => this.send(message), role: () => this.role });
+    document.body.append(this.card, this.joinForm, this.contest.board, this.contest.form);
     this.hook();
     this.render();
     if (this.offReason) showNotice(this.offReason, 15000);
@@ -90,8 +68,8 @@ export class Room {
     handlers.room = (message) => this.roomMessage(message);
     handlers.room_members = (message) => this.setMembers(message.count);
     handlers.room_closed = (message) => this.closed(message.reason);
-    handlers.challenge = (message) => this.setChallenge(message);
-    handlers.leaderboard = (message) => this.setBoard(message);
+    handlers.challenge = (message) => this.contest.setChallenge(message);
+    handlers.leaderboard = (message) => this.contest.setBoard(message);
   }
 
   /** The teacher's inspector on a follower's page: the same weight, bias or neuron. */
@@ -167,7 +145,7 @@ export class Room {
     this.restart();
     this.role = null;
     this.code = null;
-    this.setChallenge({ goal: null });
+    this.contest.setChallenge({ goal: null });
     showError(`Room closed: ${reason}`);
     this.render();
   }
@@ -204,7 +182,7 @@ export class Room {
       code.title = "Show the join link and QR code";
       const members = element("span", "room-members", `${this.members} following`);
       members.dataset.testid = "room-members";
-      bar.append(code, members, button("Challenge", "room-challenge", () => this.toggle(this.challengeForm)));
+      bar.append(code, members, button("Challenge", "room-challenge", () => this.contest.toggleForm()));
       if (this.showing) bar.append(button("My run", "room-show-own", () => this.send({ type: "show", member: null })));
       bar.append(button("Close room", "room-close", () => this.send({ type: "room_close" })));
     } else if (role === "follower" || role === "fork") {
@@ -323,98 +301,5 @@ export class Room {
     this.joinForm.querySelector("[data-testid=join-code]").value = code;
     this.joinForm.hidden = false;
     this.joinForm.querySelector(code ? "[data-testid=join-name]" : "[data-testid=join-code]").focus();
-  }
-
-  // ------------------------------------------------------------------ challenge and leaderboard
-
-  buildChallengeForm() {
-    const form = element("form", "room-form");
-    form.dataset.testid = "challenge-form";
-    form.hidden = true;
-    const goal = element("select");
-    goal.dataset.testid = "challenge-goal";
-    for (const [value, label] of Object.entries(GOALS)) goal.append(new Option(label, value));
-    const seconds = element("input");
-    Object.assign(seconds, { type: "number", min: 10, max: 3600, value: 120 });
-    seconds.dataset.testid = "challenge-seconds";
-    const accuracy = element("input");
-    Object.assign(accuracy, { type: "number", min: 1, max: 100, value: 95 });
-    accuracy.dataset.testid = "challenge-accuracy";
-    const start = element("button", "primary", "Start");
-    start.type = "submit";
-    start.dataset.testid = "challenge-start";
-    const field = (text, input, suffix) => {
-      const node = element("label", "", text);
-      node.append(input, suffix);
-      return node;
-    };
-    form.append(
-      element("h2", "", "Challenge on this data set"),
-      field("goal ", goal, ""),
-      field("time ", seconds, " s"),
-      field("test accuracy at least ", accuracy, " % (fewest neurons)"),
-      start,
-      button("Stop challenge", "challenge-stop", () => {
-        this.send({ type: "challenge", goal: null });
-        form.hidden = true;
-      }),
-    );
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const message = { type: "challenge", goal: goal.value, seconds: Number(seconds.value) };
-      if (goal.value === "fewest_neurons") message.accuracy = Number(accuracy.value) / 100;
-      this.send(message);
-      form.hidden = true;
-    });
-    return form;
-  }
-
-  toggle(node) {
-    node.hidden = !node.hidden;
-  }
-
-  setChallenge(message) {
-    clearInterval(this.challengeTimer);
-    this.challenge = message.goal ? { ...message, endsAt: performance.now() + message.seconds_left * 1000 } : null;
-    this.board.hidden = !this.challenge;
-    if (!this.challenge) return;
-    const title = this.board.querySelector(".board-title");
-    const goal = GOALS[message.goal] + (message.accuracy ? ` at ≥ ${Math.round(message.accuracy * 100)} % test accuracy` : "");
-    const tick = () => {
-      const left = Math.max(0, Math.round((this.challenge.endsAt - performance.now()) / 1000));
-      title.textContent = `Challenge: ${goal} on ${message.dataset} · ${left ? `${left} s left` : "time is up"}`;
-      if (!left) clearInterval(this.challengeTimer);
-    };
-    tick();
-    this.challengeTimer = setInterval(tick, 1000);
-  }
-
-  buildBoard() {
-    const board = element("section", "room-board");
-    board.dataset.testid = "leaderboard";
-    board.hidden = true;
-    const table = element("table");
-    const head = element("tr");
-    for (const label of ["#", "name", "test loss", "test acc", "neurons", "iterations", ""]) head.append(element("th", "", label));
-    table.append(element("thead"), element("tbody"));
-    table.tHead.append(head);
-    board.append(element("h2", "board-title", "Challenge"), table);
-    return board;
-  }
-
-  setBoard(message) {
-    const body = this.board.querySelector("tbody");
-    body.replaceChildren();
-    for (const row of message.rows) {
-      const line = element("tr");
-      line.dataset.testid = "leaderboard-row";
-      const accuracy = row.test_accuracy === null ? "—" : `${(row.test_accuracy * 100).toFixed(1)} %`;
-      const cells = [row.rank ?? "–", row.name, figure(row.test_loss), accuracy, row.neurons, row.iteration];
-      for (const value of cells) line.append(element("td", "", String(value)));
-      const action = element("td");
-      if (this.role === "teacher") action.append(button("Show", "leaderboard-show", () => this.send({ type: "show", member: row.member })));
-      line.append(action);
-      body.append(line);
-    }
   }
 }
