@@ -139,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         workers=args.workers,
         redis_url=args.redis,
     )
+    problem = redis_problem(settings.redis_url)
+    if problem:
+        print(f"backprop-lab: {problem}", file=sys.stderr, flush=True)
+        raise SystemExit(1)
     url = page_url(args.host, args.port)
     print(f"backprop-lab: serving on {url}", flush=True)
     if settings.rooms_off_reason:
@@ -155,6 +159,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.environ.pop(SETTINGS_VARIABLE, None)
     if code:
         raise SystemExit(code)
+
+
+def redis_problem(url: str | None) -> str | None:
+    """Why the Redis of --redis cannot be used, or None: said in one line before serving."""
+    if not url:
+        return None
+    import redis  # only a server started with --redis needs it
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+    except (redis.RedisError, ValueError) as error:
+        return f"--redis {url}: cannot reach Redis: {error}"
+    return None
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
