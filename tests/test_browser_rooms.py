@@ -119,3 +119,18 @@ def test_a_teacher_and_two_students(classroom, live_server):
     expect(bo.get_by_test_id("lesson-detail")).to_contain_text("The forward pass")
     for tab in classroom:
         assert tab.console_errors == []
+
+
+def test_a_reloaded_teacher_tab_takes_its_room_back(classroom, live_server):
+    teacher, student, _ = classroom
+    open_page(teacher, live_server)
+    teacher.get_by_test_id("room-open").click()
+    code = teacher.get_by_test_id("room-code").text_content()
+    join(student, teacher.get_by_test_id("room-url").text_content(), "Cy")
+    teacher.reload()  # the token waits in this tab's sessionStorage
+    expect(teacher.get_by_test_id("room-code")).to_have_text(code)
+    expect(teacher.get_by_test_id("room-members")).to_have_text("1 following")
+    teacher.get_by_test_id("step-unit").select_option("iteration")
+    teacher.get_by_test_id("step").click()
+    student.wait_for_function(f"{STORE}.frame?.header.iteration >= 1")  # still its teacher
+    expect(student.get_by_test_id("room-banner")).to_contain_text("Following")
