@@ -85,7 +85,6 @@ def main() -> None:
             teacher.wait_for_timeout(800)
             teacher.screenshot(path=OUT / "room-teacher-presenter-1280x720.png")
             teacher.get_by_test_id("presenter").click()
-            teacher.get_by_test_id("room-card-hide").click()
             teacher.get_by_test_id("room-challenge").click()
             teacher.get_by_test_id("challenge-start").click()
             for tab, epochs in zip(pupils, (20, 35), strict=True):

@@ -178,13 +178,15 @@ export class Room {
       off.dataset.testid = "rooms-off";
       bar.append(off);
     } else if (role === "teacher") {
-      const code = button(this.spoken, "room-code", () => (this.card.hidden = !this.card.hidden), "room-badge");
-      code.title = "Show the join link and QR code";
-      const members = element("span", "room-members", `${this.members} following`);
+      // The code and the students count in one badge: the top bar stays one line at 1280 px.
+      const code = button(this.spoken, "room-code", () => (this.card.hidden = false), "room-badge");
+      code.title = "The room: join link and QR code, challenge, close";
+      const members = element("span", "room-members", String(this.members));
       members.dataset.testid = "room-members";
-      bar.append(code, members, button("Challenge", "room-challenge", () => this.contest.toggleForm()));
+      members.title = "students in the room";
+      code.append(members);
+      bar.append(code);
       if (this.showing) bar.append(button("My run", "room-show-own", () => this.send({ type: "show", member: null })));
-      bar.append(button("Close room", "room-close", () => this.send({ type: "room_close" })));
     } else if (role === "follower" || role === "fork") {
       bar.append(element("span", "room-badge", this.spoken));
     } else {
@@ -222,7 +224,7 @@ export class Room {
   setMembers(count) {
     this.members = count;
     const node = $("room-members");
-    if (node) node.textContent = `${count} following`;
+    if (node) node.textContent = String(count);
     const big = this.card.querySelector(".room-card-members");
     big.textContent = `${count} following`;
   }
@@ -245,6 +247,14 @@ export class Room {
       element("div", "room-card-local"),
       element("div", "room-card-members", "0 following"),
       button("Hide", "room-card-hide", () => (card.hidden = true)),
+      " ",
+      button("Challenge", "room-challenge", () => {
+        card.hidden = true;
+        this.contest.toggleForm();
+      }),
+      " ",
+      // Here rather than in the top bar: closing ends every student's view, so it takes a look.
+      button("Close room", "room-close", () => this.send({ type: "room_close" })),
     );
     card.append(qr, text);
     return card;
