@@ -213,8 +213,9 @@ class RoomLink:
         async with self.session.engine_lock:  # the room starts with the run as it is now
             # Straight to the room: a `state` to the teacher's own page would clear its charts.
             data, state = messages.data(self.session.run), self.session.state_message()
-            await self.mirror_text("data", json.dumps(frames.json_safe(data)))
-            await self.mirror_text("state", json.dumps(frames.json_safe(state)))
+            for kind, payload in (("data", data), ("state", state)):
+                text = json.dumps(frames.json_safe(payload), separators=(",", ":"))
+                await self.mirror_text(kind, text)
             self.session.changed()
 
     def opened_message(self, token: str | None) -> dict[str, Any]:

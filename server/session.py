@@ -240,7 +240,9 @@ class Session:
             if self.credits.overdue(timeout):
                 await self.close(CLOSE_POLICY, f"no ack for {timeout:g} s")
                 return
-            if not self.playing and time.monotonic() - self.last_activity > idle:
+            # A room's teacher or student is never idle: watching is what they came for.
+            quiet = not self.playing and self.room.role is None
+            if quiet and time.monotonic() - self.last_activity > idle:
                 await self.close(CLOSE_IDLE, f"idle for {idle / 60:g} min")
                 return
 

@@ -31,7 +31,9 @@ CATCH_EXPORT = """() => new Promise((resolve) => {
 @pytest.fixture
 def classroom(browser, live_server) -> Iterator[list]:
     """Three pages in one browser, each in its own context (its own tab storage)."""
-    contexts = [browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(3)]
+    size = {"width": 1280, "height": 720}
+    # bypass_csp: the tests read the page through evaluated expressions, as conftest.page does.
+    contexts = [browser.new_context(viewport=size, bypass_csp=True) for _ in range(3)]
     pages = [context.new_page() for context in contexts]
     for tab in pages:
         tab.set_default_timeout(15_000)

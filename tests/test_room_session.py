@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import uvicorn
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from server import frames
@@ -281,3 +282,16 @@ def test_one_room_across_two_workers_through_redis_with_a_leaderboard(redis_url)
         assert exact_weights(shown) == exact_weights(student.reply("export"))
         assert teacher.reply("room")["showing"] == "Dee <b>"
         assert np.isfinite(row["test_loss"])
+
+
+def test_watching_a_room_is_not_idleness():
+    with ExitStack() as stack:
+        base = stack.enter_context(serving(Settings(idle_timeout=1.0)))
+        teacher, student, lonely = Tab(base, stack), Tab(base, stack), Tab(base, stack)
+        room = open_room(teacher)
+        join(student, room["code"], "Ed")
+        time.sleep(3.0)  # three idle timeouts: a tab outside the room is closed
+        with pytest.raises(ConnectionClosed):
+            lonely.until(lambda m: False, seconds=2)
+        teacher.send(type="step", unit="iteration")
+        assert student.frame(lambda f: f["iteration"] == 1)["run"] is not None

@@ -132,7 +132,7 @@ export class Room {
     const { store, loop } = this.app;
     store.clearHistory();
     store.run = null;
-    loop.dropPendingFrame();
+    loop.dropPendingFrames();
   }
 
   refused(message) {
