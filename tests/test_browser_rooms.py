@@ -44,8 +44,11 @@ def classroom(browser, live_server) -> Iterator[list]:
         context.close()
 
 
-def iteration(tab) -> int:
-    return int(tab.get_by_test_id("iteration").text_content())
+def settled_iteration(tab) -> int:
+    """The iteration of the newest frame once every frame received is drawn (the page queues
+    a few): what the server last showed."""
+    tab.wait_for_function(f"{STORE}.pendingFrames.length === 0")
+    return tab.evaluate(f"{STORE}.frame.header.iteration")
 
 
 def join(tab, url: str, name: str) -> None:
@@ -87,11 +90,12 @@ def test_a_teacher_and_two_students(classroom, live_server):
     for student in (ada, bo):
         expect(student.get_by_test_id("phase-label")).to_have_text("forward")
 
-    # A student's control changes nothing and says why.
-    before = iteration(teacher)
+    # A student's control changes nothing and says why: the paused run stays where it is.
+    before = settled_iteration(teacher)
     ada.get_by_test_id("play").click()
     expect(ada.get_by_test_id("error")).to_contain_text("fork it to try your own changes")
-    assert iteration(teacher) == before
+    teacher.wait_for_timeout(500)  # a play that got through would have trained by now
+    assert settled_iteration(teacher) == before
 
     # The fork is the teacher's exact run (every float64 weight).
     ada.get_by_test_id("room-fork").click()
