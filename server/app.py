@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -10,7 +11,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
-from fastapi import FastAPI, Request, WebSocket
+import segno
+from fastapi import FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -19,12 +21,15 @@ from starlette.status import WS_1008_POLICY_VIOLATION, WS_1013_TRY_AGAIN_LATER
 
 from engine import schema
 from engine.schema import Limits, default_config
+from server import rooms
 from server.config import PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings
 from server.fairness import Lanes
 from server.guard import Guard
 from server.hosts import HostRule, is_loopback_host, origin_allowed
 from server.pacing import TokenBucket
 from server.parking import Parking
+from server.room_broker import RedisBroker, broker_for
+from server.room_hub import RoomHub
 from server.session import Session
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -108,17 +113,45 @@ def arrival_allowed(arrivals: dict[str, TokenBucket], address: str) -> bool:
     return bucket.take(1)
 
 
+def room_hub(settings: Settings) -> RoomHub | None:
+    """This process's rooms: None when they are off (several workers and no Redis)."""
+    if settings.rooms_off_reason:
+        return None
+    return RoomHub(
+        broker_for(settings.redis_url),
+        cap=settings.room_cap,
+        grace_seconds=settings.room_grace_seconds,
+        joins_per_minute=settings.join_attempts_per_minute,
+    )
+
+
+def qr_svg(url: str) -> bytes:
+    """The join URL as a QR code (SVG, drawn by segno): medium error correction survives a
+    projector's glare; the page sizes it, so one module is one SVG unit."""
+    buffer = io.BytesIO()
+    # omitsize: a viewBox and no fixed width, so CSS scales it without blurring.
+    segno.make(url, error="m").save(
+        buffer, kind="svg", border=2, omitsize=True, xmldecl=False, dark="#000", light="#fff"
+    )
+    return buffer.getvalue()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A fresh application; every route reads `settings`, nothing is global."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub = app.state.rooms
+        if hub is not None and isinstance(hub.broker, RedisBroker):
+            await hub.broker.check()  # a wrong --redis stops the start with the reason
         yield
         app.state.stopping = True  # nothing to park: the process is going
         # Tell every open tab why it lost its session (the page reconnects with backoff).
         for session in list(app.state.sessions):
             await session.close(1001, "server shutting down")
+        if hub is not None:
+            await hub.shutdown()
 
     # No /openapi.json, /docs or /redoc: the page is the only client, docs/protocol.md the spec.
     app = FastAPI(
@@ -136,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.connections_per_worker,
     )
     app.state.stopping = False
+    app.state.rooms = room_hub(settings)
     loader = jinja2.FileSystemLoader(asset_dir("templates"))
     environment = jinja2.Environment(
         loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True
@@ -145,17 +179,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     limits = Limits(settings.max_hidden_layers, settings.max_neurons, settings.max_points)
 
-    @app.get("/", response_class=HTMLResponse)
-    async def index(request: Request) -> Response:
-        if request.query_params:  # the controls' form, submitted without scripts
-            return RedirectResponse(f"/#{form_to_hash(request.query_params, limits)}", 303)
+    def page(request: Request, room_code: str = "") -> HTMLResponse:
         context = {
             "protocol": PROTOCOL_VERSION,
             "limits": settings.limits(),
             "control_sections": control_sections(limits),
             "defaults": default_config(),
+            "room_code": room_code,
+            "rooms_off": settings.rooms_off_reason or "",
         }
         return templates.TemplateResponse(request, "index.html", context)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def index(request: Request) -> Response:
+        if request.query_params:  # the controls' form, submitted without scripts
+            return RedirectResponse(f"/#{form_to_hash(request.query_params, limits)}", 303)
+        return page(request)
+
+    def room_code(text: str) -> str:
+        try:
+            return rooms.normalise_code(text)
+        except ValueError as error:
+            raise HTTPException(404, str(error)) from None
+
+    @app.get("/r/{code}", response_class=HTMLResponse)
+    async def room_page(request: Request, code: str) -> HTMLResponse:
+        """A student's link: the page, which joins room `code` once it is connected."""
+        return page(request, room_code(code))
+
+    @app.get("/r/{code}/qr.svg")
+    async def room_qr(request: Request, code: str) -> Response:
+        url = f"{str(request.base_url).rstrip('/')}/r/{room_code(code)}"
+        headers = {"Cache-Control": "private, max-age=3600"}
+        return Response(qr_svg(url), media_type="image/svg+xml", headers=headers)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
@@ -186,7 +242,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A page whose socket dropped comes back with its session's token (?resume=...).
         session = app.state.parking.take(websocket.query_params.get("resume"))
         if session is None:
-            session = Session(websocket, settings, app.state.lanes)
+            session = Session(websocket, settings, app.state.lanes, app.state.rooms)
         else:
             session.attach(websocket)
         app.state.sessions.add(session)
@@ -202,6 +258,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     del app.state.by_address[address]
             if not app.state.stopping:
                 app.state.parking.park(session, address)
+            # A room does not wait for a resume: a student leaves it, a teacher's room waits
+            # for its token (the page sends both again after its hello).
+            await session.room.depart()
 
     return app
 

@@ -27,11 +27,13 @@ from server.http_protocol import GuardedH11Protocol
 # Many small sessions share the cores: BLAS thread pools per matrix product only fight each
 # other (measured 5x slower on a busy 2-core machine). Set before NumPy loads, in main().
 SINGLE_THREADED_BLAS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-# One process runs every session on one core (the GIL): a class of 30 at 30 frames/s needs more
-# than one on a 2-core machine (benchmarks/ws_load.py), so use both by default, and no more:
-# two processes already fill two cores, and each one more costs ~65 MiB.
+# One process runs every session on one core (the GIL): a class of 30 private runs at 30 frames/s
+# needs more than one on a 2-core machine (benchmarks/ws_load.py), so with --redis (rooms shared
+# by every process) use both by default, and no more: two processes already fill two cores, and
+# each one more costs ~65 MiB. Without --redis the default is one process, so rooms work.
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
 MAX_WORKERS = 64
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 # How long stopped workers get to close their sessions (code 1001) before they are killed.
 STOP_GRACE_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -68,11 +70,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=int,
-        default=DEFAULT_WORKERS,
+        default=None,
         help="server processes sharing the port and the connection cap; each session lives in "
-        f"one (default {DEFAULT_WORKERS}: one per core, at most 2)",
+        f"one (default 1, so classroom rooms work; with --redis {DEFAULT_WORKERS}: one per core, "
+        "at most 2)",
+    )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        default=None,
+        help="share classroom rooms through this Redis server (redis://host:6379/0), so they "
+        "work across --workers and across hosts behind one load balancer",
     )
     args = parser.parse_args(argv)
+    if args.workers is None:
+        # Without a broker, rooms live in one process: the default keeps them working.
+        args.workers = DEFAULT_WORKERS if args.redis else 1
+    if args.redis is not None and not args.redis.startswith(REDIS_SCHEMES):
+        parser.error(f"--redis: must start with redis://, rediss:// or unix://, got {args.redis!r}")
     if not 1 <= args.port <= 65535:
         parser.error(f"--port: must be in [1, 65535], got {args.port}")
     if not 1 <= args.workers <= MAX_WORKERS:
@@ -122,9 +137,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         allowed_origins=tuple(args.allow_origin),
         allowed_hosts=tuple(args.allow_host),
         workers=args.workers,
+        redis_url=args.redis,
     )
+    problem = redis_problem(settings.redis_url)
+    if problem:
+        print(f"backprop-lab: {problem}", file=sys.stderr, flush=True)
+        raise SystemExit(1)
     url = page_url(args.host, args.port)
     print(f"backprop-lab: serving on {url}", flush=True)
+    if settings.rooms_off_reason:
+        print(f"backprop-lab: {settings.rooms_off_reason}", flush=True)
     notice = exposure_notice(settings)
     if notice:
         print(notice, flush=True)
@@ -137,6 +159,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.environ.pop(SETTINGS_VARIABLE, None)
     if code:
         raise SystemExit(code)
+
+
+def redis_problem(url: str | None) -> str | None:
+    """Why the Redis of --redis cannot be used, or None: said in one line before serving."""
+    if not url:
+        return None
+    import redis  # only a server started with --redis needs it
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+    except (redis.RedisError, ValueError) as error:
+        return f"--redis {url}: cannot reach Redis: {error}"
+    return None
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

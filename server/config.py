@@ -61,6 +61,11 @@ class Settings:
     neuron_grid: int = 16  # per-neuron thumbnails; keeps the default frame within 6 KB
     # The longest stretch of engine work between two yields to the event loop, in seconds.
     slice_seconds: float = 0.004
+    # Classroom rooms (server/rooms.py): in this process, or in Redis shared by every worker.
+    redis_url: str | None = None
+    room_cap: int = 500  # students in one room
+    room_grace_seconds: float = 300.0  # a room outlives its teacher's connection this long
+    join_attempts_per_minute: int = 20  # from one address, wrong codes included
 
     def __post_init__(self) -> None:
         positive = {
@@ -81,6 +86,9 @@ class Settings:
             "frame_window": self.frame_window,
             "history_cap": self.history_cap,
             "slice_seconds": self.slice_seconds,
+            "room_cap": self.room_cap,
+            "room_grace_seconds": self.room_grace_seconds,
+            "join_attempts_per_minute": self.join_attempts_per_minute,
         }
         for name, value in positive.items():
             if not value > 0:
@@ -100,6 +108,16 @@ class Settings:
         if self.workers > self.max_connections:
             message = f"{self.workers} workers cannot share {self.max_connections} connections"
             raise ValueError(f"settings.workers: {message}")
+
+    @property
+    def rooms_off_reason(self) -> str | None:
+        """Why rooms are off, or None: several processes without Redis cannot share them."""
+        if self.workers > 1 and not self.redis_url:
+            return (
+                f"rooms are off: {self.workers} worker processes share no rooms without a broker; "
+                "start with --redis redis://HOST:6379 (or --workers 1)"
+            )
+        return None
 
     @property
     def is_loopback(self) -> bool:

@@ -40,6 +40,8 @@ from server.pacing import (
     tick_seconds,
 )
 from server.race import MetricsCache, Race, add_point
+from server.room_hub import RoomHub
+from server.room_link import RoomLink
 
 MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
 # Close codes the page acts on (docs/protocol.md): a policy breach (no ack, not reading), and
@@ -52,7 +54,11 @@ class Session:
     """The run of one browser tab and the stream of frames that shows it."""
 
     def __init__(
-        self, websocket: WebSocket, settings: Settings, lanes: Lanes | None = None
+        self,
+        websocket: WebSocket,
+        settings: Settings,
+        lanes: Lanes | None = None,
+        rooms: RoomHub | None = None,
     ) -> None:
         self.websocket, self.settings = websocket, settings
         # The worker's engine, shared fairly with its other sessions (server/fairness.py).
@@ -91,6 +97,8 @@ class Session:
         # The loss points of each frame in flight: a frame lost with its socket is not a gap.
         self.unacked: deque[tuple[list, list[list]]] = deque()
         self.close_code: int | None = None
+        self.unsent_frame: bytes | None = None  # built (for a room) while no credit was free
+        self.room = RoomLink(self, rooms, settings.rooms_off_reason)
 
     def attach(self, websocket: WebSocket) -> None:
         """Carry on with a new socket (a resume): what was in flight on the old one is lost,
@@ -105,7 +113,14 @@ class Session:
                 variant.history.extendleft(reversed(lost))
         self.last_activity = time.monotonic()
         self.wake = asyncio.Event()
+        self.unsent_frame = None  # built for the old socket: a fresh one follows
         self.offer_frame()
+
+    @property
+    def client_address(self) -> str:
+        """Who join attempts are counted against."""
+        client = self.websocket.client
+        return client.host if client else "unknown"
 
     @property
     def in_flight(self) -> int:
@@ -121,7 +136,8 @@ class Session:
             await self.send_json(await self.engine_call("data", messages.data, self.run))
             async with anyio.create_task_group() as group:
                 self._cancel = group.cancel_scope.cancel
-                for task in (self.receive_loop, self.send_loop, self.train_loop, self.watchdog):
+                tasks = (self.receive_loop, self.send_loop, self.train_loop, self.watchdog)
+                for task in (*tasks, self.room.report_loop):
                     group.start_soon(self._until_first_ends, task, group.cancel_scope)
         except WebSocketDisconnect:
             pass
@@ -154,6 +170,8 @@ class Session:
         except (TypeError, ValueError):  # NumPy scalars, or NaN from a diverged figure
             text = json.dumps(frames.json_safe(payload), separators=(",", ":"), allow_nan=False)
         await self.deliver(self.websocket.send_text, text)
+        if self.room.teaching:
+            await self.room.mirror_text(payload["type"], text)
 
     async def send_bytes(self, message: bytes) -> None:
         await self.deliver(self.websocket.send_bytes, message)
@@ -191,17 +209,26 @@ class Session:
 
     async def send_loop(self) -> None:
         """Build and send the newest frame whenever the run changed and a frame credit is free.
-        A frame may reach the page after a newer run's `state`: its `run` says to drop it."""
+        A frame may reach the page after a newer run's `state`: its `run` says to drop it.
+
+        A room's teacher builds each frame for the room at once, whatever its own page's
+        credit (that page gets the newest when it acks); a follower is sent the room's."""
         while True:
             await self.wake.wait()
             self.wake.clear()
-            if not self.dirty or not self.credits.free:
+            await self.room.send_queued()  # room news; for a follower, the teacher's run
+            if self.room.following:
                 continue
-            self.dirty = False
-            async with self.engine_lock:
-                message = await self.engine_call("frame", self.frame_message)
-            self.credits.spend()
-            await self.send_bytes(message)
+            if self.dirty and (self.credits.free or self.room.teaching):
+                self.dirty = False
+                async with self.engine_lock:
+                    self.unsent_frame = await self.engine_call("frame", self.frame_message)
+                if self.room.teaching:
+                    await self.room.publish_frame(self.unsent_frame)
+            if self.unsent_frame is not None and self.credits.free:
+                message, self.unsent_frame = self.unsent_frame, None
+                self.credits.spend()
+                await self.send_bytes(message)
 
     async def watchdog(self) -> None:
         """Close a client that holds frames without acking them for `ack_timeout` seconds, and
@@ -213,7 +240,9 @@ class Session:
             if self.credits.overdue(timeout):
                 await self.close(CLOSE_POLICY, f"no ack for {timeout:g} s")
                 return
-            if not self.playing and time.monotonic() - self.last_activity > idle:
+            # A room's teacher or student is never idle: watching is what they came for.
+            quiet = not self.playing and self.room.role is None
+            if quiet and time.monotonic() - self.last_activity > idle:
                 await self.close(CLOSE_IDLE, f"idle for {idle / 60:g} min")
                 return
 
@@ -254,6 +283,12 @@ class Session:
         if isinstance(message, protocol.Ack):
             self.acked()
             return
+        if message.type in protocol.ROOM_MESSAGE_TYPES:
+            await self.room.handle(message)
+            self.applied += 1
+            return
+        if self.room.following:
+            raise self.room.refusal()
         handler = getattr(self, f"on_{message.type}")
         async with self.engine_lock:
             await handler(message)
@@ -340,6 +375,7 @@ class Session:
             encoded = await self.engine_call("phase", self.encoded_phase)
             bucket.charge(phase_tokens(len(encoded)))
             await self.send_bytes(encoded)
+            await self.room.mirror_phase(encoded)
 
     def encoded_phase(self) -> bytes:
         return frames.phase_message({**self.run.next_phase(), "run": self.run_id})
@@ -495,7 +531,8 @@ class Session:
         return messages.state(self.run, self.run_id, self.playing)
 
     def frame_message(self) -> bytes:
-        self.unacked.append((list(self.history), [list(v.history) for v in self.race.variants]))
+        if not self.room.teaching:  # a teacher's frames carry the newest points anyway (rooms)
+            self.unacked.append((list(self.history), [list(v.history) for v in self.race.variants]))
         header = {
             "run": self.run_id,
             "playing": self.playing,
@@ -503,6 +540,5 @@ class Session:
             "fps": self.fps,
             "seq": self.applied,
         }
-        return messages.frame(
-            self.run, self.metrics(), self.history, self.race, self.settings, header
-        )
+        history = self.room.frame_history(self.history) if self.room.teaching else self.history
+        return messages.frame(self.run, self.metrics(), history, self.race, self.settings, header)

@@ -94,3 +94,23 @@ def page(browser, live_server) -> Iterator[object]:
 def _record_console(tab, message) -> None:
     if message.type == "error":
         tab.console_errors.append(message.text)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[tuple[str, int]]:
+    """A real redis-server for the whole test run: (URL, port)."""
+    from tests.redis_helpers import running_redis
+
+    port = free_port()
+    with running_redis(port) as url:
+        yield url, port
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """The test Redis, emptied before each test."""
+    from tests.redis_helpers import flush
+
+    url, port = redis_server
+    flush(port)
+    return url

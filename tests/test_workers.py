@@ -27,8 +27,11 @@ from tests.conftest import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_workers_option_defaults_to_the_cores_at_most_two(capsys):
-    assert cli.parse_args([]).workers == min(2, os.cpu_count() or 1)
+def test_workers_option_defaults_to_one_and_with_redis_to_the_cores_at_most_two(capsys):
+    assert cli.parse_args([]).workers == 1  # rooms live in one process without a broker
+    redis = ["--redis", "redis://127.0.0.1:6379/0"]
+    assert cli.parse_args(redis).workers == min(2, os.cpu_count() or 1)
+    assert cli.parse_args([*redis, "--workers", "3"]).workers == 3
     assert cli.parse_args(["--workers", "1"]).workers == 1
     with pytest.raises(SystemExit):
         cli.parse_args(["--workers", "0"])
@@ -283,3 +286,26 @@ def assert_refused_with_403(url: str, port: int, origin: str) -> None:
     ):
         connect(url, sock=raw, origin=origin, open_timeout=10)
     assert refused.value.response.status_code == 403
+
+
+def test_an_unreachable_redis_stops_the_start_with_one_line(capsys):
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # nothing listens there
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--no-browser", "--redis", f"redis://127.0.0.1:{port}/0"])
+    assert stopped.value.code == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"backprop-lab: --redis redis://127.0.0.1:{port}/0: cannot reach Redis")
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--redis", "localhost:6379"])
+    assert "--redis: must start with redis://" in capsys.readouterr().err
+
+
+def test_rooms_are_off_with_workers_and_no_redis_and_the_start_says_why(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "serve", lambda settings: 0)
+    cli.main(["--no-browser", "--workers", "2"])
+    out = capsys.readouterr().out
+    assert "backprop-lab: rooms are off: 2 worker processes share no rooms" in out
+    assert Settings(workers=2, redis_url="redis://h:6379/0").rooms_off_reason is None
+    assert Settings().rooms_off_reason is None

@@ -13,6 +13,7 @@ import { receivePhase } from "./phases.js";
 import { PlanePoints } from "./points.js";
 import { Race } from "./race.js";
 import { Resume } from "./resume.js";
+import { Room } from "./room.js";
 import { Selection } from "./selection.js";
 import { Socket } from "./socket.js";
 import { Store } from "./store.js";
@@ -65,6 +66,7 @@ app.points = new PlanePoints({
   showNotice,
   chosenTarget: () => Number($("point-class").value),
 });
+app.room = new Room(app); // after the parts it extends (sync's handlers, the selection)
 const { sync, transport, view, race, loop, selection, points } = app;
 // A handle for tests and the curious.
 window.backpropLab = { store, socket: app.socket, weights: store.weights, scene: loop.scene };

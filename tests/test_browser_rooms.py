@@ -1,0 +1,143 @@
+"""A classroom in one browser: a teacher page and two student pages. The students see the
+teacher's run advance and its phase animation, a student's control is refused with the message
+shown, a fork holds the teacher's exact weights, and the leaderboard shows the student's test
+loss as the server computed it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser_helpers import STORE, open_page
+
+pytestmark = pytest.mark.browser
+
+# The export reply is caught before the page would turn it into a download.
+CATCH_EXPORT = """() => new Promise((resolve) => {
+  const socket = window.backpropLab.socket;
+  const original = socket.handlers.onText;
+  socket.handlers.onText = (message) => {
+    if (message.type !== "export") return original(message);
+    socket.handlers.onText = original;
+    resolve(message);
+  };
+  socket.send({ type: "export" });
+})"""
+
+
+@pytest.fixture
+def classroom(browser, live_server) -> Iterator[list]:
+    """Three pages in one browser, each in its own context (its own tab storage)."""
+    size = {"width": 1280, "height": 720}
+    # bypass_csp: the tests read the page through evaluated expressions, as conftest.page does.
+    contexts = [browser.new_context(viewport=size, bypass_csp=True) for _ in range(3)]
+    pages = [context.new_page() for context in contexts]
+    for tab in pages:
+        tab.set_default_timeout(15_000)
+        tab.console_errors = []
+        tab.on("pageerror", lambda error, tab=tab: tab.console_errors.append(str(error)))
+    yield pages
+    for context in contexts:
+        context.close()
+
+
+def settled_iteration(tab) -> int:
+    """The iteration of the newest frame once every frame received is drawn (the page queues
+    a few): what the server last showed."""
+    tab.wait_for_function(f"{STORE}.pendingFrames.length === 0")
+    return tab.evaluate(f"{STORE}.frame.header.iteration")
+
+
+def join(tab, url: str, name: str) -> None:
+    tab.goto(url)
+    expect(tab.get_by_test_id("join-form")).to_be_visible()
+    tab.get_by_test_id("join-name").fill(name)
+    tab.get_by_test_id("join-submit").click()
+    expect(tab.get_by_test_id("room-banner")).to_contain_text("Following the teacher's run")
+
+
+def test_a_teacher_and_two_students(classroom, live_server):
+    teacher, ada, bo = classroom
+    open_page(teacher, live_server)
+    teacher.get_by_test_id("room-open").click()
+    expect(teacher.get_by_test_id("room-card")).to_be_visible()
+    url = teacher.get_by_test_id("room-url").text_content()
+    code = teacher.get_by_test_id("room-card").locator(".room-card-code").text_content()
+    assert url.endswith("/r/" + code.replace("-", ""))
+    teacher.wait_for_function(
+        "document.querySelector('[data-testid=room-qr]').naturalWidth > 0"
+    )  # the server's QR code loaded
+    join(ada, url, "Ada")
+    join(bo, url, "Bo")
+    expect(teacher.get_by_test_id("room-members")).to_have_text("2")
+
+    # The teacher's run advances on both students' screens.
+    teacher.get_by_test_id("play").click()
+    for student in (ada, bo):
+        student.wait_for_function(
+            "Number(document.querySelector('[data-testid=iteration]').textContent) > 30"
+        )
+    teacher.get_by_test_id("play").click()  # pause
+    expect(teacher.get_by_test_id("play")).to_have_text("Play")
+
+    # A phase step on the projector animates on the students' pages too.
+    teacher.get_by_test_id("step-unit").select_option("phase")
+    teacher.get_by_test_id("step").click()
+    expect(teacher.get_by_test_id("phase-label")).to_have_text("forward")
+    for student in (ada, bo):
+        expect(student.get_by_test_id("phase-label")).to_have_text("forward")
+
+    # A student's control changes nothing and says why: the paused run stays where it is.
+    before = settled_iteration(teacher)
+    ada.get_by_test_id("play").click()
+    expect(ada.get_by_test_id("error")).to_contain_text("fork it to try your own changes")
+    teacher.wait_for_timeout(500)  # a play that got through would have trained by now
+    assert settled_iteration(teacher) == before
+
+    # The fork is the teacher's exact run (every float64 weight).
+    ada.get_by_test_id("room-fork").click()
+    expect(ada.get_by_test_id("room-banner")).to_contain_text("Your own copy")
+    ada.wait_for_function(f"{STORE}.run !== null && {STORE}.network !== null")
+    exported = teacher.evaluate(CATCH_EXPORT)
+    forked = ada.evaluate(f"JSON.stringify({STORE}.network.weights)")
+    assert json.loads(forked) == exported["config"]["network"]["weights"]
+
+    # A challenge: the student's own training reaches the teacher's leaderboard.
+    teacher.get_by_test_id("room-code").click()  # the room's card holds its controls
+    teacher.get_by_test_id("room-challenge").click()
+    teacher.get_by_test_id("challenge-start").click()
+    expect(teacher.get_by_test_id("leaderboard")).to_be_visible()
+    expect(ada.get_by_test_id("leaderboard")).to_be_visible()
+    forked_at = ada.evaluate(f"{STORE}.exact.iteration")
+    ada.get_by_test_id("step-unit").select_option("epoch")
+    ada.get_by_test_id("step").click()  # 10 iterations: 100 training points, batches of 10
+    student_iteration = forked_at + 10
+    ada.wait_for_function(f"{STORE}.frame?.header.iteration === {student_iteration}")
+    row = teacher.get_by_test_id("leaderboard-row").filter(has_text="Ada")
+    expect(row).to_contain_text(str(student_iteration))
+    cells = row.locator("td").all_text_contents()
+    own_loss = ada.evaluate(f"{STORE}.frame.header.test_loss.toPrecision(4)")
+    assert cells[1] == "Ada" and cells[2] == own_loss
+    # The lesson the teacher opens shows its text on a follower's page too.
+    teacher.get_by_test_id("lesson-list").get_by_role("button").first.click()
+    expect(bo.get_by_test_id("lesson-detail")).to_contain_text("The forward pass")
+    for tab in classroom:
+        assert tab.console_errors == []
+
+
+def test_a_reloaded_teacher_tab_takes_its_room_back(classroom, live_server):
+    teacher, student, _ = classroom
+    open_page(teacher, live_server)
+    teacher.get_by_test_id("room-open").click()
+    url = teacher.get_by_test_id("room-url").text_content()
+    join(student, url, "Cy")
+    teacher.reload()  # the token waits in this tab's sessionStorage
+    expect(teacher.get_by_test_id("room-url")).to_have_text(url)  # the same room
+    expect(teacher.get_by_test_id("room-members")).to_have_text("1")
+    teacher.get_by_test_id("step-unit").select_option("iteration")
+    teacher.get_by_test_id("step").click()
+    student.wait_for_function(f"{STORE}.frame?.header.iteration >= 1")  # still its teacher
+    expect(student.get_by_test_id("room-banner")).to_contain_text("Following")
