@@ -24,34 +24,32 @@ from fastapi import WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
-from engine import progress
-from engine.changes import apply_change, carried_parameters, changeable
-from engine.run import Limits, Run, TrainStatus, default_config
+from engine.run import Limits, Run, default_config
 from server import frames, messages, protocol
 from server.config import Settings
 from server.fairness import Engine, Lanes
+from server.handlers import MessageHandlers
 from server.pacing import (
     ChunkSizer,
     Credits,
     Gate,
     RateLimitedError,
-    max_training_seconds,
-    phase_tokens,
-    tick_seconds,
 )
-from server.race import MetricsCache, Race, add_point
+from server.race import MetricsCache, Race
 from server.room_hub import RoomHub
 from server.room_link import RoomLink
+from server.training_loop import TrainingLoop
 
-MAX_STEP_ITERATIONS = 20_000  # a few seconds of training at most
 # Close codes the page acts on (docs/protocol.md): a policy breach (no ack, not reading), and
 # an idle session, which the page does not reconnect by itself but offers to resume.
 CLOSE_POLICY = 1008
 CLOSE_IDLE = 4000
 
 
-class Session:
-    """The run of one browser tab and the stream of frames that shows it."""
+class Session(MessageHandlers, TrainingLoop):
+    """The run of one browser tab and the stream of frames that shows it: its lifecycle, what it
+    sends and receives; the handlers of each message (server/handlers.py) and the training
+    loop (server/training_loop.py) are its other two parts."""
 
     def __init__(
         self,
@@ -294,230 +292,6 @@ class Session:
             await handler(message)
             self.applied += 1
             self.changed()
-
-    # ----- message handlers: each validates fully before it changes anything -------------------
-
-    async def new_run(self, run: Run | None = None, *, data: bool = False) -> None:
-        """A new run (config, reset, new points): a new id, a fresh history, the race restarted
-        on it, and the page told by `state` (and `data` when the data changed)."""
-        if run is not None:
-            self.run = run
-        self.run_id += 1
-        self.race.restart(self.run)
-        self.history.clear()
-        await self.send_json(await self.engine_call("state", self.state_message))
-        if data:
-            await self.send_json(await self.engine_call("data", messages.data, self.run))
-
-    async def on_config(self, message: protocol.Config) -> None:
-        run = await self.engine_call("config", lambda: Run(message.config(), limits=self.limits))
-        self.set_playing(False)
-        await self.new_run(run, data=True)
-
-    async def on_change(self, message: protocol.Change) -> None:
-        """A control changed: a live field is set on the run; any other rebuilds it, and a
-        playing run keeps playing (the person changed one thing, not the transport)."""
-        entry = changeable(message.path, self.limits)
-        if entry.live:
-            self.run.set({entry.key: message.value})
-            await self.send_json(await self.engine_call("state", self.state_message))
-            return
-        config = apply_change(self.run.config, message.path, message.value, self.limits)
-        run = await self.engine_call("config", lambda: Run(config, limits=self.limits))
-        # The weights that still fit are kept (a new loss, a neuron more or less), new ones drawn.
-        carried = carried_parameters(self.run.config, self.run.network.to_spec(), config)
-        if carried is not None:
-            run.set_parameters(carried)
-        await self.new_run(run, data=entry.section == "data")
-
-    async def on_set(self, message: protocol.Set) -> None:
-        training = message.training()
-        if training:
-            self.run.set(training)
-        if message.speed is not None:
-            self.speed = message.speed
-        if message.fps is not None:
-            self.fps = message.fps
-
-    async def on_play(self, message: protocol.Play) -> None:
-        self.set_playing(True)
-        await self.send_status()
-
-    async def on_pause(self, message: protocol.Pause) -> None:
-        self.set_playing(False)
-        await self.send_status()
-
-    async def on_reset(self, message: protocol.Reset) -> None:
-        self.run.reset(seed=message.seed)
-        await self.new_run()
-
-    async def on_step(self, message: protocol.Step) -> None:
-        self.check_step_size(message)
-        if self.playing:
-            self.set_playing(False)
-            await self.send_status()
-        if message.unit == "phase":
-            await self.send_phases(message.count)
-            return
-        per_unit = 1 if message.unit == "iteration" else self.iterations_per_epoch()
-        await self.train(message.count * per_unit)
-
-    async def send_phases(self, count: int) -> None:
-        """One phase at a time, each sent before the next is computed (memory stays flat), each
-        charged by its size; a step that runs the rate limit into debt stops there."""
-        bucket = self.gate.bucket
-        for _ in range(count):
-            if bucket.in_debt:
-                refused = self.gate.refused()
-                if refused.report:
-                    await self.send_error(ValueError(str(refused)))
-                return
-            encoded = await self.engine_call("phase", self.encoded_phase)
-            bucket.charge(phase_tokens(len(encoded)))
-            await self.send_bytes(encoded)
-            await self.room.mirror_phase(encoded)
-
-    def encoded_phase(self) -> bytes:
-        return frames.phase_message({**self.run.next_phase(), "run": self.run_id})
-
-    def check_step_size(self, message: protocol.Step) -> None:
-        """A step runs while the receiver waits: keep it to seconds, play is for longer runs."""
-        if message.unit != "epoch":
-            return
-        iterations = message.count * self.iterations_per_epoch()
-        if iterations > MAX_STEP_ITERATIONS:
-            raise protocol.ProtocolError(
-                f"{message.count} epochs are {iterations} iterations, more than "
-                f"{MAX_STEP_ITERATIONS} in one step; use play",
-                field="step.count",
-            )
-
-    async def on_inspect(self, message: protocol.Inspect) -> None:
-        explanation = await self.engine_call("inspect", self.run.inspect, message.target())
-        await self.send_json({"type": "inspect", **explanation})
-
-    async def on_focus(self, message: protocol.Focus) -> None:
-        self.run.set_focus(message.sample)
-
-    async def on_edit(self, message: protocol.Edit) -> None:
-        self.run.edit(message.param, message.layer, message.i, message.j, message.value)
-        await self.send_json(await self.engine_call("state", self.state_message))
-
-    async def on_points(self, message: protocol.Points) -> None:
-        self.run.set_points(message.points)
-        await self.new_run(data=True)
-
-    async def on_compare(self, message: protocol.Compare) -> None:
-        self.race.start(self.run, [(v.label, v.training()) for v in message.variants])
-
-    async def on_export(self, message: protocol.Export) -> None:
-        exported = await self.engine_call("export", messages.export, self.run)
-        await self.send_json(exported)
-
-    async def on_restore(self, message: protocol.Restore) -> None:
-        """The run goes on from an export's progress: same run (its id too), new counters."""
-        await self.engine_call("restore", progress.restore, self.run, message.progress)
-        self.race.restart(self.run)
-        await self.send_json(await self.engine_call("state", self.state_message))
-
-    def set_playing(self, playing: bool) -> None:
-        self.playing = playing
-        if playing:
-            self.play_event.set()
-        else:
-            self.play_event.clear()
-
-    # ----- training --------------------------------------------------------------------------
-
-    async def train_loop(self) -> None:
-        """While playing: each tick (a little shorter than the page's frame time), train `speed`
-        iterations, or for the time a frame leaves free at "max", then offer a frame."""
-        while True:
-            await self.play_event.wait()
-            tick_start = time.monotonic()
-            interval = tick_seconds(self.fps)
-            if self.speed == "max":
-                durations = self.engine.durations
-                frame = durations.get("frame", 0.0) + durations.get("history", 0.0)
-                budget = max_training_seconds(self.fps, frame, self.settings.slice_seconds)
-                await self.play_tick(None, deadline=tick_start + budget)
-            else:
-                await self.play_tick(int(self.speed))
-            if self.playing:
-                async with self.engine_lock:
-                    await self.engine_call("history", self.record_history)
-                self.offer_frame()  # the figures just recorded are the frame's: keep them
-            await asyncio.sleep(max(0.0, tick_start + interval - time.monotonic()))
-
-    async def play_tick(self, iterations: int | None, deadline: float | None = None) -> None:
-        """One display tick of a playing run: `iterations`, or until `deadline` when None (one
-        slice at least). The engine lock is taken per slice so that messages get in between
-        slices; a pause stops the tick at the next slice."""
-        remaining, sliced = iterations, False
-        while remaining is None or remaining > 0:
-            # At least one slice per call: on a busy machine the deadline may be gone already.
-            if deadline is not None and sliced and time.monotonic() >= deadline:
-                return
-            sliced = True
-            chunk = self.chunk.size if remaining is None else min(self.chunk.size, remaining)
-            async with self.engine_lock:
-                if not self.playing:  # paused (or a new run) while we waited for the lock
-                    return
-                status = await self.train_slice(chunk)
-            if remaining is not None:
-                remaining -= chunk
-            if not await self.after_slice(status):
-                return
-
-    async def train(self, iterations: int) -> None:
-        """Train for a message handler, which holds the engine lock: in slices of at most
-        `slice_seconds`, yielding to the event loop between them so other sessions go on."""
-        remaining = iterations
-        while remaining > 0:
-            chunk = min(self.chunk.size, remaining)
-            status = await self.train_slice(chunk)
-            remaining -= chunk
-            if not await self.after_slice(status):
-                return
-
-    async def after_slice(self, status: TrainStatus) -> bool:
-        """Pause a diverged run, else yield to the event loop; whether training may go on."""
-        if status.diverged:
-            await self.diverged(status.message)
-            return False
-        await asyncio.sleep(0)
-        return True
-
-    async def engine_call(self, kind: str, function: Callable[..., Any], *args: Any) -> Any:
-        """`function(*args)` in the session's fair turn of the engine (server/fairness.py)."""
-        return await self.engine.call(kind, function, *args)
-
-    async def train_slice(self, chunk: int) -> TrainStatus:
-        """`chunk` iterations of the run and its racers, in the session's turn of the engine."""
-        async with self.engine.inline():
-            started = time.perf_counter()
-            status = self.run.train(chunk)
-            self.race.train(chunk)
-            self.chunk.measured(chunk, time.perf_counter() - started)  # wall: what others wait
-        self._metrics.forget()
-        return status
-
-    async def diverged(self, message: str | None) -> None:
-        self.set_playing(False)
-        self.changed()
-        await self.send_status(message or "the run diverged and was paused")
-
-    def iterations_per_epoch(self) -> int:
-        batch = int(self.run.config["training"]["batch_size"])
-        return max(1, -(-self.run.n_train // batch))  # the last batch of a pass may be smaller
-
-    def record_history(self) -> None:
-        """One loss point per tick, for the run and each racer."""
-        add_point(self.history, self.metrics())
-        self.race.record()
-
-    def metrics(self) -> dict[str, Any]:
-        return self._metrics.get(self.run)
 
     # ----- messages to the client ------------------------------------------------------------
 
