@@ -233,7 +233,7 @@ export class Loop {
 
   drawCharts() {
     if (!document.querySelector('[data-panel="charts"]').hidden) {
-      this.charts.draw(this.app.store);
+      if (!this.charts.draw(this.app.store)) return; // paced while playing: stays dirty
       this.scene.gradNorms = this.charts.gradNorms; // what the bars show, for the tests
       this.scene.gradFrames = this.charts.gradFrames;
     }
