@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from browser_bench import CHROMIUM_ARGS, builds, chromium_path
+from browser_bench import CHROMIUM_ARGS, builds, chromium_path, new_page
 from page_fps import RUN, SIZES, VIEWPORTS
 from playwright.sync_api import sync_playwright
 
@@ -71,7 +71,7 @@ def main() -> None:
         for width, height in VIEWPORTS:
             for size, layers in SIZES.items():
                 for build in servers:
-                    page = browser.new_page(viewport={"width": width, "height": height})
+                    page = new_page(browser, width, height)
                     page.goto(f"{build.url}/#{RUN}&network.layers={layers}")
                     page.wait_for_function("window.backpropLab?.store?.frame?.arrays != null")
                     result = page.evaluate(TIME_DRAWING, args.repeats)
