@@ -396,7 +396,8 @@ class Session:
             tick_start = time.monotonic()
             interval = tick_seconds(self.fps)
             if self.speed == "max":
-                frame = self.durations.get("frame", 0.0) + self.durations.get("history", 0.0)
+                durations = self.engine.durations
+                frame = durations.get("frame", 0.0) + durations.get("history", 0.0)
                 budget = max_training_seconds(self.fps, frame, self.settings.slice_seconds)
                 await self.play_tick(None, deadline=tick_start + budget)
             else:
