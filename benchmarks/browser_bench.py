@@ -139,6 +139,12 @@ SET_SPEED = """async (speed) => {
 }"""
 
 
+def new_page(browser, width: int, height: int):
+    """A page of `width` × `height` that may run Playwright's string predicates: those are
+    evaluated as strings, which the app's Content-Security-Policy forbids (as the tests do)."""
+    return browser.new_page(viewport={"width": width, "height": height}, bypass_csp=True)
+
+
 def play(page, url: str, hash_: str, speed: str | None = None) -> None:
     """Opens the page on the run `hash_`, sets the speed when asked, presses Play."""
     page.goto(f"{url}/#{hash_}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from browser_bench import CHROMIUM_ARGS, builds, chromium_path
+from browser_bench import CHROMIUM_ARGS, builds, chromium_path, new_page
 from page_fps import RUN, SIZES, VIEWPORTS
 from playwright.sync_api import sync_playwright
 
@@ -36,9 +36,10 @@ TIME_DRAWING = """async (repeats) => {
     return columns;
   };
   const pictureMs = [], drawMs = [];
+  const round = (window.drawRounds = (window.drawRounds ?? 0) + 1); // calls so far
   for (let k = 0; k < repeats; k++) {
     for (const W of store.weights.W ?? []) {
-      for (let i = 0; i < W.data.length; i++) W.data[i] *= k % 2 ? 1.01 : 0.99;
+      for (let i = 0; i < W.data.length; i++) W.data[i] *= (k + round) % 2 ? 1.01 : 0.99;
     }
     let started = performance.now();
     const columns = pictures();
@@ -61,7 +62,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=60)
     parser.add_argument("--baseline", help="a git ref to measure side by side (e.g. main)")
     args = parser.parse_args()
-    print(f"median of {args.repeats} repetitions, headless Chromium")
+    print(f"median of {args.repeats} repetitions, builds taking turns; headless Chromium")
     print("| window | network | build | neuron pictures ms | network drawing ms | total ms |")
     print("|---|---|---|---|---|---|")
     with builds(args.baseline) as servers, sync_playwright() as playwright:
@@ -70,16 +71,24 @@ def main() -> None:
         )
         for width, height in VIEWPORTS:
             for size, layers in SIZES.items():
+                pages = {}
                 for build in servers:
-                    page = browser.new_page(viewport={"width": width, "height": height})
+                    page = new_page(browser, width, height)
                     page.goto(f"{build.url}/#{RUN}&network.layers={layers}")
                     page.wait_for_function("window.backpropLab?.store?.frame?.arrays != null")
-                    result = page.evaluate(TIME_DRAWING, args.repeats)
+                    pages[build.label] = page
+                times = {label: {"pictureMs": [], "drawMs": []} for label in pages}
+                for _ in range(args.repeats):  # the builds take turns, one repetition each
+                    for label, page in pages.items():
+                        result = page.evaluate(TIME_DRAWING, 1)
+                        for key in times[label]:
+                            times[label][key] += result[key]
+                for label, page in pages.items():
                     page.close()
-                    pictures = statistics.median(result["pictureMs"])
-                    drawing = statistics.median(result["drawMs"])
+                    pictures = statistics.median(times[label]["pictureMs"])
+                    drawing = statistics.median(times[label]["drawMs"])
                     print(
-                        f"| {width}x{height} | {size} | {build.label} | {pictures:.2f} | "
+                        f"| {width}x{height} | {size} | {label} | {pictures:.2f} | "
                         f"{drawing:.2f} | {pictures + drawing:.2f} |",
                         flush=True,
                     )

@@ -16,7 +16,15 @@ from __future__ import annotations
 
 import argparse
 
-from browser_bench import CHROMIUM_ARGS, builds, chromium_path, measure, medians, play
+from browser_bench import (
+    CHROMIUM_ARGS,
+    builds,
+    chromium_path,
+    measure,
+    medians,
+    new_page,
+    play,
+)
 from playwright.sync_api import sync_playwright
 
 RUN = (
@@ -49,7 +57,7 @@ def main() -> None:
                 samples: dict[str, list] = {build.label: [] for build in servers}
                 for _ in range(args.rounds):  # builds interleaved, round by round
                     for build in servers:
-                        page = browser.new_page(viewport={"width": width, "height": height})
+                        page = new_page(browser, width, height)
                         play(page, build.url, f"{RUN}&network.layers={layers}", args.speed)
                         samples[build.label].append(measure(page, args.seconds))
                         page.close()

@@ -21,7 +21,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from browser_bench import CHROMIUM_ARGS, builds, chromium_path, measure, medians, play
+from browser_bench import (
+    CHROMIUM_ARGS,
+    builds,
+    chromium_path,
+    measure,
+    medians,
+    new_page,
+    play,
+)
 from playwright.sync_api import sync_playwright
 
 # ../shared/anchors beside the checkout (or beside the folder of git worktrees holding it).
@@ -43,7 +51,7 @@ OUR_RUN = (
     "&network.layers=2,4,2,1&network.activation=tanh&training.optimizer=sgd"
     "&training.lr=0.03&training.batch_size=10"
 )
-VIEWPORT = {"width": 1440, "height": 900}  # the anchor script's
+VIEWPORT = (1440, 900)  # the anchor script's
 PLAYGROUND_LINE = re.compile(
     r"tf-playground: ([\d.]+) epochs/s \(= ([\d.]+) weight updates/s.*\), ([\d.]+) fps"
 )
@@ -63,7 +71,7 @@ def measure_playground(anchors: Path, seconds: float) -> dict[str, float]:
 
 
 def measure_ours(browser, url: str, seconds: float, speed: str) -> dict[str, float]:
-    page = browser.new_page(viewport=VIEWPORT)
+    page = new_page(browser, *VIEWPORT)
     play(page, url, OUR_RUN, speed)
     figures = measure(page, seconds)
     page.close()

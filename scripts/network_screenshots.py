@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from browser_bench import CHROMIUM_ARGS, builds, chromium_path  # noqa: E402
+from browser_bench import CHROMIUM_ARGS, builds, chromium_path, new_page  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 RUN = (
@@ -26,7 +26,7 @@ EPOCHS = 20
 
 
 def shoot(browser, url: str, layers: str, path: Path, width: int, height: int) -> None:
-    page = browser.new_page(viewport={"width": width, "height": height})
+    page = new_page(browser, width, height)
     page.goto(f"{url}/#{RUN}&network.layers={layers}")
     page.wait_for_function("window.backpropLab?.store?.frame?.header != null")
     start = page.evaluate("window.backpropLab.store.frame.header.epoch")

@@ -37,12 +37,15 @@ def test_frames_are_drawn_in_order_and_each_is_acked_once(page, live_server):
     open_page(page, live_server, "#network.layers=2,8,8,1")
     page.evaluate(WATCH)
     page.get_by_role("button", name="Play").click()
-    page.wait_for_function("window.watch.received >= 20")
+    page.wait_for_function("window.watch.received >= 20", timeout=30_000)  # a busy machine
     page.get_by_role("button", name="Pause").click()
     page.wait_for_function(f"{STORE}.frame.header.playing === false")
-    page.wait_for_function(f"{STORE}.pendingFrames.length === 0")
+    # Every frame received is drawn, or released undrawn, and acked: none is held (frames may
+    # still be on their way after the pause, so wait for the counts to meet).
+    page.wait_for_function(
+        f"window.watch.acks === window.watch.received && {STORE}.pendingFrames.length === 0"
+    )
     watch = page.evaluate("window.watch.stopped = true, window.watch")
-    assert watch["acks"] == watch["received"]  # drawn, or released undrawn: never held
     assert watch["shown"] == sorted(watch["shown"])  # never an older frame after a newer one
     assert len(set(watch["shown"])) > 10  # and many of them were drawn
 
@@ -62,10 +65,13 @@ def test_the_page_tells_the_server_the_frame_rate_it_draws_at(page, live_server)
     }"""
     )
     page.get_by_role("button", name="Play").click()
-    page.wait_for_function("window.watch.rates.length > 0", timeout=15_000)
-    rate = page.evaluate("window.watch.rates.at(-1)")
-    assert 1 <= rate <= 25  # 20 frames a second at most, measured by the page's own clock
-    page.wait_for_function(f"{STORE}.frame.header.fps === {rate}")
+    # 20 frames a second at most, by the page's own clock; the mean settles within seconds.
+    page.wait_for_function("window.watch.rates.at(-1) <= 22", timeout=30_000)
+    assert page.evaluate("window.watch.rates.at(-1)") >= 1
+    # The server paces to it: its frames say the rate it was told last.
+    page.wait_for_function(
+        f"{STORE}.frame.header.fps === window.watch.rates.at(-1)", timeout=30_000
+    )
 
 
 def test_the_speed_slider_ends_at_max(page, live_server):
