@@ -1,14 +1,14 @@
 // The one drawing loop: on each animation frame it takes the oldest frame received and not yet
 // drawn, redraws the views that changed, and acks the frame once it is on screen. It also
 // measures how many frames a second the page draws and tells the server, which paces to it.
+// It only draws: what a frame means to the rest of the page is `onFrame`'s (frameIntake.js),
+// and the controls over the network are `onLayout`'s.
 
 import { fitCanvas } from "./canvasSize.js";
 import { ChartPanel } from "./chartPanel.js";
 import { choiceLabel } from "./controls.js";
 import * as network from "./network.js";
-import { $, setText } from "./notices.js";
-import { phaseParameters } from "./phases.js";
-import * as structure from "./structure.js";
+import { $ } from "./notices.js";
 import * as surface from "./surface.js";
 import { surfacePictures } from "./thumbnails.js";
 
@@ -25,8 +25,11 @@ const MAX_TICK_MS = 100;
 const RATE_EVERY_MS = 1000; // at most one `set` a second for it
 
 export class Loop {
-  constructor(app) {
-    this.app = app;
+  /** Parts it needs: the `store` (read only, but for the frame queue), the `socket` (acks and
+   * the frame rate), `points` (the plane's points as drawn), `onFrame(frame)` (takes a frame
+   * into the page before it is drawn) and `onLayout(layout)` (the controls over the network). */
+  constructor({ store, socket, points, onFrame, onLayout }) {
+    Object.assign(this, { store, socket, points, onFrame, onLayout });
     this.dirty = { network: true, surface: true, charts: true };
     // What the network drawing needs besides the store: layout, thumbnails, the update animation.
     this.scene = { pictures: [], update: null, selection: null };
@@ -56,7 +59,7 @@ export class Loop {
       this.relayout();
       this.invalidate("surface", "charts");
     });
-    app.store.addEventListener("change", (event) => {
+    store.addEventListener("change", (event) => {
       for (const key of event.detail) this.invalidate(...(REDRAWS[key] ?? []));
     });
     this.tick = (now) => this.draw(now);
@@ -79,7 +82,7 @@ export class Loop {
    * frame pushed out of a full queue undrawn is acked now, and its history rows (loss,
    * gradient norms, racers) are kept: the server sends each once. */
   receive(frame) {
-    const { store, socket } = this.app;
+    const { store, socket } = this;
     if (store.pendingFrames.length >= QUEUE) {
       store.addHistory(store.pendingFrames.shift().header);
       socket.send({ type: "ack" }); // never drawn: release its credit
@@ -89,7 +92,7 @@ export class Loop {
 
   /** Forgets the undrawn frames (a new run's state made them stale). */
   dropPendingFrames() {
-    const { store, socket } = this.app;
+    const { store, socket } = this;
     for (const _ of store.pendingFrames) socket.send({ type: "ack" }); // never drawn: release
     store.pendingFrames = [];
   }
@@ -104,44 +107,19 @@ export class Loop {
 
   /** The network's layout and its layer controls, after a new run or a resize. */
   relayout() {
-    const { store, sync } = this.app;
+    const { store } = this;
     if (!store.config) return;
     const { width, height } = this.fitCanvas(this.canvases.network);
     this.scene.layout = network.layout(store.config.network.layers, width, height, store.view.biasNodes);
     this.scene.width = width;
     this.scene.height = height;
-    structure.buildLayerControls($("layer-controls"), this.scene.layout, store.config, {
-      resize: (column, delta) => sync.resizeLayer(column, delta),
-      freeze: (layer, frozen) => sync.toggleFrozen(layer, frozen),
-    });
-    const hidden = store.config.network.layers.length - 2;
-    setText("hidden-count", `${hidden} hidden layer${hidden === 1 ? "" : "s"}`);
+    this.onLayout(this.scene.layout);
     this.invalidate("network");
   }
 
-  /** Takes the newest frame into the page: metrics, history, parameters, surfaces. */
-  applyFrame({ header, arrays }) {
-    const { store, transport, selection, sync } = this.app;
-    store.frame = { header, arrays };
-    store.addHistory(header);
-    store.setWeights(phaseParameters(arrays));
-    if (header.playing !== undefined) transport.setPlaying(Boolean(header.playing));
-    if (header.playing) store.resetTrace();
-    setText("iteration", header.iteration);
-    setText("epoch", header.epoch);
-    setText("train-loss", lossText(header.train_loss));
-    setText("test-loss", lossText(header.test_loss));
-    setText("train-accuracy", percent(header.train_accuracy));
-    setText("test-accuracy", percent(header.test_accuracy));
-    if (store.playing) setText("phase-label", "training");
-    this.buildThumbnails(arrays);
-    selection.afterFrame(header);
-    sync.keepExactCopy(header);
-    this.invalidate("network", "surface", "charts");
-  }
-
+  /** The neuron pictures of a frame's surfaces, and the output surface the plane shows. */
   buildThumbnails(arrays) {
-    const { store } = this.app;
+    const { store } = this;
     const { network: spec } = store.config;
     const columns = [surfacePictures("inputs", arrays.get("surface/inputs"), "linear")];
     for (let l = 0; l < spec.layers.length - 2; l++) {
@@ -154,10 +132,14 @@ export class Loop {
   }
 
   draw(now) {
-    const { store, socket } = this.app;
+    const { store, socket } = this;
     const started = performance.now();
     const frame = store.pendingFrames.shift();
-    if (frame) this.applyFrame(frame);
+    if (frame) {
+      this.onFrame(frame);
+      this.buildThumbnails(frame.arrays);
+      this.invalidate("network", "surface", "charts");
+    }
     this.measureRate(now);
     const last = store.trace.last;
     const animating = last && now - last.receivedAt < network.timings.UPDATE_MS + 50;
@@ -191,10 +173,10 @@ export class Loop {
     this.lastTickAt = now;
     const rate = this.frameRate;
     const moved = Math.abs(rate - this.sentRate) > RATE_CHANGE * this.sentRate;
-    if (this.app.store.playing && moved && now - this.rateSentAt > RATE_EVERY_MS) {
+    if (this.store.playing && moved && now - this.rateSentAt > RATE_EVERY_MS) {
       this.sentRate = rate;
       this.rateSentAt = now;
-      this.app.socket.send({ type: "set", fps: rate });
+      this.socket.send({ type: "set", fps: rate });
     }
   }
 
@@ -210,7 +192,7 @@ export class Loop {
   }
 
   drawSurface() {
-    const { store, points } = this.app;
+    const { store, points } = this;
     const { ctx, width, height } = this.fitCanvas(this.canvases.surface);
     // Until the server answers, show the points as drawn (all as training points).
     const data = store.data && points.visible(store.data);
@@ -233,18 +215,10 @@ export class Loop {
 
   drawCharts() {
     if (!document.querySelector('[data-panel="charts"]').hidden) {
-      if (!this.charts.draw(this.app.store)) return; // paced while playing: stays dirty
+      if (!this.charts.draw(this.store)) return; // paced while playing: stays dirty
       this.scene.gradNorms = this.charts.gradNorms; // what the bars show, for the tests
       this.scene.gradFrames = this.charts.gradFrames;
     }
     this.dirty.charts = false;
   }
-}
-
-function lossText(value) {
-  return Number.isFinite(value) ? network.formatNumber(value) : "—";
-}
-
-function percent(value) {
-  return Number.isFinite(value) ? `${(value * 100).toFixed(1)}%` : "—";
 }

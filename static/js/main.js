@@ -6,9 +6,10 @@ import * as files from "./files.js";
 import { bindKeyboard } from "./keyboard.js";
 import { Legends } from "./legend.js";
 import { mountLessons } from "./lessons.js";
+import { frameIntake } from "./frameIntake.js";
 import { Loop } from "./loop.js";
 import * as network from "./network.js";
-import { $, showError, showNotice } from "./notices.js";
+import { $, setText, showError, showNotice } from "./notices.js";
 import { receivePhase } from "./phases.js";
 import { PlanePoints } from "./points.js";
 import { Race } from "./race.js";
@@ -17,6 +18,7 @@ import { Room } from "./room.js";
 import { Selection } from "./selection.js";
 import { Socket } from "./socket.js";
 import { Store } from "./store.js";
+import { buildLayerControls } from "./structure.js";
 import * as surface from "./surface.js";
 import { Sync } from "./sync.js";
 import { Transport } from "./transport.js";
@@ -45,7 +47,28 @@ app.socket = new Socket(socketUrl(), {
     app.loop.receive(decoded);
   },
 });
-app.loop = new Loop(app);
+app.points = new PlanePoints({
+  store,
+  send: (list) => app.socket.send({ type: "points", points: list }),
+  onChange: () => app.loop.invalidate("surface"),
+  showError,
+  showNotice,
+  chosenTarget: () => Number($("point-class").value),
+});
+app.loop = new Loop({
+  store,
+  socket: app.socket,
+  points: app.points,
+  onFrame: frameIntake({
+    store,
+    setPlaying: (playing) => app.transport.setPlaying(playing),
+    afterFrame: (header) => {
+      app.selection.afterFrame(header);
+      app.sync.keepExactCopy(header);
+    },
+  }),
+  onLayout: (layout) => showLayerControls(layout),
+});
 app.sync = new Sync(app);
 app.resume = new Resume(app);
 app.transport = new Transport(app);
@@ -58,18 +81,20 @@ app.selection = new Selection({
   panel: $("inspector"),
   onChange: () => app.loop.invalidate("network"),
 });
-app.points = new PlanePoints({
-  store,
-  send: (list) => app.socket.send({ type: "points", points: list }),
-  onChange: () => app.loop.invalidate("surface"),
-  showError,
-  showNotice,
-  chosenTarget: () => Number($("point-class").value),
-});
 app.room = new Room(app); // after the parts it extends (sync's handlers, the selection)
 const { sync, transport, view, race, loop, selection, points } = app;
 // A handle for tests and the curious.
 window.backpropLab = { store, socket: app.socket, weights: store.weights, scene: loop.scene };
+
+/** The +/− and freeze controls over the network, at the layout's columns, and the layer count. */
+function showLayerControls(layout) {
+  buildLayerControls($("layer-controls"), layout, store.config, {
+    resize: (column, delta) => app.sync.resizeLayer(column, delta),
+    freeze: (layer, frozen) => app.sync.toggleFrozen(layer, frozen),
+  });
+  const hidden = store.config.network.layers.length - 2;
+  setText("hidden-count", `${hidden} hidden layer${hidden === 1 ? "" : "s"}`);
+}
 
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
