@@ -22,7 +22,7 @@ from .gradcheck import check_parameter, numeric_derivative, parameter_index, rel
 from .metrics import accuracy, layer_metrics
 from .network import Network, Trace
 from .phases import explain_bias, explain_neuron, explain_weight
-from .surfaces import surfaces
+from .surfaces import output_surface, surfaces
 from .trainer import Trainer
 
 __all__ = ["Limits", "Run", "TrainStatus", "default_config"]
@@ -244,6 +244,10 @@ class Run:
                 figures = layer_metrics(W, dW, update, A, names[index])
                 layers.append({key: _finite_or_none(value) for key, value in figures.items()})
         return layers
+
+    def output_surface(self, output_grid: int = 48) -> np.ndarray:
+        """The network's outputs over the plane alone (engine.surfaces.output_surface)."""
+        return output_surface(self.network, self.config["data"]["features"], output_grid)
 
     def surfaces(self, output_grid: int = 48, neuron_grid: int = 20) -> dict[str, Any]:
         """Every neuron's output over the plane (see engine.surfaces), float64 arrays."""

@@ -61,6 +61,14 @@ def surfaces(
     }
 
 
+def output_surface(network: Network, features: list[str], output_grid: int = 48) -> np.ndarray:
+    """The output layer alone over the plane, (n_out, g, g) float64: what a racer's card shows
+    beside its curve (the neuron pictures are the main run's only)."""
+    g = _check_size("output_grid", output_grid)
+    X, _ = grid_inputs(tuple(features), g, 1)
+    return _as_grids(network.forward(X[: g * g]), g)
+
+
 @lru_cache(maxsize=GRID_CACHE_SIZE)
 def grid_inputs(features: tuple[str, ...], g: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     """Features of both grids stacked (g² + h², n_features), and the coarse grid's features as

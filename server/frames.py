@@ -138,14 +138,17 @@ def frame_message(
     header: Mapping[str, Any],
     parameters: Sequence[tuple[str, np.ndarray]],
     surfaces: Mapping[str, Any],
+    more_surfaces: Sequence[tuple[str, np.ndarray]] = (),
 ) -> bytes:
-    """A `frame`: parameters and gradients as f32, every surface quantised to u8."""
+    """A `frame`: parameters and gradients as f32, every surface quantised to u8 (the racers'
+    output surfaces among `more_surfaces`, named `compare/<k>/surface/output`)."""
     entries = parameter_entries(parameters)
     entries.append(u8_entry("surface/output", surfaces["output"]))
     entries.append(u8_entry("surface/inputs", surfaces["inputs"]))
     entries.extend(
         u8_entry(f"surface/hidden/{layer}", grid) for layer, grid in enumerate(surfaces["hidden"])
     )
+    entries.extend(u8_entry(name, grid) for name, grid in more_surfaces)
     return encode_entries({"type": "frame", **header, "extent": surfaces["extent"]}, entries)
 
 

@@ -87,10 +87,15 @@ def frame(
         add_point(history, metrics)  # the history ends with this frame's own point
     full = {**metrics, "history": list(history), **header, "focus_sample": run.focus}
     history.clear()
+    racers = []
     if race:
         full["compare"] = race.summaries()
+        racers = [
+            (f"compare/{index}/surface/output", variant.run.output_surface(settings.output_grid))
+            for index, variant in enumerate(race.variants)
+        ]
     surfaces = run.surfaces(settings.output_grid, settings.neuron_grid)
-    return frames.frame_message(full, parameters(run), surfaces)
+    return frames.frame_message(full, parameters(run), surfaces, racers)
 
 
 def parameters(run: Run) -> list[tuple[str, Any]]:

@@ -439,9 +439,16 @@ def test_compare_races_clones_and_reports_their_losses_in_each_frame():
         socket.send_json({"type": "set", "speed": 3, "fps": 60})
         socket.send_json({"type": "play"})
         for _ in range(3):
-            header, _ = next_frame(socket)
+            header, arrays = next_frame(socket)
             socket.send_json({"type": "ack"})
         assert [racer["label"] for racer in header["compare"]] == ["sgd", "adam"]
+        # Each racer's decision surface rides along for its card: the same grid as the run's.
+        for index in range(len(header["compare"])):
+            surface = arrays[f"compare/{index}/surface/output"]
+            assert surface.shape == arrays["surface/output"].shape == (1, 48, 48)
+        np.testing.assert_allclose(  # sgd races with the run's own options: the same picture
+            arrays["compare/0/surface/output"], arrays["surface/output"], atol=1e-5
+        )
         assert all(racer["iteration"] == header["iteration"] for racer in header["compare"])
         sgd = header["compare"][0]
         assert sgd["train_loss"] == pytest.approx(header["train_loss"], rel=1e-6)  # same options
