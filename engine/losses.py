@@ -23,6 +23,7 @@ class Loss:
     name: str
     outputs: tuple[str, ...]
     fused: str | None
+    label: str  # in words, for the controls and the step-mode sentences
 
     def per_sample(self, Z: Array, Yhat: Array, Y: Array) -> Array:
         """Loss of each sample (n,) from logits Z, outputs Yhat and targets Y, all (n, o)."""
@@ -47,9 +48,9 @@ def _log_softmax(Z: Array) -> Array:
 
 
 LOSSES: dict[str, Loss] = {
-    "mse": Loss("mse", ("linear", "sigmoid", "softmax"), None),
-    "bce": Loss("bce", ("sigmoid",), "sigmoid"),
-    "ce": Loss("ce", ("softmax",), "softmax"),
+    "mse": Loss("mse", ("linear", "sigmoid", "softmax"), None, "squared error (mse)"),
+    "bce": Loss("bce", ("sigmoid",), "sigmoid", "binary cross-entropy (bce)"),
+    "ce": Loss("ce", ("softmax",), "softmax", "cross-entropy (ce)"),
 }
 
 DEFAULT_LOSS = {"linear": "mse", "sigmoid": "bce", "softmax": "ce"}
