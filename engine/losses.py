@@ -48,9 +48,9 @@ def _log_softmax(Z: Array) -> Array:
 
 
 LOSSES: dict[str, Loss] = {
-    "mse": Loss("mse", ("linear", "sigmoid", "softmax"), None, "squared error (mse)"),
-    "bce": Loss("bce", ("sigmoid",), "sigmoid", "binary cross-entropy (bce)"),
-    "ce": Loss("ce", ("softmax",), "softmax", "cross-entropy (ce)"),
+    "mse": Loss("mse", ("linear", "sigmoid", "softmax"), None, "mse (squared error)"),
+    "bce": Loss("bce", ("sigmoid",), "sigmoid", "bce (binary cross-entropy)"),
+    "ce": Loss("ce", ("softmax",), "softmax", "ce (cross-entropy)"),
 }
 
 DEFAULT_LOSS = {"linear": "mse", "sigmoid": "bce", "softmax": "ce"}
