@@ -232,7 +232,7 @@ def test_step_mode_says_in_words_what_each_phase_computes(page, live_server, sho
             "output · sample",
             "Forward into the output: z = a·W + b, then ŷ = sigmoid(z), the prediction.",
         ),
-        ("sample", "Loss: bce compares the prediction ŷ with the target y"),
+        ("sample", "Loss: bce (binary cross-entropy) compares the prediction ŷ with the target y"),
         ("output · sample", "Backward at the output: δ = ∂L/∂z from the loss"),
         ("hidden 1 · sample", "Backward into hidden 1: δ = (δ of the next layer · Wᵀ) × tanh′(z)"),
         (
