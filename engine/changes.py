@@ -13,7 +13,7 @@ import numpy as np
 from . import schema
 from .checks import FieldError
 from .config import _validate_network, validate_config
-from .datasets import DATASETS
+from .datasets import DATASETS, train_count
 from .losses import DEFAULT_LOSS
 from .reshape import carry_weights, keeps_weights
 from .schema import Limits
@@ -74,11 +74,20 @@ def with_dependents(config: dict[str, Any], path: str, value: Any) -> dict[str, 
     elif path == "network.output":
         regression = DATASETS[data["dataset"]].kind == "regression"
         network["loss"] = "mse" if regression else DEFAULT_LOSS[value]
+    elif path in ("data.n_points", "data.train_ratio"):
+        _fit_batch(changed)
     elif path == "network.layers":
         weight_layers = len(value) - 1
         frozen = training.get("frozen", [])
         training["frozen"] = [layer for layer in frozen if layer < weight_layers]
     return changed
+
+
+def _fit_batch(config: dict[str, Any]) -> None:
+    """A smaller training set takes the batch size down with it (each batch the whole set)."""
+    data, training = config["data"], config["training"]
+    n = len(data["points"]) if data.get("points") else data["n_points"]
+    training["batch_size"] = min(training["batch_size"], train_count(n, data["train_ratio"]))
 
 
 def _head(dataset: str) -> dict[str, str]:

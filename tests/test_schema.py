@@ -80,6 +80,9 @@ def test_a_change_brings_the_fields_that_depend_on_it():
     assert shorter["training"]["frozen"] == []
     linear = apply_change(config, "network.output", "linear", Limits())
     assert linear["network"]["loss"] == "mse"
+    # Three points leave two to train on: the batch follows (the person changed the points).
+    few = apply_change(config, "data.n_points", 3, Limits())
+    assert few["training"]["batch_size"] == 2
 
 
 def test_a_change_that_cannot_be_made_names_the_field():

@@ -51,8 +51,10 @@ export function bindControls(form, { schema, onChange }) {
     input.addEventListener("change", () => {
       const value = read(input);
       if (value === null) {
+        // Not a number: say so beside it and show the value the run still has.
         const kind = input.dataset.kind === "integer" ? "a whole number" : "a number";
         showFieldError(form, input.dataset.path, `${entries.get(input.dataset.path)?.label}: type ${kind}`);
+        if (input.dataset.shown !== undefined) input.value = input.dataset.shown;
         return;
       }
       clearFieldError(form, input.dataset.path);
@@ -84,6 +86,7 @@ export function bindControls(form, { schema, onChange }) {
         const value = getPath(config, path);
         if (input.type === "checkbox") input.checked = Boolean(value);
         else if (value !== undefined && (force || document.activeElement !== input)) input.value = String(value);
+        if (value !== undefined) input.dataset.shown = String(value);
         const readout = input.parentElement.querySelector("output");
         if (readout && value !== undefined) readout.textContent = formatReadout(entries.get(path), value);
         if (allowed[path]) {
