@@ -281,9 +281,38 @@ def test_exported_network_json_is_exact_and_imports_back_bit_for_bit(page, live_
     assert download.value.suggested_filename == "loss-history.csv"
 
 
+def bars_on_canvas(page) -> int:
+    """Coloured bars in the gradient chart's pixels: runs of columns holding a block of
+    saturated (not grey, not white) pixels."""
+    return page.evaluate(
+        """() => {
+            const canvas = document.querySelector('[data-testid="grad-chart"]');
+            const { width, height } = canvas;
+            const pixels = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+            const coloured = (x) => {
+                let count = 0;
+                for (let y = 0; y < height; y++) {
+                    const i = 4 * (y * width + x);
+                    const [r, g, b] = [pixels[i], pixels[i + 1], pixels[i + 2]];
+                    if (Math.max(r, g, b) - Math.min(r, g, b) > 60) count += 1;
+                }
+                return count;
+            };
+            let bars = 0, inside = false;
+            for (let x = 0; x < width; x++) {
+                const isBar = coloured(x) >= 4;
+                if (isBar && !inside) bars += 1;
+                inside = isBar;
+            }
+            return bars;
+        }"""
+    )
+
+
 def test_gradient_chart_shows_one_bar_per_layer_from_the_frames_norms(page, live_server):
     open_page(page, live_server, "#data.dataset=circle&network.layers=2,4,4,1")
     assert page.evaluate("window.backpropLab.scene.gradNorms") == [None, None, None]
+    assert bars_on_canvas(page) == 0  # what a person sees: no bar before any gradient
     page.get_by_test_id("step-unit").select_option("iteration")
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(f"{STORE}.frame.header.iteration === 1")
@@ -291,6 +320,7 @@ def test_gradient_chart_shows_one_bar_per_layer_from_the_frames_norms(page, live
     # One frame in the window: its norms, drawn as they are.
     norms = page.evaluate("window.backpropLab.scene.gradNorms")
     assert norms == page.evaluate(f"{STORE}.frame.header.layers.map((l) => l.grad_norm)")
+    assert bars_on_canvas(page) == 3  # one coloured bar per weight layer, drawn
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(f"{STORE}.frame.header.iteration === 2")
     page.wait_for_function("window.backpropLab.scene.gradFrames === 2")
