@@ -179,6 +179,8 @@ class Session(MessageHandlers, TrainingLoop):
         closed after `send_timeout` seconds, whatever was being sent, frame, phase or text."""
         timeout = self.settings.send_timeout
         async with self.send_lock:
+            if self.close_code is not None:  # closed meanwhile (a cap, a watchdog, shutdown)
+                raise WebSocketDisconnect(self.close_code)
             with anyio.move_on_after(timeout) as waited:
                 await send(message)
         if waited.cancelled_caught:
