@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from engine import progress
 from engine.changes import apply_change, carried_parameters, changeable
+from engine.cost import backprop_cost_table
+from engine.lessons import get_lesson
 from engine.run import Run
 from server import frames, messages, protocol
 from server.pacing import phase_tokens
@@ -135,6 +137,17 @@ class MessageHandlers:
     async def on_export(self: Session, message: protocol.Export) -> None:
         exported = await self.engine_call("export", messages.export, self.run)
         await self.send_json(exported)
+
+    async def on_cost(self: Session, message: protocol.Cost) -> None:
+        """The lesson's networks, measured one at a time in a worker thread; each row goes out
+        as soon as it is measured, so the table grows on the page as the networks grow."""
+        networks = get_lesson(message.lesson).get("view", {}).get("cost_table")
+        if not networks:
+            raise protocol.ProtocolError("this lesson has no cost table", field="cost.lesson")
+        for index, layers in enumerate(networks):
+            (row,) = await self.engine_call("cost", backprop_cost_table, [layers])
+            reply = {"type": "cost", "lesson": message.lesson, "index": index}
+            await self.send_json({**reply, "of": len(networks), "row": row})
 
     async def on_restore(self: Session, message: protocol.Restore) -> None:
         """The run goes on from an export's progress: same run (its id too), new counters."""

@@ -28,6 +28,7 @@ MESSAGE_COST = {
     "inspect": 5,
     "compare": 5,
     "export": 5,  # up to a megabyte of JSON on the largest network
+    "cost": 20,  # a numerical gradient of each network: up to a second of CPU in all
 }
 # A phase step costs this many tokens per phase up front, and then one more for every
 # PHASE_BYTES_PER_TOKEN bytes the phase turned out to be: a phase is a layer's pass over the

@@ -189,6 +189,14 @@ class Export(Message):
     type: Literal["export"]
 
 
+class Cost(Message):
+    """Asks for a lesson's cost table (engine/cost.py): the networks its `view.cost_table`
+    names, measured one by one, each row sent as soon as it is measured."""
+
+    type: Literal["cost"]
+    lesson: Annotated[str, Field(max_length=64)]
+
+
 class Restore(Message):
     """Puts an export's `progress` (counters, optimizer state, batch order, random streams)
     into the run just built from the same export's config: a run carried over a restart."""
@@ -286,6 +294,7 @@ ClientMessage = Annotated[
     | Points
     | Compare
     | Export
+    | Cost
     | Restore
     | Ack
     | RoomOpen
@@ -313,6 +322,7 @@ MESSAGE_TYPES = (
     "points",
     "compare",
     "export",
+    "cost",
     "restore",
     "ack",
     *ROOM_MESSAGE_TYPES,

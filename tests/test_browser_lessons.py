@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from playwright.sync_api import expect
@@ -156,3 +158,20 @@ def test_picking_a_lesson_while_playing_starts_a_clean_loss_history(page, live_s
     page.wait_for_function(f"{STORE}.history.train.length > 5")
     first = page.evaluate(f"{STORE}.history.train[0]")
     assert first == pytest.approx(TOTAL_ERROR, abs=1e-6)  # frames carry 7 digits
+
+
+def test_the_cost_lesson_fills_its_table_as_the_server_measures_each_network(page, live_server):
+    open_page(page, live_server, "#lesson=backprop-cost")
+    table = page.get_by_test_id("cost-table")
+    expect(table).to_be_visible()
+    rows = table.locator("tr")
+    last = rows.nth(rows.count() - 1)
+    expect(last.locator("td").last).to_have_text(re.compile(r"^\d+×$"), timeout=20_000)
+    for index in range(1, rows.count()):
+        cells = rows.nth(index).locator("td").all_inner_texts()
+        weights = int(cells[1])
+        assert cells[2] == f"{2 * weights} vs 2", cells  # two passes per weight against two
+        numerical, backprop = (float(ms) for ms in cells[3].split(" / "))
+        assert numerical > backprop, cells
+        assert cells[4].endswith("×") and int(cells[4][:-1]) >= 1, cells
+    assert page.console_errors == []

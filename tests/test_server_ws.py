@@ -900,3 +900,20 @@ def test_a_structural_change_keeps_the_weights_that_still_fit():
         socket.send_json({"type": "change", "path": "network.seed", "value": 9})
         next_text(socket)
         assert not np.array_equal(session.run.network.weights[0][:, :4], trained[0])
+
+
+def test_a_lessons_cost_table_arrives_row_by_row_as_the_networks_grow():
+    with connect() as (socket, _session, _greeting):
+        socket.send_json({"type": "cost", "lesson": "backprop-cost"})
+        rows = [next_text(socket)]
+        while rows[-1]["index"] + 1 < rows[-1]["of"]:
+            rows.append(next_text(socket))
+        sizes = [reply["row"]["parameters"] for reply in rows]
+        assert sizes == sorted(sizes) and len(sizes) >= 3
+        for reply in rows:
+            row = reply["row"]
+            assert row["numeric_forward_passes"] == 2 * row["parameters"]
+            assert row["relative_error"] < 1e-6  # the same gradient, two costs
+        socket.send_json({"type": "cost", "lesson": "forward-pass"})
+        reply = next_text(socket)
+        assert reply["type"] == "error" and reply["field"] == "cost.lesson"

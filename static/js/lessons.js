@@ -17,7 +17,8 @@ function labelledParagraph(label, text, testId) {
   return paragraph;
 }
 
-/** The detail view of one lesson: its explanation, what to watch and one thing to try. */
+/** The detail view of one lesson: its explanation, what to watch and one thing to try, and
+ * for a lesson with a cost table, the table the server fills row by row. */
 function renderDetail(detail, lesson) {
   detail.replaceChildren(
     element("h3", { className: "lesson-title", text: lesson.title, testId: "lesson-title" }),
@@ -25,7 +26,58 @@ function renderDetail(detail, lesson) {
     labelledParagraph("What to watch:", lesson.watch, "watch"),
     labelledParagraph("Try this:", lesson.try, "try"),
   );
+  if (lesson.view?.cost_table) {
+    const scroller = element("div", { className: "cost-scroller" }); // wide tables scroll alone
+    scroller.append(costTable(lesson.view.cost_table));
+    detail.append(scroller);
+  }
   detail.hidden = false;
+}
+
+// [heading, what it means]: short headings fit the side panel; the title says it in full.
+const COST_COLUMNS = [
+  ["net", "the network's layer sizes"],
+  ["weights", "parameters P (weights and biases)"],
+  ["passes", "passes for one gradient: 2P forward (numerical) vs 1 forward + 1 backward"],
+  ["ms", "milliseconds for one gradient: by central differences / by backpropagation"],
+  ["×", "how many times slower the numerical gradient is"],
+];
+
+/** An empty table, a row per network, for the measured costs (engine/cost.py). */
+function costTable(networks) {
+  const table = element("table", { className: "cost-table", testId: "cost-table" });
+  table.append(element("caption", { text: "One gradient, two ways (measured now)" }));
+  const head = element("tr");
+  for (const [heading, meaning] of COST_COLUMNS) {
+    const cell = element("th", { text: heading });
+    cell.title = meaning;
+    cell.scope = "col";
+    head.append(cell);
+  }
+  table.append(head);
+  for (const layers of networks) {
+    const row = element("tr");
+    row.append(element("td", { text: layers.join("-") }));
+    for (let c = 1; c < COST_COLUMNS.length; c++) row.append(element("td", { text: "…" }));
+    table.append(row);
+  }
+  return table;
+}
+
+function milliseconds(seconds) {
+  const ms = seconds * 1000;
+  return ms < 10 ? ms.toFixed(1) : String(Math.round(ms));
+}
+
+/** One measured row of the open lesson's cost table (a `cost` message from the server). */
+function fillCostRow(detail, { index, row }) {
+  const cells = detail.querySelectorAll(".cost-table tr")[index + 1]?.querySelectorAll("td");
+  if (!cells) return;
+  const passes = `${row.numeric_forward_passes} vs ${row.backprop_forward_passes + row.backprop_backward_passes}`;
+  const time = `${milliseconds(row.numeric_seconds)} / ${milliseconds(row.backprop_seconds)}`;
+  const texts = [row.parameters, passes, time];
+  texts.push(`${Math.round(row.seconds_ratio)}×`);
+  texts.forEach((text, c) => (cells[c + 1].textContent = String(text)));
 }
 
 /** One clickable entry of the list: a button with the title and the short summary. */
@@ -49,7 +101,7 @@ function lessonButton(lesson, index, onPick) {
  * Returns {select(id, {load})} so the page can open a lesson named in the URL: with
  * load: false it only shows the lesson's text, keeping a run the link itself describes.
  */
-export function mountLessons(container, { lessons = [], loadLesson = () => {} } = {}) {
+export function mountLessons(container, { lessons = [], loadLesson = () => {}, requestCost = () => {} } = {}) {
   const list = element("ol", { className: "lesson-list", testId: "lesson-list" });
   const detail = element("section", { className: "lesson-detail", testId: "lesson-detail" });
   detail.hidden = true;
@@ -60,6 +112,7 @@ export function mountLessons(container, { lessons = [], loadLesson = () => {} } 
     for (const other of buttons.values()) other.setAttribute("aria-pressed", "false");
     button.setAttribute("aria-pressed", "true");
     renderDetail(detail, lesson);
+    if (lesson.view?.cost_table) requestCost(lesson.id);
     if (load) loadLesson(lesson);
   };
 
@@ -82,6 +135,10 @@ export function mountLessons(container, { lessons = [], loadLesson = () => {} } 
       const lesson = lessons.find((candidate) => candidate.id === id);
       if (lesson) pick(lesson, buttons.get(id), { load });
       return Boolean(lesson);
+    },
+    /** A measured row of a cost table, shown if its lesson is the one open. */
+    showCostRow(message) {
+      if (buttons.get(message.lesson)?.getAttribute("aria-pressed") === "true") fillCostRow(detail, message);
     },
   };
 }

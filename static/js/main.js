@@ -107,7 +107,11 @@ function buildPanels(hello) {
     schema: hello.schema,
     onChange: (path, value) => sync.change(path, value),
   });
-  app.lessons = mountLessons($("lessons-panel"), { lessons: hello.lessons ?? [], loadLesson });
+  app.lessons = mountLessons($("lessons-panel"), {
+    lessons: hello.lessons ?? [],
+    loadLesson,
+    requestCost: (lesson) => app.socket.send({ type: "cost", lesson }),
+  });
 }
 
 /** A lesson: its config becomes the run, its view flags apply, its id goes into the link. */

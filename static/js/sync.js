@@ -27,6 +27,7 @@ export class Sync {
       error: (message) => this.error(message),
       inspect: (reply) => app.selection.receive(reply),
       export: (message) => this.exported(message),
+      cost: (message) => app.lessons?.showCostRow(message),
     };
   }
 
