@@ -58,8 +58,14 @@ KIND_TYPES: dict[str, Any] = {
     "choices": list[str],
     "integers": list[int],
     "rows": list[list[float]],
+    "text": str,
 }
-PARAMETER_TYPES: dict[str, Any] = {"weights": list[list[list[float]]], "biases": list[list[float]]}
+# A recurrent network's weights are named ({"W_hh": [[...]], "b_h": [...]}, engine/recurrent.py).
+RECURRENT_WEIGHTS = dict[str, list[list[float]] | list[float]]
+PARAMETER_TYPES: dict[str, Any] = {
+    "weights": list[list[list[float]]] | RECURRENT_WEIGHTS,
+    "biases": list[list[float]],
+}
 
 
 def _field_type(entry: schema.Field) -> Any:
