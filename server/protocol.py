@@ -143,9 +143,14 @@ class Step(Message):
 
 
 class Inspect(Message):
+    """A feed-forward weight, bias or neuron (layer, i, j), or a recurrent network's parameter
+    entry (name, i, j: the sum over time) or hidden state (t, j)."""
+
     type: Literal["inspect"]
-    kind: Literal["weight", "bias", "neuron"]
-    layer: Annotated[int, Field(ge=0)]
+    kind: Literal["weight", "bias", "neuron", "recurrent_weight", "hidden_state"]
+    layer: Annotated[int, Field(ge=0)] | None = None
+    name: Annotated[str, Field(max_length=8)] | None = None
+    t: Annotated[int, Field(ge=0)] | None = None
     i: Annotated[int, Field(ge=0)] | None = None
     j: Annotated[int, Field(ge=0)]
 
