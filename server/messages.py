@@ -28,6 +28,8 @@ def hello(
         "limits": settings.limits(),
         "schema": schema.describe(limits),
         "defaults": default_config(),
+        # The default run of each network kind: a link naming network.kind starts from its own.
+        "kinds": {kind: default_config(kind) for kind in schema.NETWORK_KINDS},
         "lessons": protocol.lessons(),
         "speed": speed,
         "fps": fps,
