@@ -42,7 +42,8 @@ def backward_pixels(page) -> int:
     return page.evaluate(
         """([r, g, b]) => {
             const canvas = document.querySelector('[data-testid="network-canvas"]');
-            const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            const context = canvas.getContext('2d');
+            const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
             let count = 0;
             for (let k = 0; k < data.length; k += 4) {
                 if (Math.abs(data[k] - r) < 20 && Math.abs(data[k + 1] - g) < 20
