@@ -11,12 +11,16 @@ from typing import Any
 import numpy as np
 
 from . import schema
+from .cells import RNN_ACTIVATIONS
 from .checks import FieldError
 from .config import _validate_network, validate_config
 from .datasets import DATASETS, train_count
 from .losses import DEFAULT_LOSS
+from .recurrent_config import network_spec
+from .recurrent_config import validate_network as validate_recurrent_network
+from .recurrent_spec import parameter_shapes
 from .reshape import carry_weights, keeps_weights
-from .schema import Limits
+from .schema import RECURRENT, Limits
 
 
 def changeable(path: str, limits: Limits) -> schema.Field:
@@ -49,6 +53,9 @@ def carried_parameters(
     running network `old_network` (a spec with its parameters) wherever both neurons of a weight
     survive, new ones drawn by the new init (engine/reshape.py); None when the change asks for
     new weights (init, init scale or seed) or starts a new data set's run."""
+    kinds = old_config["network"]["kind"], new_config["network"]["kind"]
+    if RECURRENT in kinds:
+        return _carried_recurrent(old_config, old_network, new_config)
     if old_config["data"]["dataset"] != new_config["data"]["dataset"]:
         return None  # a new task: the old weights would only confuse the start
     if not keeps_weights(old_network, new_config["network"]):
@@ -59,8 +66,29 @@ def carried_parameters(
     return {"weights": spec["weights"], "biases": spec["biases"]}
 
 
+def _carried_recurrent(
+    old_config: dict[str, Any], old_network: dict[str, Any], new_config: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A recurrent net keeps its weights through a change of the data that leaves the task and
+    every weight's shape as they were (a longer sequence, another delay, more sequences)."""
+    old, new = old_config["network"], new_config["network"]
+    if new["kind"] != RECURRENT or old["kind"] != RECURRENT:
+        return None  # another kind of network: nothing carries over
+    if old_config["data"]["task"] != new_config["data"]["task"] or old != new:
+        return None
+    shapes = recurrent_shapes(old_config), recurrent_shapes(new_config)
+    return {"weights": old_network["weights"]} if shapes[0] == shapes[1] else None
+
+
+def recurrent_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    spec = network_spec(config["network"], config["data"])
+    return parameter_shapes(spec["cell"], spec["inputs"], spec["hidden"], spec["outputs"])
+
+
 def with_dependents(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A copy of `config` with `path` set and the fields that must follow it adjusted."""
+    if path == "network.kind":
+        return _of_kind(config, value)
     changed = copy.deepcopy(config)
     section, key = path.split(".", 1)
     changed[section][key] = value
@@ -76,6 +104,13 @@ def with_dependents(config: dict[str, Any], path: str, value: Any) -> dict[str, 
         network["loss"] = "mse" if regression else DEFAULT_LOSS[value]
     elif path in ("data.n_points", "data.train_ratio"):
         _fit_batch(changed)
+    elif path == "network.cell":  # an lstm's activations are fixed; only it has a forget gate
+        if value == "lstm":
+            network["activation"] = "tanh"
+        else:
+            network["forget_bias"] = 0.0
+    elif path == "data.length" and data.get("task") == "echo":
+        data["delay"] = min(data["delay"], value - 1)  # the echo must fit in the sequence
     elif path == "network.layers":
         weight_layers = len(value) - 1
         frozen = training.get("frozen", [])
@@ -88,6 +123,22 @@ def _fit_batch(config: dict[str, Any]) -> None:
     data, training = config["data"], config["training"]
     n = len(data["points"]) if data.get("points") else data["n_points"]
     training["batch_size"] = min(training["batch_size"], train_count(n, data["train_ratio"]))
+
+
+def _of_kind(config: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A `kind` run's default config keeping every field the two kinds share (noise, seeds,
+    init, optimizer, learning rate, ...); a hidden activation the new kind cannot take is left
+    at its default."""
+    changed = schema.default_config(kind)
+    for entry in schema.fields():
+        if kind not in entry.kinds or len(entry.kinds) == 1 or entry.kind == "parameters":
+            continue
+        section, key = entry.section, entry.key
+        if key in config[section] and key != "kind":
+            changed[section][key] = copy.deepcopy(config[section][key])
+    if kind == RECURRENT and changed["network"]["activation"] not in RNN_ACTIVATIONS:
+        changed["network"]["activation"] = schema.field("network.activation").default
+    return changed
 
 
 def _head(dataset: str) -> dict[str, str]:
@@ -104,7 +155,7 @@ def allowed_choices(config: dict[str, Any], limits: Limits) -> dict[str, list[st
     with, now (a loss must suit the output, a regression set takes only mse, ...): the page
     offers these and no others. Tried on the network alone, without weights: cheap."""
     allowed = {}
-    for entry in schema.section_fields("network", limits):
+    for entry in schema.section_fields("network", limits, config["network"]["kind"]):
         if entry.kind == "choice":
             fits = [value for value in entry.values if _fits(config, entry.path, value, limits)]
             allowed[entry.path] = fits
@@ -115,7 +166,10 @@ def _fits(config: dict[str, Any], path: str, value: str, limits: Limits) -> bool
     trial = with_dependents(config, path, value)
     network = {k: v for k, v in trial["network"].items() if k not in ("weights", "biases")}
     try:
-        _validate_network(network, trial["data"], limits)
+        if network["kind"] == RECURRENT:
+            validate_recurrent_network(network, trial["data"], limits)
+        else:
+            _validate_network(network, trial["data"], limits)
     except ValueError:
         return False
     return True

@@ -12,16 +12,19 @@ from .checks import FieldError, Range, check_integer, check_integers, check_obje
 from .datasets import DATASETS, train_count, validate_rows
 from .losses import DEFAULT_LOSS
 from .network import Network
-from .schema import SECTIONS, Limits, default_config
+from .schema import FEED_FORWARD, SECTIONS, Limits, default_config
 
 __all__ = ["Limits", "default_config", "validate_config", "validate_training"]
 
 
-def _checked_section(section: str, given: Any, base: dict[str, Any], limits: Limits) -> dict:
-    """`base` with `given` applied, each field of a generic kind checked."""
-    keys = schema.section_keys(section)
+def _checked_section(
+    section: str, given: Any, base: dict[str, Any], limits: Limits, kind: str = FEED_FORWARD
+) -> dict:
+    """`base` with `given` applied, each field of a generic kind checked; only the fields of a
+    `kind` run are allowed (a feed-forward run has no data.task, a recurrent one no layers)."""
+    keys = schema.section_keys(section, kind)
     merged = {**base, **check_object(section, given, keys)}
-    for entry in schema.section_fields(section, limits):
+    for entry in schema.section_fields(section, limits, kind):
         if entry.kind in schema.CHECKED_KINDS and entry.key in merged:
             merged[entry.key] = entry.check(merged[entry.key])
     return merged
@@ -54,7 +57,7 @@ def data_shape(data: dict[str, Any]) -> tuple[int, int]:
 
 
 def _validate_network(given: Any, data: dict[str, Any], limits: Limits) -> dict[str, Any]:
-    given = check_object("network", given, schema.section_keys("network"))
+    given = check_object("network", given, schema.section_keys("network", FEED_FORWARD))
     regression = DATASETS[data["dataset"]].kind == "regression"
     if regression and "loss" not in given:
         given["loss"] = "mse"  # the output's partner (bce, ce) would be refused
@@ -73,7 +76,7 @@ def _validate_network(given: Any, data: dict[str, Any], limits: Limits) -> dict[
         raise FieldError(
             f"network.layers[{len(layers) - 1}]", f"must equal {outputs}, got {layers[-1]}"
         )
-    spec = Network.from_spec(network).to_spec()
+    spec = {"kind": network["kind"], **Network.from_spec(network).to_spec()}
     if regression and spec["loss"] != "mse":
         # bce and ce read targets as class probabilities; on targets in [-1, 1] they have no
         # floor, so a run "learns" a loss falling without end instead of fitting the surface.
@@ -93,7 +96,7 @@ def validate_training(
     options: Any, base: dict[str, Any], n_train: int, n_layers: int
 ) -> dict[str, Any]:
     """`base` with `options` (any subset of the training keys) applied, every field checked."""
-    given = check_object("training", options, schema.section_keys("training"))
+    given = check_object("training", options, schema.section_keys("training", FEED_FORWARD))
     # Two ranges depend on the run: the batch must fit the training set (a batch size kept from
     # before new points shrank the set is left alone: each batch is then the whole set), and
     # only this network's weight layers can be frozen. They are checked first, so the error
@@ -110,9 +113,22 @@ def validate_training(
     return training
 
 
+def network_kind(config: dict[str, Any]) -> str:
+    """The network kind a configuration asks for (network.kind, feed-forward by default)."""
+    network = config.get("network") or {}
+    if not isinstance(network, dict):
+        return FEED_FORWARD  # the section's own check names what is wrong
+    return schema.field("network.kind").check(network.get("kind", FEED_FORWARD))
+
+
 def validate_config(config: Any, limits: Limits) -> dict[str, Any]:
     """The normalised configuration (every default filled in); FieldError names the field."""
     config = check_object("config", config, SECTIONS)
+    kind = network_kind(config)
+    if kind != FEED_FORWARD:
+        from .recurrent_config import validate_recurrent_config  # it builds on this module
+
+        return validate_recurrent_config(config, limits)
     data = _validate_data(config.get("data", {}), limits)
     network = _validate_network(config.get("network", {}), data, limits)
     n_train = data_shape(data)[0]

@@ -20,6 +20,7 @@ from engine.lesson_data import (
     stripes_off_origin,
 )
 from engine.lessons_later import LATER_LESSONS
+from engine.lessons_recurrent import RECURRENT_LESSONS
 
 __all__ = [
     "DIVERGING_LR",
@@ -279,6 +280,9 @@ LESSONS: list[dict] = [
 ]
 
 LESSONS += LATER_LESSONS
+# Backpropagation through time: presets, texts and claims in engine/lessons_recurrent.py and
+# tests/test_lessons_recurrent.py.
+LESSONS += RECURRENT_LESSONS
 
 
 def get_lesson(lesson_id: str) -> dict:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .recurrent import Recurrent, RecurrentBackward, gradient_norms_through_time
+from .schema import RECURRENT, default_config
 from .sequences import SEQUENCE_TASKS, Sequences, generate_sequences
 from .trainer import StepResult, Trainer
 
@@ -23,11 +24,11 @@ TEST_SEQUENCES = 256
 
 
 def _config(network: dict, training: dict, data: dict) -> dict[str, Any]:
-    return {
-        "network": {"kind": "recurrent", "init": "xavier", "seed": 1, **network},
-        "training": {"optimizer": "sgd", "clip": 0.0, "truncate": 0, **training},
-        "data": {"noise": 0, "seed": 1, **data},
-    }
+    """A complete recurrent run configuration (the schema's defaults, then these keys)."""
+    config = default_config(RECURRENT)
+    for section, given in (("network", network), ("training", training), ("data", data)):
+        config[section].update(given)
+    return config
 
 
 RECURRENT_LESSONS: list[dict[str, Any]] = [
@@ -108,7 +109,10 @@ RECURRENT_LESSONS: list[dict[str, Any]] = [
             training={"lr": 0.05},
             data={"task": "sine", "length": 20, "n_sequences": 64},
         ),
-        "view": {"charts": "gradient_through_time", "compare": [{"clip": 0.0}, {"clip": 1.0}]},
+        "view": {
+            "charts": "gradient_through_time",
+            "compare": [{"label": "no clipping", "clip": 0.0}, {"label": "clip 1", "clip": 1.0}],
+        },
     },
     {
         "id": "truncated-bptt",
@@ -130,7 +134,13 @@ RECURRENT_LESSONS: list[dict[str, Any]] = [
             training={"optimizer": "adam", "lr": 0.02, "truncate": 3},
             data={"task": "echo", "delay": 10, "length": 11, "n_sequences": 128},
         ),
-        "view": {"mode": "step", "compare": [{"truncate": 3}, {"truncate": 0}]},
+        "view": {
+            "mode": "step",
+            "compare": [
+                {"label": "truncate 3", "truncate": 3},
+                {"label": "full BPTT", "truncate": 0},
+            ],
+        },
     },
 ]
 

@@ -252,6 +252,7 @@ def _validate_spec(spec: Any) -> dict[str, Any]:
     """Spec with defaults filled in and weights/biases as arrays; FieldError names the field."""
     if not isinstance(spec, dict):
         raise FieldError("network", f"expected a dict, got {type(spec).__name__}")
+    spec = _without_kind(spec)
     for key in spec:
         if key not in SPEC_KEYS:
             name = key if isinstance(key, str) and len(key) <= 40 else shown(key)
@@ -282,6 +283,15 @@ def _validate_spec(spec: Any) -> dict[str, Any]:
         if not fields["bias"] and any(b.any() for b in fields["biases"]):
             raise FieldError("network.biases", "must all be zero when bias is false")
     return fields
+
+
+def _without_kind(spec: dict[str, Any]) -> dict[str, Any]:
+    """A run's network section names its kind (network.kind); this network is feed-forward."""
+    if "kind" not in spec:
+        return spec
+    if spec["kind"] != "feed-forward":
+        raise FieldError("network.kind", f"a Network is feed-forward, got {shown(spec['kind'])}")
+    return {key: value for key, value in spec.items() if key != "kind"}
 
 
 def _is_number(value: Any) -> bool:

@@ -7,18 +7,16 @@ from typing import Any
 import numpy as np
 
 from . import schema
-from .checks import FieldError, Range, check_choice, check_number, is_integer
+from .cells import CELLS, FORGET_BIAS_RANGE, LSTM_GATES, RNN_ACTIVATIONS
+from .checks import FieldError, check_choice, check_number, is_integer
 from .datasets import shown
 from .inits import initial_weights
 from .losses import DEFAULT_LOSS, LOSSES
 from .network import MAX_PARAMETERS, _parameter
 
 Array = np.ndarray
+__all__ = ["CELLS", "FORGET_BIAS_RANGE", "LSTM_GATES", "RNN_ACTIVATIONS", "validate_spec"]
 
-CELLS = ("rnn", "lstm")
-RNN_ACTIVATIONS = ("tanh", "relu")
-# Gate order inside W_x, W_h and b (column blocks of width H), as in torch.nn.LSTM.
-LSTM_GATES = ("i", "f", "g", "o")
 # Keys whose values the feed-forward network's schema fields check (network.output, ...).
 SHARED_KEYS = ("output", "loss", "init", "init_scale", "seed")
 SPEC_KEYS = (
@@ -40,8 +38,6 @@ DEFAULTS: dict[str, Any] = {
     "forget_bias": 0.0,
     "seed": 0,
 }
-# A forget-gate bias of 1-2 is the usual start (Jozefowicz et al. 2015); beyond 10 σ(b) is 1.
-FORGET_BIAS_RANGE = Range(-10.0, 10.0)
 SIZE_KEYS = ("inputs", "hidden", "outputs")
 
 

@@ -70,6 +70,8 @@ class Run:
     bit-for-bit the same run.
     """
 
+    kind = schema.FEED_FORWARD  # network.kind; engine/recurrent_run.py has the other kind
+
     def __init__(self, config: dict[str, Any], limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         self.config = validate_config(config, self.limits)

@@ -19,7 +19,10 @@ Array = np.ndarray
 
 # The training options a Trainer takes: the run schema's training section (batches are the
 # Run's business) and `seed`, which seeds the dropout masks (a run passes its network.seed).
-TRAINER_KEYS = (*(key for key in schema.section_keys("training") if key != "batch_size"), "seed")
+TRAINER_KEYS = (
+    *(key for key in schema.section_keys("training", schema.FEED_FORWARD) if key != "batch_size"),
+    "seed",
+)
 
 
 def default_options() -> dict[str, Any]:
@@ -29,8 +32,8 @@ def default_options() -> dict[str, Any]:
     return {**defaults, "seed": schema.field("network.seed").default}
 
 
-# Options only a Recurrent network takes: truncate = k steps per BPTT window (0: none). Not in
-# the run schema yet: the run is feed-forward until recurrent runs are wired in.
+# Options only a Recurrent network takes: truncate = k steps per BPTT window (0: none); the run
+# schema's training.truncate (a recurrent run's field) bounds it to the page's sequences.
 RECURRENT_OPTIONS: dict[str, Any] = {"truncate": 0}
 # torch.nn.utils.clip_grad_norm_ divides by norm + 1e-6; the same here, bit for bit.
 CLIP_EPS = 1e-6

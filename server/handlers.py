@@ -10,6 +10,7 @@ from engine import progress
 from engine.changes import apply_change, carried_parameters, changeable
 from engine.cost import backprop_cost_table
 from engine.lessons import get_lesson
+from engine.recurrent_run import build_run
 from engine.run import Run
 from server import frames, messages, protocol
 from server.pacing import phase_tokens
@@ -34,7 +35,7 @@ class MessageHandlers:
             await self.send_json(await self.engine_call("data", messages.data, self.run))
 
     async def on_config(self: Session, message: protocol.Config) -> None:
-        run = await self.engine_call("config", lambda: Run(message.config(), limits=self.limits))
+        run = await self.engine_call("config", lambda: build_run(message.config(), self.limits))
         self.set_playing(False)
         await self.new_run(run, data=True)
 
@@ -47,12 +48,13 @@ class MessageHandlers:
             await self.send_json(await self.engine_call("state", self.state_message))
             return
         config = apply_change(self.run.config, message.path, message.value, self.limits)
-        run = await self.engine_call("config", lambda: Run(config, limits=self.limits))
+        run = await self.engine_call("config", lambda: build_run(config, self.limits))
         # The weights that still fit are kept (a new loss, a neuron more or less), new ones drawn.
         carried = carried_parameters(self.run.config, self.run.network.to_spec(), config)
         if carried is not None:
             run.set_parameters(carried)
-        await self.new_run(run, data=entry.section == "data")
+        # Another network kind learns other data (points or sequences): the page is told.
+        await self.new_run(run, data=entry.section == "data" or entry.path == "network.kind")
 
     async def on_set(self: Session, message: protocol.Set) -> None:
         training = message.training()

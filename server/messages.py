@@ -11,10 +11,12 @@ from typing import Any
 from engine import schema
 from engine.changes import allowed_choices
 from engine.progress import progress
+from engine.recurrent_run import RecurrentRun
 from engine.run import Limits, Run, default_config
 from server import frames, protocol
 from server.config import PROTOCOL_VERSION, Settings
 from server.race import Race, add_point
+from server.recurrent_frames import recurrent_data, recurrent_frame
 
 
 def hello(
@@ -26,6 +28,8 @@ def hello(
         "limits": settings.limits(),
         "schema": schema.describe(limits),
         "defaults": default_config(),
+        # The default run of each network kind: a link naming network.kind starts from its own.
+        "kinds": {kind: default_config(kind) for kind in schema.NETWORK_KINDS},
         "lessons": protocol.lessons(),
         "speed": speed,
         "fps": fps,
@@ -52,7 +56,11 @@ def export(run: Run) -> dict[str, Any]:
     """The run's config with its current weights as float64 JSON numbers: a file that rebuilds
     the network exactly (Python's float repr round-trips every double)."""
     config = copy.deepcopy(run.config)
-    config["network"] = {**config["network"], **run.network.to_spec()}
+    # The spec's keys that are fields of the run's network section (a recurrent spec also
+    # holds its sizes, readout and loss, which the task decides).
+    keys = schema.section_keys("network", run.kind)
+    spec = {key: value for key, value in run.network.to_spec().items() if key in keys}
+    config["network"] = {**config["network"], **spec}
     return {
         "type": "export",
         "config": config,
@@ -62,7 +70,9 @@ def export(run: Run) -> dict[str, Any]:
     }
 
 
-def data(run: Run) -> dict[str, Any]:
+def data(run: Run | RecurrentRun) -> dict[str, Any]:
+    if run.kind == schema.RECURRENT:
+        return recurrent_data(run)  # type: ignore[arg-type]
     dataset = run.data
     return {
         "type": "data",
@@ -87,9 +97,12 @@ def frame(
         add_point(history, metrics)  # the history ends with this frame's own point
     full = {**metrics, "history": list(history), **header, "focus_sample": run.focus}
     history.clear()
-    racers = []
     if race:
         full["compare"] = race.summaries()
+    if run.kind == schema.RECURRENT:
+        return recurrent_frame(run, full)  # type: ignore[arg-type]
+    racers = []
+    if race:
         racers = [
             (f"compare/{index}/surface/output", variant.run.output_surface(settings.output_grid))
             for index, variant in enumerate(race.variants)

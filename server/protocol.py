@@ -58,8 +58,14 @@ KIND_TYPES: dict[str, Any] = {
     "choices": list[str],
     "integers": list[int],
     "rows": list[list[float]],
+    "text": str,
 }
-PARAMETER_TYPES: dict[str, Any] = {"weights": list[list[list[float]]], "biases": list[list[float]]}
+# A recurrent network's weights are named ({"W_hh": [[...]], "b_h": [...]}, engine/recurrent.py).
+RECURRENT_WEIGHTS = dict[str, list[list[float]] | list[float]]
+PARAMETER_TYPES: dict[str, Any] = {
+    "weights": list[list[list[float]]] | RECURRENT_WEIGHTS,
+    "biases": list[list[float]],
+}
 
 
 def _field_type(entry: schema.Field) -> Any:
@@ -137,9 +143,14 @@ class Step(Message):
 
 
 class Inspect(Message):
+    """A feed-forward weight, bias or neuron (layer, i, j), or a recurrent network's parameter
+    entry (name, i, j: the sum over time) or hidden state (t, j)."""
+
     type: Literal["inspect"]
-    kind: Literal["weight", "bias", "neuron"]
-    layer: Annotated[int, Field(ge=0)]
+    kind: Literal["weight", "bias", "neuron", "recurrent_weight", "hidden_state"]
+    layer: Annotated[int, Field(ge=0)] | None = None
+    name: Annotated[str, Field(max_length=8)] | None = None
+    t: Annotated[int, Field(ge=0)] | None = None
     i: Annotated[int, Field(ge=0)] | None = None
     j: Annotated[int, Field(ge=0)]
 

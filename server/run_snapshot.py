@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.recurrent_run import build_run
 from engine.run import Limits, Run
 
 DTYPES = {"f64": np.dtype("<f8"), "i64": np.dtype("<i8"), "bool": np.dtype("bool")}
@@ -142,6 +143,6 @@ def load_run(data: bytes, limits: Limits) -> Run:
     """A Run equal to the dumped one in every number; its config is validated again."""
     (length,) = struct.unpack_from("<I", data)
     header = json.loads(bytes(data[4 : 4 + length]))
-    run = Run(header["config"], limits=limits)
+    run = build_run(header["config"], limits)  # a Run or a RecurrentRun, as the config says
     _Reader(memoryview(data)[4 + length :]).fields(run, header["state"])
     return run

@@ -101,7 +101,8 @@ class TrainingLoop:
         await self.send_status(message or "the run diverged and was paused")
 
     def iterations_per_epoch(self: Session) -> int:
-        batch = int(self.run.config["training"]["batch_size"])
+        # A recurrent run has no batch size: each iteration trains on every sequence.
+        batch = int(self.run.config["training"].get("batch_size", self.run.n_train))
         return max(1, -(-self.run.n_train // batch))  # the last batch of a pass may be smaller
 
     def record_history(self: Session) -> None:

@@ -70,7 +70,7 @@ export class ChartPanel {
     this.gradHistoryBox.hidden = !showHistory;
     // The engine's per-layer norms, averaged (geometrically) over the recent frames so one
     // lucky or unlucky mini-batch does not decide the bars; nothing about gradients recomputed.
-    const layerCount = config?.network.layers.length - 1 || 0;
+    const layerCount = config?.network.layers?.length - 1 || 0; // a recurrent net: no layers
     const means = geometricMeans(gradWindow);
     this.gradNorms = Array.from({ length: layerCount }, (_, l) => means[l] ?? null);
     this.gradFrames = gradWindow.length;

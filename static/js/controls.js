@@ -7,6 +7,7 @@ const READERS = {
   integer: (input) => readNumber(input, true),
   choice: (input) => input.value,
   boolean: (input) => input.checked,
+  text: (input) => input.value,
 };
 
 function readNumber(input, integer) {

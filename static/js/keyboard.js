@@ -25,7 +25,7 @@ function bindNetwork(app) {
   canvas.setAttribute("aria-roledescription", "network");
   const label = () => {
     const chosen = app.store.selection;
-    const columns = app.store.config?.network.layers.length ?? 2;
+    const columns = app.store.config?.network.layers?.length ?? 2; // none: a recurrent run
     const where = chosen ? `${describe(chosen, columns - 1)} selected; ` : "";
     canvas.setAttribute("aria-label", `The network: ${where}${NETWORK_HELP}`);
   };

@@ -8,6 +8,7 @@ import { fitCanvas } from "./canvasSize.js";
 import { ChartPanel } from "./chartPanel.js";
 import { choiceLabel } from "./controls.js";
 import * as network from "./network.js";
+import { drawRecurrent, isRecurrent } from "./recurrentView.js";
 import { $ } from "./notices.js";
 import * as surface from "./surface.js";
 import { surfacePictures } from "./thumbnails.js";
@@ -110,6 +111,12 @@ export class Loop {
     const { store } = this;
     if (!store.config) return;
     const { width, height } = this.fitCanvas(this.canvases.network);
+    if (isRecurrent(store)) {
+      this.scene.layout = null; // a recurrent run is drawn unrolled (recurrentView.js)
+      $("layer-controls")?.replaceChildren(); // it has no layers to resize or freeze
+      this.invalidate("network");
+      return;
+    }
     this.scene.layout = network.layout(store.config.network.layers, width, height, store.view.biasNodes);
     this.scene.width = width;
     this.scene.height = height;
@@ -135,12 +142,22 @@ export class Loop {
     const { store, socket } = this;
     const started = performance.now();
     const frame = store.pendingFrames.shift();
+    const recurrent = isRecurrent(store);
+    if (recurrent !== this.recurrent) {
+      this.recurrent = recurrent;
+      this.onKind?.(recurrent);
+      this.relayout();
+    }
     if (frame) {
       this.onFrame(frame);
-      this.buildThumbnails(frame.arrays);
+      if (!recurrent) this.buildThumbnails(frame.arrays);
       this.invalidate("network", "surface", "charts");
     }
     this.measureRate(now);
+    if (recurrent && this.dirty.network) {
+      drawRecurrent(this);
+      this.dirty.network = false;
+    }
     const last = store.trace.last;
     const animating = last && now - last.receivedAt < network.timings.UPDATE_MS + 50;
     if (store.config && this.scene.layout && (this.dirty.network || animating)) {

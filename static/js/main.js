@@ -11,6 +11,7 @@ import { Loop } from "./loop.js";
 import * as network from "./network.js";
 import { $, setText, showError, showNotice } from "./notices.js";
 import { receivePhase } from "./phases.js";
+import { isRecurrent, mountFoldToggle, receiveRecurrentPhase, recurrentClick } from "./recurrentView.js";
 import { PlanePoints } from "./points.js";
 import { Race } from "./race.js";
 import { Resume } from "./resume.js";
@@ -42,7 +43,10 @@ app.socket = new Socket(socketUrl(), {
       if (decoded.header.type !== "phase") app.socket.send({ type: "ack" });
       return;
     }
-    if (decoded.header.type === "phase") return receivePhase(app, decoded);
+    if (decoded.header.type === "phase") {
+      if (decoded.header.kind === "recurrent") return receiveRecurrentPhase(app, decoded);
+      return receivePhase(app, decoded);
+    }
     app.sync.takeFocus(decoded.header);
     app.loop.receive(decoded);
   },
@@ -134,6 +138,7 @@ function loadLesson(lesson) {
 }
 
 function onNetworkClick(event) {
+  if (isRecurrent(store)) return recurrentClick(app, event);
   if (!loop.scene.layout) return;
   const box = loop.canvases.network.getBoundingClientRect();
   const x = event.clientX - box.left;
@@ -197,6 +202,7 @@ on("download-png", "click", () => files.downloadView(loop.canvases));
 on("error-close", "click", () => ($("error").hidden = true));
 on("focus-sample", "change", (event) => sync.sendFocus(Number(event.target.value)));
 loop.canvases.network.addEventListener("click", onNetworkClick);
+loop.onKind = mountFoldToggle(app); // a recurrent run: the folded/unrolled toggle
 // Double-click goes straight to typing a new value for the weight or bias.
 loop.canvases.network.addEventListener("dblclick", () => selection.edit());
 loop.canvases.surface.addEventListener("click", onPlaneClick);

@@ -1,6 +1,7 @@
 // Keeps the page in step with the server's run: hello, state, data, status and error messages,
 // the configs and live options the page sends, and the exact weights a reconnect resends.
 
+import { isRecurrentReply, showRecurrentInspect } from "./recurrentView.js";
 import * as files from "./files.js";
 import { $, setText, showError, showNotice } from "./notices.js";
 import { fillClassSelect } from "./points.js";
@@ -25,7 +26,7 @@ export class Sync {
       data: (message) => this.data(message),
       status: (message) => this.status(message),
       error: (message) => this.error(message),
-      inspect: (reply) => app.selection.receive(reply),
+      inspect: (reply) => (isRecurrentReply(reply) ? showRecurrentInspect(reply) : app.selection.receive(reply)),
       export: (message) => this.exported(message),
       cost: (message) => app.lessons?.showCostRow(message),
     };
@@ -62,7 +63,12 @@ export class Sync {
     this.app.resume.hello(message, firstTime || store.config === null);
     if (store.config !== null && !firstTime) return; // resumed, or restored by resume.js
     const { schema } = message;
-    const parsed = url.parse(location.hash, message.defaults ?? message.state?.config, schema);
+    let parsed = url.parse(location.hash, message.defaults ?? message.state?.config, schema);
+    // A link to a run of the other network kind starts from that kind's defaults (hello.kinds).
+    const kindDefaults = message.kinds?.[parsed.config.network?.kind];
+    if (kindDefaults && parsed.config.network.kind !== message.defaults?.network?.kind) {
+      parsed = url.parse(location.hash, kindDefaults, schema);
+    }
     view.apply(parsed.view);
     if (parsed.errors.length) showError(`Ignored parts of the link: ${parsed.errors.join("; ")}`);
     // A linked lesson loads its own run when the link holds none, or when the lesson has its own
@@ -100,7 +106,8 @@ export class Sync {
     this.changePending = false;
     store.network = message.network;
     store.stateIteration = message.iteration ?? 0;
-    if (message.network?.weights) store.setWeights(specParameters(message.network));
+    // A recurrent network's weights are named (W_hh, ...): its frames draw them (unrolled.js).
+    if (Array.isArray(message.network?.weights)) store.setWeights(specParameters(message.network));
     transport.setPlaying(Boolean(message.playing));
     setText("iteration", message.iteration ?? 0);
     setText("epoch", message.epoch ?? 0);

@@ -10,6 +10,7 @@ const KIND_CODECS = {
   boolean: "bool",
   choices: "strings",
   integers: "ints",
+  text: "string",
 };
 
 function configProperties(schema) {

@@ -1,0 +1,183 @@
+// The page's side of a recurrent run (network.kind = recurrent): the phases of a step through
+// time kept for the unrolled view, the drawing call the loop makes instead of the feed-forward
+// network's, clicks on the unrolled view (a hidden state, or a W_hh weight: the inspector lists
+// its sum over time with the gradient check) and the folded/unrolled toggle. It draws and shows
+// only what the engine sent.
+
+import { $, setText } from "./notices.js";
+import { showSentence } from "./phases.js";
+import * as unrolled from "./unrolled.js";
+
+/** Whether the store's run is recurrent. */
+export function isRecurrent(store) {
+  return store.config?.network?.kind === "recurrent";
+}
+
+function emptyTrace() {
+  return { forward: new Map(), backward: new Map(), last: null, stepLosses: null, stepLossMax: 0, dhNorms: null };
+}
+
+const SENTENCES = {
+  forward: (p) => `Forward: step ${p.t} reads x_${p.t} and h_${p.t - 1} and computes h_${p.t} and ŷ_${p.t}.`,
+  loss: (p) => `Loss: each step with a target adds its share; the followed sequence's loss is ${fmt(p.focus?.loss ?? p.loss)}.`,
+  backward: (p) =>
+    `Backward through time: δ_${p.t} = ∂L/∂h_${p.t} = what ŷ_${p.t} sends back + what step ${p.t + 1} sends back` +
+    (p.window_start ? `; a truncation window starts here, so nothing flows on to step ${p.t - 1}.` : "."),
+  update: () => "Update: every weight moves by its gradient, summed over all the time steps.",
+};
+
+function fmt(value) {
+  return Number.isFinite(value) ? Number(value).toPrecision(4) : "—";
+}
+
+/** One recurrent `phase` message into the store's recurrent trace. */
+export function receiveRecurrentPhase(app, { header, arrays }) {
+  const { store, loop } = app;
+  const phase = { ...header, receivedAt: performance.now() };
+  if (!store.recurrentTrace || (phase.phase === "forward" && phase.t === 0)) store.recurrentTrace = emptyTrace();
+  const trace = store.recurrentTrace;
+  if (phase.phase === "forward") trace.forward.set(phase.t, { h: arrays.get("focus/h")?.data });
+  if (phase.phase === "loss") {
+    trace.stepLosses = Array.from(arrays.get("focus/step_losses")?.data ?? []);
+    trace.stepLossMax = Math.max(0, ...trace.stepLosses.filter(Number.isFinite));
+  }
+  if (phase.phase === "backward") trace.backward.set(phase.t, { dh: Array.from(arrays.get("focus/dh")?.data ?? []) });
+  if (phase.phase === "update") trace.dhNorms = Array.from(arrays.get("dh_norms")?.data ?? []);
+  trace.last = phase;
+  store.phaseCount += 1;
+  setText("phase-label", phase.phase);
+  setText("phase-detail", phase.t !== undefined ? `t = ${phase.t}` : "");
+  showSentence(SENTENCES[phase.phase]?.(phase) ?? "");
+  if (phase.iteration !== undefined) setText("iteration", phase.iteration);
+  loop.invalidate("network");
+}
+
+/** Draws the unrolled (or folded) view on the network canvas; the loop calls it. */
+export function drawRecurrent(loop) {
+  const { store } = loop;
+  const { ctx, width, height } = loop.fitCanvas(loop.canvases.network);
+  const frame = store.frame;
+  const scene = {
+    width,
+    height,
+    recurrent: frame?.header?.recurrent,
+    arrays: frame?.arrays,
+    trace: store.playing ? null : store.recurrentTrace,
+    selection: store.recurrentSelection,
+  };
+  const draw = store.view.folded ? unrolled.drawFolded : unrolled.draw;
+  loop.scene.unrolled = draw(ctx, scene);
+}
+
+/** A click on the unrolled view: a hidden cell asks for its δ, a gap for a W_hh weight. */
+export function recurrentClick(app, event) {
+  const { store, loop, socket } = app;
+  const box = loop.canvases.network.getBoundingClientRect();
+  const hit = unrolled.hitTest(loop.scene.unrolled, event.clientX - box.left, event.clientY - box.top);
+  if (!hit) return;
+  $("inspector").classList.toggle("left", event.clientX - box.left > box.width / 2);
+  if (hit.kind === "hidden") {
+    store.recurrentSelection = hit;
+    socket.send({ type: "inspect", kind: "hidden_state", t: hit.t, j: hit.j });
+  } else {
+    const name = store.frame?.header?.recurrent?.cell === "lstm" ? "W_h" : "W_hh";
+    // The weight from unit i at step t−1 into unit j at step t: the row clicked is i; j is
+    // the hidden cell chosen before (the same row when none is).
+    const j = store.recurrentSelection?.kind === "hidden" ? store.recurrentSelection.j : hit.j;
+    store.recurrentSelection = { kind: "gap", t: Math.max(1, hit.t), i: hit.j, j };
+    socket.send({ type: "inspect", kind: "recurrent_weight", name, i: hit.j, j });
+  }
+  loop.invalidate("network");
+}
+
+/** Whether an `inspect` reply is a recurrent one (shown by `showRecurrentInspect`). */
+export function isRecurrentReply(reply) {
+  return reply.kind === "recurrent_weight" || reply.kind === "hidden_state";
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** The inspector for a recurrent reply: the sum over time term by term, with the check. */
+export function showRecurrentInspect(reply) {
+  const panel = $("inspector");
+  if (!panel) return;
+  const body = [];
+  const header = element("div", "inspect-header");
+  const title =
+    reply.kind === "hidden_state"
+      ? `δ of hidden unit ${reply.j} at step ${reply.t}`
+      : `${reply.name}[${reply.i},${reply.j}]${reply.unit ? ` (${reply.unit.gate} gate, unit ${reply.unit.unit})` : ""}`;
+  header.append(element("strong", "", title));
+  const close = element("button", "inspect-close", "×");
+  close.setAttribute("aria-label", "Close inspector");
+  close.addEventListener("click", () => (panel.hidden = true));
+  header.append(close);
+  body.push(header, element("p", "inspect-formula", reply.formula));
+  if (reply.kind === "recurrent_weight") body.push(termsTable(reply), checkLine(reply));
+  else body.push(hiddenParts(reply));
+  body.push(element("p", "inspect-note", reply.note));
+  panel.replaceChildren(...body);
+  panel.dataset.testid = "inspector";
+  panel.hidden = false;
+}
+
+function termsTable(reply) {
+  const table = element("table", "inspect-terms");
+  table.dataset.testid = "recurrent-terms";
+  const head = element("tr");
+  for (const label of ["t", "input", "δ", "input·δ", "batch term"]) head.append(element("th", "", label));
+  table.append(head);
+  for (const term of reply.terms) {
+    const row = element("tr");
+    for (const value of [term.t, term.input, term.delta, term.product, term.batch]) {
+      row.append(element("td", "", typeof value === "number" && !Number.isInteger(value) ? fmt(value) : String(value)));
+    }
+    table.append(row);
+  }
+  const total = element("tr", "inspect-sum");
+  total.append(element("td", "", "Σ"), element("td"), element("td"), element("td"), element("td", "", fmt(reply.sum)));
+  table.append(total);
+  return table;
+}
+
+function checkLine(reply) {
+  const check = reply.gradcheck ?? reply.check;
+  const line = element("p", "inspect-check");
+  line.dataset.testid = "recurrent-gradcheck";
+  line.textContent =
+    `gradient ${fmt(reply.gradient)} · central difference ${fmt(check.numeric)} · ` +
+    `relative error ${Number(check.relative_error).toExponential(1)}`;
+  return line;
+}
+
+function hiddenParts(reply) {
+  const list = element("p", "inspect-parts");
+  const cut = reply.future_cut ? " (nothing comes back from later steps here)" : "";
+  list.textContent =
+    `h = ${fmt(reply.h)}; δ = own readout ${fmt(reply.own_part)} + step ${reply.t + 1} ` +
+    `${fmt(reply.future_part)}${cut} = ${fmt(reply.delta)}`;
+  return list;
+}
+
+/** The folded/unrolled toggle over the network canvas, shown only for a recurrent run. */
+export function mountFoldToggle(app) {
+  const canvas = app.loop.canvases.network;
+  const button = element("button", "fold-toggle", "folded view");
+  button.type = "button";
+  button.dataset.testid = "fold-toggle";
+  button.hidden = true;
+  button.addEventListener("click", () => {
+    app.store.view.folded = !app.store.view.folded;
+    button.textContent = app.store.view.folded ? "unrolled view" : "folded view";
+    app.loop.invalidate("network");
+  });
+  canvas.parentElement.append(button);
+  return (recurrent) => {
+    button.hidden = !recurrent;
+  };
+}

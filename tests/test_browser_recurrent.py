@@ -1,0 +1,117 @@
+"""A recurrent run in the page, as a person sees it: the network-kind control, the network drawn
+unrolled in time, the backward sweep through time in the backward colour, the charts under it,
+the inspector's sum over time, and the folded view. Screenshots of the unrolled view mid
+backward sweep go to the folder BACKPROP_LAB_SCREENSHOTS names (docs/screenshots refreshes the
+committed ones), else to pytest's temporary folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser_helpers import STORE, open_page
+
+BACKWARD = (0xD5, 0x5E, 0x00)  # palette.js BACKWARD_COLOUR
+
+
+def screenshots(tmp_path: Path) -> Path:
+    folder = os.environ.get("BACKPROP_LAB_SCREENSHOTS")
+    path = Path(folder) if folder else tmp_path
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def open_recurrent(page, live_server: str, hash_: str) -> None:
+    open_page(page, live_server, f"#network.kind=recurrent&{hash_}")
+    page.wait_for_function(f"{STORE}.frame?.header?.recurrent !== undefined")
+
+
+def step_phases(page, count: int) -> None:
+    page.get_by_test_id("step-unit").select_option("phase")
+    for _ in range(count):
+        before = page.evaluate(f"{STORE}.phaseCount")
+        page.get_by_test_id("step").click()
+        page.wait_for_function(f"{STORE}.phaseCount > {before}")
+
+
+def backward_pixels(page) -> int:
+    """Pixels of the network canvas in the backward colour (within a small tolerance)."""
+    return page.evaluate(
+        """([r, g, b]) => {
+            const canvas = document.querySelector('[data-testid="network-canvas"]');
+            const context = canvas.getContext('2d');
+            const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+            let count = 0;
+            for (let k = 0; k < data.length; k += 4) {
+                if (Math.abs(data[k] - r) < 20 && Math.abs(data[k + 1] - g) < 20
+                    && Math.abs(data[k + 2] - b) < 20) count++;
+            }
+            return count;
+        }""",
+        list(BACKWARD),
+    )
+
+
+def test_the_network_kind_control_switches_to_a_recurrent_run(page, live_server):
+    open_page(page, live_server)
+    expect(page.get_by_test_id("control-data.task")).to_be_hidden()
+    page.get_by_test_id("control-network.kind").select_option("recurrent")
+    page.wait_for_function(f"{STORE}.frame?.header?.recurrent !== undefined")
+    expect(page.get_by_test_id("control-network.cell")).to_be_visible()
+    expect(page.get_by_test_id("control-data.task")).to_be_visible()
+    expect(page.get_by_test_id("control-data.dataset")).to_be_hidden()
+    expect(page.get_by_test_id("control-network.layers")).to_have_count(0)
+    expect(page.get_by_test_id("fold-toggle")).to_be_visible()
+    assert "network.kind=recurrent" in page.url
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize(
+    ("name", "hash_"),
+    [
+        ("rnn-echo", "network.hidden=16&data.length=30&data.delay=5"),
+        ("lstm-text", "network.cell=lstm&network.hidden=16&data.task=text&data.length=24"),
+    ],
+)
+def test_the_unrolled_view_mid_backward_sweep(page, live_server, tmp_path, name, hash_):
+    open_recurrent(page, live_server, hash_)
+    steps = page.evaluate(f"{STORE}.frame.header.recurrent.steps")
+    before = backward_pixels(page)
+    # Forward through every step, the loss, then half of the backward sweep.
+    step_phases(page, steps + 1 + steps // 2)
+    last = page.evaluate(f"{STORE}.recurrentTrace.last")
+    assert last["phase"] == "backward" and last["t"] == steps - steps // 2
+    expect(page.get_by_test_id("phase-label")).to_have_text("backward")
+    page.wait_for_timeout(100)
+    assert backward_pixels(page) > before + 200  # δ_t outlined on the swept h_t
+    page.screenshot(path=str(screenshots(tmp_path) / f"recurrent-{name}-backward-1280x720.png"))
+    assert page.console_errors == []
+
+
+def test_clicking_a_recurrent_weight_lists_its_sum_over_time(page, live_server):
+    open_recurrent(page, live_server, "data.length=8&network.hidden=4")
+    layout = page.evaluate("window.backpropLab.scene.unrolled")
+    canvas = page.get_by_test_id("network-canvas").bounding_box()
+    # Between the columns of steps 3 and 4, at the height of hidden unit 1.
+    x = canvas["x"] + 34 + 4 * layout["columnWidth"]
+    y = canvas["y"] + layout["hTop"] + 1.5 * layout["cellHeight"]
+    page.mouse.click(x, y)
+    terms = page.get_by_test_id("recurrent-terms")
+    expect(terms).to_be_visible()
+    expect(terms.locator("tr")).to_have_count(1 + 8 + 1)  # header, a term per step, the sum
+    expect(page.get_by_test_id("recurrent-gradcheck")).to_contain_text("relative error")
+    expect(page.get_by_test_id("inspector")).to_contain_text("W_hh[1,1]")
+    assert page.console_errors == []
+
+
+def test_the_folded_view_is_one_click_away(page, live_server):
+    open_recurrent(page, live_server, "data.length=12")
+    page.get_by_test_id("fold-toggle").click()
+    expect(page.get_by_test_id("fold-toggle")).to_have_text("unrolled view")
+    assert page.evaluate(f"{STORE}.view.folded") is True
+    page.get_by_test_id("fold-toggle").click()
+    assert page.evaluate(f"{STORE}.view.folded") is False
+    assert page.console_errors == []
