@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
@@ -19,33 +18,25 @@ from pydantic import (
 from engine import schema
 from engine.datasets import shown
 from server.config import MAX_FPS, MAX_SPEED
+from server.message_base import Message, ProtocolError, error_message
+from server.room_messages import (
+    ROOM_MESSAGE_TYPES,
+    Challenge,
+    Follow,
+    Fork,
+    Join,
+    Leave,
+    RoomClose,
+    RoomLesson,
+    RoomOpen,
+    Show,
+)
 
-
-class ProtocolError(ValueError):
-    """A client message that cannot be applied; it goes back as `{"type": "error"}` with the
-    `field` it names, when it names one."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.field, self.reason = field, message
-
-
-def error_message(error: ValueError) -> dict[str, Any]:
-    """The `error` reply to a refused message."""
-    field = getattr(error, "field", None)
-    reply: dict[str, Any] = {"type": "error", "message": str(error)}
-    if field:
-        reply["field"] = field
-    return reply
+__all__ = ["ROOM_MESSAGE_TYPES", "Message", "ProtocolError", "error_message"]  # used as protocol.X
 
 
 # The paths a `change` may name: the fields with a check of their own kind (not weights, points).
 CHANGEABLE = tuple(e.path for e in schema.fields() if e.kind in schema.CHECKED_KINDS)
-
-
-class Message(BaseModel):
-    # Strict: "1" is not a number and 1.0 is not an integer; NaN and Infinity are refused.
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
 
 # The pydantic type of each kind of schema field; the engine then checks ranges and choices with
@@ -220,77 +211,6 @@ class Ack(Message):
     type: Literal["ack"]
 
 
-# ----- classroom rooms (docs/protocol.md "Rooms"; server/room_link.py applies them)
-
-RoomCode = Annotated[str, Field(max_length=32)]
-RoomToken = Annotated[str, Field(max_length=256)]
-
-
-class RoomOpen(Message):
-    """Open a room, or (with the code and token of one) take it back after a reload."""
-
-    type: Literal["room_open"]
-    code: RoomCode | None = None
-    token: RoomToken | None = None
-
-
-class RoomClose(Message):
-    type: Literal["room_close"]
-
-
-class Join(Message):
-    type: Literal["join"]
-    code: RoomCode
-    name: Annotated[str, Field(max_length=200)]  # cleaned and limited to 24 by server/rooms.py
-
-
-class Leave(Message):
-    type: Literal["leave"]
-
-
-class Fork(Message):
-    type: Literal["fork"]
-
-
-class Follow(Message):
-    type: Literal["follow"]
-
-
-class Challenge(Message):
-    """Start a challenge on the current data set, or stop it (`goal` null)."""
-
-    type: Literal["challenge"]
-    goal: Literal["lowest_test_loss", "fewest_neurons"] | None
-    seconds: Annotated[int, Field(ge=10, le=3600)] = 120
-    accuracy: Annotated[float, Field(gt=0, le=1)] | None = None
-
-
-class Show(Message):
-    """Teacher: put a student's network on the projector (`member` from the leaderboard), or
-    go back to the teacher's own run (`member` null)."""
-
-    type: Literal["show"]
-    member: Annotated[str, Field(max_length=64)] | None
-
-
-class RoomLesson(Message):
-    """Teacher: the lesson whose text the teacher's page shows (null: none), for the room."""
-
-    type: Literal["room_lesson"]
-    lesson: Annotated[str, Field(max_length=64)] | None
-
-
-ROOM_MESSAGE_TYPES = (
-    "room_open",
-    "room_close",
-    "join",
-    "leave",
-    "fork",
-    "follow",
-    "challenge",
-    "show",
-    "room_lesson",
-)
 ClientMessage = Annotated[
     Config
     | Set
@@ -319,24 +239,10 @@ ClientMessage = Annotated[
     | RoomLesson,
     Field(discriminator="type"),
 ]
-MESSAGE_TYPES = (
-    "config",
-    "set",
-    "change",
-    "play",
-    "pause",
-    "reset",
-    "step",
-    "inspect",
-    "focus",
-    "edit",
-    "points",
-    "compare",
-    "export",
-    "cost",
-    "restore",
-    "ack",
-    *ROOM_MESSAGE_TYPES,
+# Every type the union above knows, read off the models themselves (not a second list).
+MESSAGE_TYPES = tuple(
+    get_args(model.model_fields["type"].annotation)[0]
+    for model in get_args(get_args(ClientMessage)[0])
 )
 # Messages that may carry a whole run (weights, optimizer state, points): the config cap.
 RUN_SIZED = ("config", "restore")
