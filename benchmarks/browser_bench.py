@@ -103,6 +103,7 @@ def serve(tree: Path, label: str) -> Iterator[Build]:
 
 
 def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 20.0) -> None:
+    """Returns once the server at `url` answers /healthz; kills it if it never does."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -111,6 +112,7 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 20.0) ->
             urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
             return
         time.sleep(0.1)
+    process.kill()
     raise RuntimeError(f"no server at {url} after {seconds:g} s")
 
 

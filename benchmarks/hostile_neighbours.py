@@ -24,9 +24,9 @@ import struct
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+from browser_bench import wait_until_up  # this directory is on sys.path
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -212,14 +212,8 @@ def start_server(port: int) -> subprocess.Popen:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,
     )
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return process
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("server did not start")
+    wait_until_up(f"http://127.0.0.1:{port}", process)
+    return process
 
 
 def measure(pattern: str | None, clients: int, seconds: float) -> dict:

@@ -21,7 +21,6 @@ import struct
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
+from browser_bench import wait_until_up  # noqa: E402
 from ws_load import cpu_seconds, free_port, memory_mib  # noqa: E402
 
 from tests.redis_helpers import running_redis  # noqa: E402
@@ -97,14 +97,8 @@ def start_server(port: int, workers: int, redis_url: str | None, cap: int) -> su
         env={**os.environ, **blas, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,
     )
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return process
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("server did not start")
+    wait_until_up(f"http://127.0.0.1:{port}", process)
+    return process
 
 
 async def measure(followers: int, workers: int, seconds: float, redis_url: str | None) -> dict:

@@ -20,10 +20,10 @@ import struct
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from browser_bench import wait_until_up  # this directory is on sys.path
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,14 +158,8 @@ def start_server(port: int, workers: int | None) -> subprocess.Popen:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,
     )
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return process
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("server did not start")
+    wait_until_up(f"http://127.0.0.1:{port}", process)
+    return process
 
 
 def percentile(values: list[float], fraction: float) -> float:
