@@ -145,6 +145,7 @@ export class Loop {
     const recurrent = isRecurrent(store);
     if (recurrent !== this.recurrent) {
       this.recurrent = recurrent;
+      if (recurrent) store.surface = null; // the plane has nothing of a recurrent run to show
       this.onKind?.(recurrent);
       this.relayout();
     }

@@ -177,7 +177,14 @@ export function mountFoldToggle(app) {
     app.loop.invalidate("network");
   });
   canvas.parentElement.append(button);
+  // The layer buttons and bias nodes are a feed-forward network's; "follow sample" stays (the
+  // focus sequence).
+  const layerTools = ["remove-layer", "add-layer", "hidden-count", "bias-nodes"].map((id) => {
+    const node = $(id);
+    return node?.closest("label") ?? node;
+  });
   return (recurrent) => {
     button.hidden = !recurrent;
+    for (const node of layerTools) if (node) node.hidden = recurrent;
   };
 }
