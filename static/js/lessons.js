@@ -26,42 +26,19 @@ function renderDetail(detail, lesson) {
     labelledParagraph("What to watch:", lesson.watch, "watch"),
     labelledParagraph("Try this:", lesson.try, "try"),
   );
-  if (lesson.view?.cost_table) {
-    const scroller = element("div", { className: "cost-scroller" }); // wide tables scroll alone
-    scroller.append(costTable(lesson.view.cost_table));
-    detail.append(scroller);
-  }
+  if (lesson.view?.cost_table) detail.append(costTable(lesson.view.cost_table));
   detail.hidden = false;
 }
 
-// [heading, what it means]: short headings fit the side panel; the title says it in full.
-const COST_COLUMNS = [
-  ["net", "the network's layer sizes"],
-  ["weights", "parameters P (weights and biases)"],
-  ["passes", "passes for one gradient: 2P forward (numerical) vs 1 forward + 1 backward"],
-  ["ms", "milliseconds for one gradient: by central differences / by backpropagation"],
-  ["×", "how many times slower the numerical gradient is"],
-];
-
-/** An empty table, a row per network, for the measured costs (engine/cost.py). */
+/** A list, a line per network, for the measured costs (engine/cost.py): a list wraps in the
+ * narrow side panel where a table's columns would be cut. */
 function costTable(networks) {
-  const table = element("table", { className: "cost-table", testId: "cost-table" });
-  table.append(element("caption", { text: "One gradient, two ways (measured now)" }));
-  const head = element("tr");
-  for (const [heading, meaning] of COST_COLUMNS) {
-    const cell = element("th", { text: heading });
-    cell.title = meaning;
-    cell.scope = "col";
-    head.append(cell);
-  }
-  table.append(head);
-  for (const layers of networks) {
-    const row = element("tr");
-    row.append(element("td", { text: layers.join("-") }));
-    for (let c = 1; c < COST_COLUMNS.length; c++) row.append(element("td", { text: "…" }));
-    table.append(row);
-  }
-  return table;
+  const box = element("div", { className: "cost-table", testId: "cost-table" });
+  box.append(element("p", { className: "cost-caption", text: "One gradient, two ways, measured now:" }));
+  const list = element("ul");
+  for (const layers of networks) list.append(element("li", { text: `${layers.join("-")}: measuring…` }));
+  box.append(list);
+  return box;
 }
 
 function milliseconds(seconds) {
@@ -71,13 +48,14 @@ function milliseconds(seconds) {
 
 /** One measured row of the open lesson's cost table (a `cost` message from the server). */
 function fillCostRow(detail, { index, row }) {
-  const cells = detail.querySelectorAll(".cost-table tr")[index + 1]?.querySelectorAll("td");
-  if (!cells) return;
-  const passes = `${row.numeric_forward_passes} vs ${row.backprop_forward_passes + row.backprop_backward_passes}`;
-  const time = `${milliseconds(row.numeric_seconds)} / ${milliseconds(row.backprop_seconds)}`;
-  const texts = [row.parameters, passes, time];
-  texts.push(`${Math.round(row.seconds_ratio)}×`);
-  texts.forEach((text, c) => (cells[c + 1].textContent = String(text)));
+  const item = detail.querySelectorAll(".cost-table li")[index];
+  if (!item) return;
+  const name = item.textContent.split(":")[0];
+  const backprop = `${row.backprop_forward_passes} forward + ${row.backprop_backward_passes} backward`;
+  item.textContent =
+    `${name}: ${row.parameters} weights. Numerical: ${row.numeric_forward_passes} forward passes, ` +
+    `${milliseconds(row.numeric_seconds)} ms. Backprop: ${backprop}, ` +
+    `${milliseconds(row.backprop_seconds)} ms. ${Math.round(row.seconds_ratio)}× slower.`;
 }
 
 /** One clickable entry of the list: a button with the title and the short summary. */

@@ -98,6 +98,14 @@ export class Loop {
     store.pendingFrames = [];
   }
 
+  /** Frames still queued when a phase arrives are older than it (the server pauses before it
+   * steps): their loss points join the history, their pictures and "playing" are skipped, so
+   * the phase's readout is not overwritten by a frame from before it. */
+  settlePendingFrames() {
+    for (const { header } of this.store.pendingFrames) this.store.addHistory(header);
+    this.dropPendingFrames();
+  }
+
   /** Matches a canvas's backing store to its CSS size × devicePixelRatio. */
   fitCanvas(canvas) {
     if (!this.sizes.has(canvas)) {

@@ -44,6 +44,7 @@ app.socket = new Socket(socketUrl(), {
       return;
     }
     if (decoded.header.type === "phase") {
+      app.loop.settlePendingFrames();
       if (decoded.header.kind === "recurrent") return receiveRecurrentPhase(app, decoded);
       return receivePhase(app, decoded);
     }
