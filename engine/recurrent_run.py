@@ -21,7 +21,7 @@ from .config import network_kind, validate_config
 from .recurrent import Recurrent, forget_gate_means, gradient_norms_through_time
 from .recurrent_config import network_spec, task_options, validate_recurrent_training
 from .recurrent_phases import explain_hidden_state, explain_recurrent_weight
-from .run import Run, TrainStatus
+from .run import Run, Stepping
 from .schema import RECURRENT, Limits
 from .sequences import SEQUENCE_TASKS, alphabet, generate_sequences
 from .trainer import Trainer
@@ -43,7 +43,7 @@ def _finite_or_none(value: float | None) -> float | None:
     return value if value is None or math.isfinite(value) else None
 
 
-class RecurrentRun:
+class RecurrentRun(Stepping):
     """One recurrent training run. Randomness: `data.seed` fixes the sequences (the test ones
     from data.seed + 1000), `network.seed` the initial weights; the same config, the same run."""
 
@@ -97,32 +97,20 @@ class RecurrentRun:
 
     # ----- training -----------------------------------------------------------------------
 
-    def train(self, iterations: int) -> TrainStatus:
-        """Up to `iterations` full-batch steps; stop at a diverging one (parameters kept)."""
-        check_integer("iterations", iterations, 1, 1_000_000)
-        for done in range(iterations):
-            if self._phases is not None:
-                phase = self._finish_phases()
-                diverged, message = phase["diverged"], phase.get("message")
-            else:
-                result = self.trainer.step(*self.train_sequences)
-                diverged, message = result.diverged, result.message
-                if not diverged:
-                    self._advance()
-            if diverged:
-                return TrainStatus(done, True, message)
-        return TrainStatus(iterations, False, None)
+    def _one_iteration(self) -> tuple[bool, str | None]:
+        """One full-batch step (`Stepping.train` calls it), or the rest of a stepped one."""
+        if self._phases is not None:
+            phase = self._finish_phases()
+            return phase["diverged"], phase.get("message")
+        result = self.trainer.step(*self.train_sequences)
+        if not result.diverged:
+            self._advance()
+        return result.diverged, result.message
 
     def _advance(self) -> None:
         self.iteration += 1
         self.epoch += 1
         self._stepped = True
-
-    def _finish_phases(self) -> dict[str, Any]:
-        phase = self.next_phase()
-        while phase["phase"] != "update":
-            phase = self.next_phase()
-        return phase
 
     def next_phase(self) -> dict[str, Any]:
         """The next phase of the current step (engine/recurrent_phases.py), plus "iteration",

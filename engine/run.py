@@ -62,7 +62,29 @@ def _trainer_options(training: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------------ the run
 
 
-class Run:
+class Stepping:
+    """What a run of either kind (this module's `Run`, engine/recurrent_run.py's) does the same
+    way: train iteration by iteration, finishing a phase-stepped iteration first. A run gives
+    `_one_iteration() -> (diverged, message)` and `next_phase()`."""
+
+    def train(self, iterations: int) -> TrainStatus:
+        """Run up to `iterations` iterations; stop at a diverging step (its parameters are kept
+        from before it). A phase-stepped iteration in progress is completed first."""
+        check_integer("iterations", iterations, 1, 1_000_000)
+        for done in range(iterations):
+            diverged, message = self._one_iteration()
+            if diverged:
+                return TrainStatus(done, True, message)
+        return TrainStatus(iterations, False, None)
+
+    def _finish_phases(self) -> dict[str, Any]:
+        phase = self.next_phase()
+        while phase["phase"] != "update":
+            phase = self.next_phase()
+        return phase
+
+
+class Run(Stepping):
     """One complete training run; see docs/architecture.md ("engine.run.Run").
 
     Randomness: `data.seed` fixes the data and its split; `network.seed` fixes the initial
@@ -130,16 +152,6 @@ class Run:
 
     # ----- training -----------------------------------------------------------------------
 
-    def train(self, iterations: int) -> TrainStatus:
-        """Run up to `iterations` iterations; stop at a diverging step (its parameters are kept
-        from before it). A phase-stepped iteration in progress is completed first."""
-        check_integer("iterations", iterations, 1, 1_000_000)
-        for done in range(iterations):
-            diverged, message = self._one_iteration()
-            if diverged:
-                return TrainStatus(done, True, message)
-        return TrainStatus(iterations, False, None)
-
     def _one_iteration(self) -> tuple[bool, str | None]:
         if self._phases is not None:
             phase = self._finish_phases()
@@ -149,12 +161,6 @@ class Run:
         if not result.diverged:
             self._advance(len(batch))
         return result.diverged, result.message
-
-    def _finish_phases(self) -> dict[str, Any]:
-        phase = self.next_phase()
-        while phase["phase"] != "update":
-            phase = self.next_phase()
-        return phase
 
     def next_phase(self) -> dict[str, Any]:
         """The next phase of the current iteration (see engine.phases), plus "iteration" (the
