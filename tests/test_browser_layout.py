@@ -134,7 +134,13 @@ def test_the_loss_chart_reads_values_at_the_cursor_and_switches_to_a_log_scale(p
     assert legend.bounding_box()["y"] >= plot["y"] + plot["height"]
     expect(legend).to_contain_text("train")
     expect(legend).to_contain_text("test")
+    # The last frames of the run drawn (a redraw after the cursor moved would show the newest).
+    page.wait_for_function(
+        f"{STORE}.frame.header.playing === false && {STORE}.pendingFrames.length === 0"
+    )
+    page.wait_for_timeout(300)  # the charts redraw at most 10 times a second
     newest = legend.locator(".u-series").nth(1).locator(".u-value").text_content()
+    page.mouse.move(plot["x"] + 6, plot["y"] + plot["height"] / 2)
     page.mouse.move(plot["x"] + 3, plot["y"] + plot["height"] / 2)  # the cursor at the start
     expect(legend.locator(".u-series").nth(1).locator(".u-value")).not_to_have_text(newest)
     first_loss = page.evaluate(f"{STORE}.history.train[0]")
