@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.uvicorn_helpers import free_port, running_server
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -22,34 +21,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
-    """The real app served by uvicorn in a background thread; yields its base URL."""
-    import uvicorn
-
-    from server.app import create_app
+    """The real app served by uvicorn in a background thread, with the console script's
+    options (tests/uvicorn_helpers.py); yields its base URL."""
     from server.config import Settings
 
-    port = free_port()
-    settings = Settings(port=port)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"backprop-lab test server did not start on port {port}")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    settings = Settings(port=free_port())
+    with running_server(settings):
+        yield f"http://127.0.0.1:{settings.port}"
 
 
 def chromium_path() -> str:
