@@ -89,7 +89,14 @@ app.selection = new Selection({
 app.room = new Room(app); // after the parts it extends (sync's handlers, the selection)
 const { sync, transport, view, race, loop, selection, points } = app;
 // A handle for tests and the curious.
-window.backpropLab = { store, socket: app.socket, weights: store.weights, scene: loop.scene };
+window.backpropLab = { store, socket: app.socket, weights: store.weights, scene: loop.scene, settled };
+
+/** True once the server has confirmed the page's run and its frame is on screen: no config or
+ * change awaits a reply and no frame awaits drawing (tests wait for it before they measure). */
+function settled() {
+  const confirmed = !app.sync.configPending && !app.sync.changePending;
+  return confirmed && store.frame?.header.run === store.run && store.pendingFrames.length === 0;
+}
 
 /** The +/− and freeze controls over the network, at the layout's columns, and the layer count. */
 function showLayerControls(layout) {
