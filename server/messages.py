@@ -13,7 +13,7 @@ from engine.changes import allowed_choices
 from engine.progress import progress
 from engine.recurrent_run import RecurrentRun
 from engine.run import Limits, Run, default_config
-from server import frames, protocol
+from server import frames, protocol, room_messages
 from server.config import PROTOCOL_VERSION, Settings
 from server.race import Race, add_point
 from server.recurrent_frames import recurrent_data, recurrent_frame
@@ -31,6 +31,7 @@ def hello(
         # The default run of each network kind: a link naming network.kind starts from its own.
         "kinds": {kind: default_config(kind) for kind in schema.NETWORK_KINDS},
         "lessons": protocol.lessons(),
+        "challenge": room_messages.challenge_options(),
         "speed": speed,
         "fps": fps,
         "state": state,

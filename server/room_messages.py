@@ -43,13 +43,31 @@ class Follow(Message):
     type: Literal["follow"]
 
 
+# A challenge's goals, with the words the page shows for them (hello.challenge carries both).
+CHALLENGE_GOALS = {"lowest_test_loss": "lowest test loss", "fewest_neurons": "fewest neurons"}
+CHALLENGE_SECONDS = (10, 3600, 120)  # low, high, default
+CHALLENGE_ACCURACY = 0.95  # the threshold a "fewest neurons" challenge starts from
+
+
 class Challenge(Message):
     """Start a challenge on the current data set, or stop it (`goal` null)."""
 
     type: Literal["challenge"]
-    goal: Literal["lowest_test_loss", "fewest_neurons"] | None
-    seconds: Annotated[int, Field(ge=10, le=3600)] = 120
+    goal: Literal[tuple(CHALLENGE_GOALS)] | None
+    seconds: Annotated[int, Field(ge=CHALLENGE_SECONDS[0], le=CHALLENGE_SECONDS[1])] = (
+        CHALLENGE_SECONDS[2]
+    )
     accuracy: Annotated[float, Field(gt=0, le=1)] | None = None
+
+
+def challenge_options() -> dict:
+    """What the teacher's challenge form offers, for hello: the page restates none of it."""
+    low, high, default = CHALLENGE_SECONDS
+    return {
+        "goals": [{"value": value, "label": label} for value, label in CHALLENGE_GOALS.items()],
+        "seconds": {"low": low, "high": high, "default": default},
+        "accuracy": {"default": CHALLENGE_ACCURACY},
+    }
 
 
 class Show(Message):

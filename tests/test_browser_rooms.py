@@ -108,8 +108,12 @@ def test_a_teacher_and_two_students(classroom, live_server):
     # A challenge: the student's own training reaches the teacher's leaderboard.
     teacher.get_by_test_id("room-code").click()  # the room's card holds its controls
     teacher.get_by_test_id("room-challenge").click()
+    # The form offers what hello.challenge says (the page restates no goal or time range).
+    goals = teacher.get_by_test_id("challenge-goal").locator("option").all_text_contents()
+    assert goals == [goal["label"] for goal in teacher.evaluate(f"{STORE}.hello.challenge.goals")]
+    expect(teacher.get_by_test_id("challenge-seconds")).to_have_value("120")
     teacher.get_by_test_id("challenge-start").click()
-    expect(teacher.get_by_test_id("leaderboard")).to_be_visible()
+    expect(teacher.get_by_test_id("leaderboard")).to_contain_text("Challenge: lowest test loss")
     expect(ada.get_by_test_id("leaderboard")).to_be_visible()
     forked_at = ada.evaluate(f"{STORE}.exact.iteration")
     ada.get_by_test_id("step-unit").select_option("epoch")

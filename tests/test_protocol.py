@@ -164,6 +164,20 @@ def test_hello_schema_is_the_engines_one_table_of_options():
     json.dumps(list(entries.values()))  # JSON-able as sent
 
 
+def test_hello_challenge_options_are_what_a_challenge_message_accepts():
+    from server.room_messages import challenge_options
+
+    options = challenge_options()
+    low, high = options["seconds"]["low"], options["seconds"]["high"]
+    for goal in options["goals"]:
+        for seconds in (low, options["seconds"]["default"], high):
+            message = {"type": "challenge", "goal": goal["value"], "seconds": seconds}
+            assert parse_message(json.dumps(message), MAX_BYTES, MAX_DEPTH).goal == goal["value"]
+    for refused in ({"goal": "most_epochs"}, {"goal": None, "seconds": high + 1}):
+        with pytest.raises(ProtocolError):
+            parse_message(json.dumps({"type": "challenge", **refused}), MAX_BYTES, MAX_DEPTH)
+
+
 def test_hello_lessons_are_the_engines_and_each_is_a_valid_run():
     from engine.config import validate_config
     from engine.schema import Limits

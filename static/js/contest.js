@@ -3,17 +3,17 @@
 
 import { button, element } from "./dom.js";
 
-const GOALS = { lowest_test_loss: "lowest test loss", fewest_neurons: "fewest neurons" };
-
 function figure(value, digits = 4) {
   return value === null || value === undefined ? "—" : Number(value).toPrecision(digits);
 }
 
 export class Contest {
-  /** `send(message)` talks to the server; `role()` is the page's role in its room. */
-  constructor({ send, role }) {
+  /** `send(message)` talks to the server; `role()` is the page's role in its room; `options()`
+   * what a challenge may be (hello.challenge: its goals with their words, the time range). */
+  constructor({ send, role, options }) {
     this.send = send;
     this.role = role;
+    this.options = options;
     this.challenge = null;
     this.challengeTimer = 0;
     this.board = this.buildBoard();
@@ -21,7 +21,24 @@ export class Contest {
   }
 
   toggleForm() {
+    if (this.form.hidden) this.fillForm();
     this.form.hidden = !this.form.hidden;
+  }
+
+  /** The goals and limits the server offers; the form keeps what the teacher already typed. */
+  fillForm() {
+    const { goals, seconds, accuracy } = this.options();
+    const goal = this.form.querySelector("[data-testid=challenge-goal]");
+    if (!goal.options.length) for (const { value, label } of goals) goal.append(new Option(label, value));
+    const time = this.form.querySelector("[data-testid=challenge-seconds]");
+    Object.assign(time, { min: seconds.low, max: seconds.high });
+    if (!time.value) time.value = seconds.default;
+    const threshold = this.form.querySelector("[data-testid=challenge-accuracy]");
+    if (!threshold.value) threshold.value = Math.round(accuracy.default * 100);
+  }
+
+  goalLabel(value) {
+    return this.options().goals.find((goal) => goal.value === value)?.label ?? value;
   }
 
   buildChallengeForm() {
@@ -30,12 +47,11 @@ export class Contest {
     form.hidden = true;
     const goal = element("select");
     goal.dataset.testid = "challenge-goal";
-    for (const [value, label] of Object.entries(GOALS)) goal.append(new Option(label, value));
     const seconds = element("input");
-    Object.assign(seconds, { type: "number", min: 10, max: 3600, value: 120 });
+    seconds.type = "number";
     seconds.dataset.testid = "challenge-seconds";
     const accuracy = element("input");
-    Object.assign(accuracy, { type: "number", min: 1, max: 100, value: 95 });
+    Object.assign(accuracy, { type: "number", min: 1, max: 100 }); // a percentage of 0..1
     accuracy.dataset.testid = "challenge-accuracy";
     const start = element("button", "primary", "Start");
     start.type = "submit";
@@ -72,7 +88,7 @@ export class Contest {
     this.board.hidden = !this.challenge;
     if (!this.challenge) return;
     const title = this.board.querySelector(".board-title");
-    const goal = GOALS[message.goal] + (message.accuracy ? ` at ≥ ${Math.round(message.accuracy * 100)} % test accuracy` : "");
+    const goal = this.goalLabel(message.goal) + (message.accuracy ? ` at ≥ ${Math.round(message.accuracy * 100)} % test accuracy` : "");
     const tick = () => {
       const left = Math.max(0, Math.round((this.challenge.endsAt - performance.now()) / 1000));
       title.textContent = `Challenge: ${goal} on ${message.dataset} · ${left ? `${left} s left` : "time is up"}`;

@@ -24,7 +24,11 @@ export class Room {
     this.banner = $("room-banner");
     this.card = this.buildCard();
     this.joinForm = this.buildJoinForm();
-    this.contest = new Contest({ send: (message) => this.send(message), role: () => this.role });
+    this.contest = new Contest({
+      send: (message) => this.send(message),
+      role: () => this.role,
+      options: () => app.store.hello.challenge,
+    });
     document.body.append(this.card, this.joinForm, this.contest.board, this.contest.form);
     this.hook();
     this.render();
