@@ -44,6 +44,7 @@ LATER_LESSONS: list[dict] = [
     },
     {
         "id": "flat-regions",
+        "formerly": ["local-minima"],  # its id until it was found to show no strict minimum
         "title": "Flat regions",
         "summary": "XOR with two hidden neurons: long flat stretches that look like being stuck.",
         "text": (

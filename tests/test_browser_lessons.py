@@ -54,6 +54,13 @@ def test_a_link_with_a_lesson_opens_it(page, live_server):
     assert page.console_errors == []
 
 
+def test_a_link_with_a_lessons_former_id_still_opens_it(page, live_server):
+    open_page(page, live_server, "#lesson=local-minima")  # lesson 11's id until it was renamed
+    expect(page.get_by_test_id("lesson-title")).to_have_text("Flat regions")
+    page.wait_for_function("location.hash.includes('lesson=flat-regions')")
+    assert page.console_errors == []
+
+
 def test_the_optimizer_lesson_races_four_labelled_runs(page, live_server):
     open_page(page, live_server)
     page.get_by_test_id("lesson-optimizers").click()

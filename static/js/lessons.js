@@ -110,7 +110,7 @@ export function mountLessons(container, { lessons = [], loadLesson = () => {}, r
 
   return {
     select(id, { load = true } = {}) {
-      const lesson = lessons.find((candidate) => candidate.id === id);
+      const lesson = findLesson(lessons, id);
       if (lesson) pick(lesson, buttons.get(id), { load });
       return Boolean(lesson);
     },
@@ -119,4 +119,9 @@ export function mountLessons(container, { lessons = [], loadLesson = () => {}, r
       if (buttons.get(message.lesson)?.getAttribute("aria-pressed") === "true") fillCostRow(detail, message);
     },
   };
+}
+
+/** The lesson a link names: by its id, or by an id it had before (`formerly`: old links work). */
+export function findLesson(lessons, id) {
+  return lessons.find((lesson) => lesson.id === id || (lesson.formerly ?? []).includes(id));
 }

@@ -6,6 +6,7 @@ import * as files from "./files.js";
 import { $, setText, showError, showNotice } from "./notices.js";
 import { fillClassSelect } from "./points.js";
 import * as structure from "./structure.js";
+import { findLesson } from "./lessons.js";
 import * as url from "./url.js";
 
 const PROTOCOL = 1;
@@ -73,7 +74,7 @@ export class Sync {
     if (parsed.errors.length) showError(`Ignored parts of the link: ${parsed.errors.join("; ")}`);
     // A linked lesson loads its own run when the link holds none, or when the lesson has its own
     // points (a link cannot carry those); otherwise the link's run wins and the lesson shows its text.
-    const lesson = (message.lessons ?? []).find((candidate) => candidate.id === parsed.view.lesson);
+    const lesson = findLesson(message.lessons ?? [], parsed.view.lesson);
     const lessonRun =
       Boolean(lesson) && (!url.hasConfig(location.hash, schema) || Boolean(lesson.config?.data?.points));
     if (lesson) this.app.lessons?.select(lesson.id, { load: lessonRun });
