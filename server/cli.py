@@ -33,6 +33,9 @@ SINGLE_THREADED_BLAS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THRE
 # each one more costs ~65 MiB. Without --redis the default is one process, so rooms work.
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
 MAX_WORKERS = 64
+# Each session holds a run (tracemalloc: 0.5 MB for 2-32x8-1 on 5,000 points) and its
+# histories, so a thousand stay well within a laptop's memory.
+MAX_CONNECTIONS = 1000
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 # How long stopped workers get to close their sessions (code 1001) before they are killed.
 STOP_GRACE_SECONDS = 10.0
@@ -82,6 +85,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="share classroom rooms through this Redis server (redis://host:6379/0), so they "
         "work across --workers and across hosts behind one load balancer",
     )
+    defaults = Settings()
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=defaults.max_connections,
+        metavar="N",
+        help="websocket sessions the server holds at once, over all workers: a room's teacher "
+        f"and students each hold one (default {defaults.max_connections})",
+    )
+    parser.add_argument(
+        "--max-per-address",
+        type=int,
+        default=defaults.max_sessions_per_address,
+        metavar="N",
+        help="sessions one client address may hold (loopback is not capped); a class behind one "
+        f"NAT shows the server one address for every laptop (default "
+        f"{defaults.max_sessions_per_address})",
+    )
     args = parser.parse_args(argv)
     if args.workers is None:
         # Without a broker, rooms live in one process: the default keeps them working.
@@ -92,6 +113,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--port: must be in [1, 65535], got {args.port}")
     if not 1 <= args.workers <= MAX_WORKERS:
         parser.error(f"--workers: must be in [1, {MAX_WORKERS}], got {args.workers}")
+    if not args.workers <= args.max_connections <= MAX_CONNECTIONS:
+        message = f"must be in [{args.workers} (one per worker), {MAX_CONNECTIONS}]"
+        parser.error(f"--max-connections: {message}, got {args.max_connections}")
+    if not 1 <= args.max_per_address <= args.max_connections:
+        message = f"must be in [1, {args.max_connections}] (--max-connections)"
+        parser.error(f"--max-per-address: {message}, got {args.max_per_address}")
     return args
 
 
@@ -138,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         allowed_hosts=tuple(args.allow_host),
         workers=args.workers,
         redis_url=args.redis,
+        max_connections=args.max_connections,
+        max_sessions_per_address=args.max_per_address,
     )
     problem = redis_problem(settings.redis_url)
     if problem:

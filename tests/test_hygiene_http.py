@@ -141,6 +141,20 @@ def test_malformed_origins_are_refused_with_a_short_error(bad, capsys):
     assert "argument --allow-origin: expected scheme://host[:port]" in capsys.readouterr().err
 
 
+def test_the_session_caps_are_options_with_clear_limits(capsys):
+    args = cli.parse_args(["--max-connections", "200", "--max-per-address", "120"])
+    assert (args.max_connections, args.max_per_address) == (200, 120)
+    assert cli.parse_args([]).max_connections == Settings().max_connections
+    for argv, said in (
+        (["--max-connections", "0"], "--max-connections: must be in [1 (one per worker)"),
+        (["--max-connections", "10", "--max-per-address", "11"], "--max-per-address: must be in"),
+        (["--workers", "4", "--max-connections", "3"], "[4 (one per worker), 1000], got 3"),
+    ):
+        with pytest.raises(SystemExit):
+            cli.parse_args(argv)
+        assert said in capsys.readouterr().err
+
+
 def test_allowed_hosts_are_bare_names_or_addresses(capsys):
     assert normal_allowed_host("Lab.School") == "lab.school"
     assert normal_allowed_host("[fd00::2]") == "fd00::2"
