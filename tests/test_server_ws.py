@@ -327,16 +327,26 @@ def test_focus_moves_the_phase_view_to_that_sample():
         assert header["focus_sample"] == 42 and header["focus_in_batch"] is True
 
 
-def test_a_focus_outside_the_batch_is_said_and_the_batchs_first_sample_followed():
+def test_a_focus_outside_the_batch_is_followed_and_said_and_inspected_on_the_batch():
     with connect() as (socket, session, _):
         # The same configuration draws the same batches (a run is deterministic).
-        batch = Run(session.run.config)._batch()
+        engine = Run(session.run.config)
+        batch = engine.next_batch()
         outside = next(sample for sample in range(100) if sample not in batch)
         socket.send_json({"type": "focus", "sample": outside})
         next_frame(socket)
         socket.send_json({"type": "step", "unit": "phase"})
-        header, _ = next_frame(socket)
-        assert header["focus_in_batch"] is False and header["focus_sample"] == int(batch[0])
+        header, arrays = next_frame(socket)
+        assert header["focus_in_batch"] is False and header["focus_sample"] == outside
+        own = engine.network.forward_trace(engine._X_train[outside][None, :])
+        assert np.array_equal(arrays["focus/A"], own.A[0][0])
+        socket.send_json({"type": "inspect", "kind": "bias", "layer": 0, "j": 1})
+        reply = next_text(socket)
+        assert reply["focus_sample"] == outside and reply["focus_in_batch"] is False
+        assert reply["data"] == "batch" and reply["batch"]["n"] == 10
+        assert reply["batch_iteration"] == 1 and reply["training_set"]["n"] == 100
+        X, Y = engine._X_train[batch], engine.data.train_targets[batch]
+        assert reply["gradient"] == engine.network.gradients(X, Y)[0]["b"][1]
 
 
 def test_edit_sets_one_weight_and_resends_state():
