@@ -104,7 +104,8 @@ class Run(Stepping):
     # ----- construction pieces ------------------------------------------------------------
 
     def _load_data(self) -> None:
-        self.data = build_dataset(self.config["data"])
+        # A two-class set learnt by two softmax outputs takes its targets as one-hot rows.
+        self.data = build_dataset(self.config["data"]).with_outputs(self.network_outputs)
         features = self.config["data"]["features"]
         self._X_train = expand(self.data.train_points, features)
         self._X_test = expand(self.data.test_points, features)
@@ -124,6 +125,11 @@ class Run(Stepping):
         self._stepped = False
         self.iteration = 0
         self.epoch = 0
+
+    @property
+    def network_outputs(self) -> int:
+        """The output layer's width (the targets' width)."""
+        return int(self.config["network"]["layers"][-1])
 
     # ----- mini-batches -------------------------------------------------------------------
 

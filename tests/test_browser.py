@@ -435,6 +435,36 @@ def test_structural_controls_rebuild_the_network(page, live_server):
     assert page.console_errors == []
 
 
+def test_the_output_layers_buttons_switch_a_two_class_set_to_two_softmax_outputs(page, live_server):
+    open_page(page, live_server, "#data.dataset=gauss&network.layers=2,4,1&training.lr=0.1")
+    fewer = page.get_by_role("button", name="fewer outputs")
+    more = page.get_by_role("button", name="more outputs: 2")
+    expect(fewer).to_be_disabled()
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"{STORE}.frame.header.iteration > 20")
+    more.click()  # while playing: the run goes on with the hidden weights it has
+    page.wait_for_function(f"{STORE}.config.network.layers.join() === '2,4,2'")
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    expect(page.get_by_test_id("control-network.output")).to_have_value("softmax")
+    expect(page.get_by_test_id("control-network.loss")).to_have_value("ce")
+    expect(page.get_by_role("button", name="more outputs")).to_be_disabled()
+    # Two softmax outputs learn the two classes: the frames' accuracy climbs, the plane shows
+    # one surface per class.
+    page.wait_for_function(f"{STORE}.frame.header.train_accuracy >= 0.95", timeout=20_000)
+    assert page.evaluate(f"{STORE}.frame.arrays.get('surface/output').shape[0]") == 2
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="fewer outputs: 1").click()
+    page.wait_for_function(f"{STORE}.config.network.layers.join() === '2,4,1'")
+    expect(page.get_by_test_id("control-network.output")).to_have_value("sigmoid")
+    expect(page.get_by_test_id("control-network.loss")).to_have_value("bce")
+    # A regression set takes one width only: no buttons on its output.
+    page.get_by_test_id("control-data.dataset").select_option("plane")
+    page.wait_for_function(f"{STORE}.data.kind === 'regression'")
+    expect(page.get_by_role("button", name="more outputs")).to_have_count(0)
+    expect(page.get_by_test_id("error")).to_be_hidden()
+    assert page.console_errors == []
+
+
 def test_optimizer_race_overlays_four_loss_curves(page, live_server):
     open_page(page, live_server, "#data.dataset=circle&training.lr=0.05")
     set_speed(page, 4)

@@ -79,9 +79,17 @@ BAD_FIELDS = [
     ({"network": {"layers": [2, True, 1]}}, r"network.layers\[1\]: must be an integer"),
     ({"network": {"layers": [2, 2.0, 1]}}, r"network.layers\[1\]: must be an integer"),
     ({"network": {"layers": [3, 4, 1]}}, r"network.layers\[0\]: must equal the number of feat"),
-    ({"network": {"layers": [2, 4, 2]}}, r"network.layers\[2\]: must equal the number of outp"),
+    ({"network": {"layers": [2, 4, 3]}}, r"network.layers\[2\]: the two-class set circle takes 1"),
+    (
+        {"network": {"layers": [2, 4, 2]}},
+        "network.output: on the two-class set circle, 2 outputs go with softmax",
+    ),
+    (
+        {"network": {"layers": [2, 4, 2]}, "data": {"dataset": "three_gauss"}},
+        r"network.layers\[2\]: must equal the number of outputs of three_gauss \(3\), got 2",
+    ),
     ({"network": {"activation": "gelu"}}, "network.activation: must be one of"),
-    ({"network": {"output": "softmax"}}, "network.output: softmax needs at least 2 outputs"),
+    ({"network": {"output": "softmax"}}, "network.output: .* got softmax with 1"),
     ({"network": {"loss": "ce"}}, "network.loss: ce needs output softmax"),
     ({"network": {"init": "orthogonal"}}, "network.init: must be one of"),
     ({"network": {"init_scale": NAN}}, "network.init_scale: must be a finite number"),
@@ -815,3 +823,23 @@ def test_a_saturated_tanh_layer_is_reported() -> None:
     saturated = run.metrics()["layers"][0]["saturated_fraction"]
     assert saturated > 0.9
     assert run.metrics()["layers"][2]["saturated_fraction"] is not None  # sigmoid output
+
+
+def test_a_two_class_set_trains_with_two_softmax_outputs_on_the_same_points() -> None:
+    sigmoid = Run(config(network={"layers": [2, 6, 1]}, training={"lr": 0.1}))
+    softmax = Run(
+        config(
+            network={"layers": [2, 6, 2], "output": "softmax", "loss": "ce"}, training={"lr": 0.1}
+        )
+    )
+    targets = softmax.data.train_targets
+    assert targets.shape == (100, 2)
+    assert np.array_equal(targets[:, 1], sigmoid.data.train_targets[:, 0])
+    assert np.array_equal(targets.sum(axis=1), np.ones(100))
+    assert softmax.data.train_rows() == sigmoid.data.train_rows()  # the page's points: the same
+    start = softmax.metrics()["train_loss"]
+    softmax.train(400)
+    end = softmax.metrics()
+    assert end["train_loss"] < 0.5 * start and end["train_accuracy"] >= 0.95
+    softmax.set_points([[1, 1, 1], [-1, -1, 0], [2, 2, 1], [-2, -2, 0]])  # class indices
+    assert softmax.data.train_targets.shape[1] == 2

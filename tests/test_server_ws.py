@@ -912,6 +912,29 @@ def test_a_structural_change_keeps_the_weights_that_still_fit():
         assert not np.array_equal(session.run.network.weights[0][:, :4], trained[0])
 
 
+def test_two_softmax_outputs_on_a_two_class_set_keep_the_hidden_weights_and_predictions():
+    with connect() as (socket, session, greeting):
+        allowed = greeting["hello"]["state"]["allowed"]
+        assert allowed["network.layers[-1]"] == [1, 2] and "softmax" in allowed["network.output"]
+        socket.send_json({"type": "step", "unit": "iteration", "count": 20})
+        next_frame(socket)
+        before = session.run.network.copy()
+        X = session.run._X_train
+        socket.send_json({"type": "change", "path": "network.layers", "value": [2, 4, 2, 2]})
+        state = next_text(socket)
+        network = state["config"]["network"]
+        assert (network["layers"][-1], network["output"], network["loss"]) == (2, "softmax", "ce")
+        hidden = session.run.network.weights[:2]
+        for old, new in zip(before.weights[:2], hidden, strict=True):
+            np.testing.assert_array_equal(old, new)
+        predicted = session.run.network.forward(X)[:, 1]
+        np.testing.assert_allclose(predicted, before.forward(X)[:, 0], rtol=1e-13)
+        assert session.run.data.train_targets.shape == (100, 2)
+        socket.send_json({"type": "step", "unit": "iteration", "count": 5})
+        wait_until(lambda: session.run.iteration == 5)
+        assert session.run.metrics()["train_loss"] < 1.0
+
+
 def test_a_lessons_cost_table_arrives_row_by_row_as_the_networks_grow():
     with connect() as (socket, _session, _greeting):
         socket.send_json({"type": "cost", "lesson": "backprop-cost"})

@@ -93,8 +93,10 @@ window.backpropLab = { store, socket: app.socket, weights: store.weights, scene:
 
 /** The +/− and freeze controls over the network, at the layout's columns, and the layer count. */
 function showLayerControls(layout) {
-  buildLayerControls($("layer-controls"), layout, store.config, {
+  const outputWidths = store.allowed?.["network.layers[-1]"]; // the engine's: a two-class set 1 or 2
+  buildLayerControls($("layer-controls"), layout, store.config, outputWidths, {
     resize: (column, delta) => app.sync.resizeLayer(column, delta),
+    output: (width) => app.sync.setOutputWidth(width),
     freeze: (layer, frozen) => app.sync.toggleFrozen(layer, frozen),
   });
   const hidden = store.config.network.layers.length - 2;

@@ -203,6 +203,12 @@ export class Sync {
     this.change("network.layers", layers);
   }
 
+  /** The output layer's width (one the engine allows); the engine makes the head follow. */
+  setOutputWidth(width) {
+    if (!Number.isInteger(width)) return;
+    this.change("network.layers", [...this.layers().slice(0, -1), width]);
+  }
+
   layers() {
     return this.app.store.config.network.layers;
   }
