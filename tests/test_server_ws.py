@@ -950,3 +950,28 @@ def test_a_lessons_cost_table_arrives_row_by_row_as_the_networks_grow():
         socket.send_json({"type": "cost", "lesson": "forward-pass"})
         reply = next_text(socket)
         assert reply["type"] == "error" and reply["field"] == "cost.lesson"
+
+
+def test_the_cost_tables_row_for_the_persons_own_network_follows_its_changes():
+    with connect() as (socket, _session, _greeting):
+        for layers in ([2, 4, 2, 1], [2, 4, 3, 1], [2, 4, 3, 3, 1]):
+            if layers != [2, 4, 2, 1]:
+                socket.send_json({"type": "change", "path": "network.layers", "value": layers})
+                assert next_text(socket)["type"] == "state"
+            socket.send_json({"type": "cost", "lesson": "backprop-cost", "current": True})
+            reply = next_text(socket)
+            assert reply["type"] == "cost" and reply["current"] is True, reply
+            row = reply["row"]
+            parameters = sum((a + 1) * b for a, b in pairwise(layers))
+            assert row["layers"] == layers and row["parameters"] == parameters
+            assert row["numeric_forward_passes"] == 2 * parameters
+            assert row["numeric_timed_parameters"] == parameters  # small: timed whole
+            assert row["relative_error"] < 1e-6
+        socket.send_json({"type": "change", "path": "network.kind", "value": "recurrent"})
+        while next_text(socket)["type"] != "state":
+            pass
+        socket.send_json({"type": "cost", "lesson": "backprop-cost", "current": True})
+        reply = next_text(socket)
+        while reply["type"] != "error":
+            reply = next_text(socket)
+        assert reply["field"] == "cost.current"

@@ -118,6 +118,8 @@ function buildPanels(hello) {
     lessons: hello.lessons ?? [],
     loadLesson,
     requestCost: (lesson) => app.socket.send({ type: "cost", lesson }),
+    // A follower's network is the teacher's: it cannot ask the server about it.
+    requestOwnCost: (lesson) => app.room?.role !== "follower" && app.socket.send({ type: "cost", lesson, current: true }),
   });
 }
 

@@ -112,6 +112,7 @@ export class Sync {
     setText("iteration", message.iteration ?? 0);
     setText("epoch", message.epoch ?? 0);
     this.app.controls?.fill(store.config, { allowed: store.allowed, force: true });
+    this.app.lessons?.showNetwork(store.config.network.layers ?? null); // lesson 15's own row
     view.writeHash();
     loop.relayout();
     loop.invalidate("network", "charts");
@@ -138,6 +139,7 @@ export class Sync {
     const text = message.message ?? "the server reported an error";
     if (this.app.resume.refused(message)) return;
     if (!this.app.controls?.showError(message.field, text)) showError(text);
+    if (message.field?.startsWith("cost")) this.app.lessons?.costRefused();
     if (points.unconfirmed && message.field?.startsWith("points")) points.refused();
     // Nothing changed on the server: the box shows the sample it follows, not a refused one.
     $("focus-sample").value = String(store.focus);
