@@ -508,7 +508,7 @@ def test_step_mode_follows_the_chosen_sample_even_outside_the_batch(page, live_s
     detail = page.get_by_test_id("phase-detail")
     expect(detail).to_have_text(f"hidden 1 · sample {outside} · not in this batch")
     expect(page.get_by_test_id("phase-sentence")).to_contain_text(
-        f"sample {outside}, which is not in this batch"
+        f"sample {outside}, not in this batch: its own pass with the batch's weights"
     )
     # The numbers drawn are the chosen sample's own, with the batch's weights.
     shown = page.evaluate(f"Array.from({STORE}.trace.forward.get(0).A)")

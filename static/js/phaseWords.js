@@ -29,8 +29,8 @@ export function phaseSentence(phase, config, schema) {
   // The chosen sample is always the one shown; outside the batch it is not trained on.
   const whose =
     phase.phase !== "update" && phase.focus_in_batch === false
-      ? ` Numbers shown: sample ${phase.focus_sample}, which is not in this batch: the same ` +
-        "weights, and it adds nothing to this update."
+      ? ` Numbers shown: sample ${phase.focus_sample}, not in this batch: its own pass with ` +
+        "the batch's weights; it adds nothing to this update."
       : "";
   const f = label("network.activation", network.activation);
   const out = label("network.output", network.output);
