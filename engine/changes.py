@@ -13,7 +13,7 @@ import numpy as np
 from . import schema
 from .cells import RNN_ACTIVATIONS
 from .checks import FieldError
-from .config import _validate_network, validate_config
+from .config import _validate_network, output_widths, validate_config
 from .datasets import DATASETS, train_count
 from .losses import DEFAULT_LOSS
 from .recurrent_config import network_spec
@@ -102,6 +102,8 @@ def with_dependents(config: dict[str, Any], path: str, value: Any) -> dict[str, 
     elif path == "network.output":
         regression = DATASETS[data["dataset"]].kind == "regression"
         network["loss"] = "mse" if regression else DEFAULT_LOSS[value]
+        if len(output_widths(data)) > 1:  # a two-class set: softmax has one output per class
+            network["layers"][-1] = 2 if value == "softmax" else 1
     elif path in ("data.n_points", "data.train_ratio"):
         _fit_batch(changed)
     elif path == "network.cell":  # an lstm's activations are fixed; only it has a forget gate
@@ -115,6 +117,8 @@ def with_dependents(config: dict[str, Any], path: str, value: Any) -> dict[str, 
         weight_layers = len(value) - 1
         frozen = training.get("frozen", [])
         training["frozen"] = [layer for layer in frozen if layer < weight_layers]
+        if value[-1] != config["network"]["layers"][-1] and len(output_widths(data)) > 1:
+            network.update(_two_class_head(value[-1], network["output"]))
     return changed
 
 
@@ -150,15 +154,31 @@ def _head(dataset: str) -> dict[str, str]:
     return {"output": output, "loss": DEFAULT_LOSS[output]}
 
 
-def allowed_choices(config: dict[str, Any], limits: Limits) -> dict[str, list[str]]:
+def _two_class_head(width: int, output: str) -> dict[str, str]:
+    """A two-class set's output layer at a new width: two softmax outputs, or one sigmoid."""
+    if width == 2:
+        output = "softmax"
+    elif output == "softmax":
+        output = "sigmoid"
+    return {"output": output, "loss": DEFAULT_LOSS[output]}
+
+
+# The key of `allowed_choices` naming the output layer widths the data set takes.
+OUTPUT_WIDTHS = "network.layers[-1]"
+
+
+def allowed_choices(config: dict[str, Any], limits: Limits) -> dict[str, list[Any]]:
     """For each choice of the network section, the values a change to it would be accepted
     with, now (a loss must suit the output, a regression set takes only mse, ...): the page
-    offers these and no others. Tried on the network alone, without weights: cheap."""
-    allowed = {}
+    offers these and no others. Tried on the network alone, without weights: cheap. A
+    feed-forward run adds OUTPUT_WIDTHS, the output layer's widths (a two-class set: 1 or 2)."""
+    allowed: dict[str, list[Any]] = {}
     for entry in schema.section_fields("network", limits, config["network"]["kind"]):
         if entry.kind == "choice":
             fits = [value for value in entry.values if _fits(config, entry.path, value, limits)]
             allowed[entry.path] = fits
+    if config["network"]["kind"] != RECURRENT:
+        allowed[OUTPUT_WIDTHS] = list(output_widths(config["data"]))
     return allowed
 
 

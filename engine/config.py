@@ -14,7 +14,13 @@ from .losses import DEFAULT_LOSS
 from .network import Network
 from .schema import FEED_FORWARD, SECTIONS, Limits, default_config
 
-__all__ = ["Limits", "default_config", "validate_config", "validate_training"]
+__all__ = [
+    "Limits",
+    "default_config",
+    "output_widths",
+    "validate_config",
+    "validate_training",
+]
 
 
 def _checked_section(
@@ -53,6 +59,13 @@ def data_shape(data: dict[str, Any]) -> tuple[int, int]:
     return train_count(n, data["train_ratio"]), outputs
 
 
+def output_widths(data: dict[str, Any]) -> tuple[int, ...]:
+    """The output layer widths a validated data section can be learnt with: a two-class set
+    one output (sigmoid) or two (softmax, one per class), any other set its number of outputs."""
+    entry = DATASETS[data["dataset"]]
+    return entry.output_widths if entry.kind == "classification" else (data_shape(data)[1],)
+
+
 # -------------------------------------------------------------- network section
 
 
@@ -65,17 +78,13 @@ def _validate_network(given: Any, data: dict[str, Any], limits: Limits) -> dict[
     if "loss" not in given:  # the default loss is the output's partner
         network["loss"] = DEFAULT_LOSS[network["output"]]
     layers = network["layers"]
-    n_features, n_outputs = len(data["features"]), data_shape(data)[1]
+    n_features = len(data["features"])
     if layers[0] != n_features:
         raise FieldError(
             "network.layers[0]",
             f"must equal the number of features ({n_features}), got {layers[0]}",
         )
-    if layers[-1] != n_outputs:
-        outputs = f"the number of outputs of {data['dataset']} ({n_outputs})"
-        raise FieldError(
-            f"network.layers[{len(layers) - 1}]", f"must equal {outputs}, got {layers[-1]}"
-        )
+    _check_output_width(network, data)
     spec = {"kind": network["kind"], **Network.from_spec(network).to_spec()}
     if regression and spec["loss"] != "mse":
         # bce and ce read targets as class probabilities; on targets in [-1, 1] they have no
@@ -87,6 +96,30 @@ def _validate_network(given: Any, data: dict[str, Any], limits: Limits) -> dict[
         if network.get(key) is None:
             del spec[key]
     return spec
+
+
+def _check_output_width(network: dict[str, Any], data: dict[str, Any]) -> None:
+    """The output layer is as wide as the data set's targets; a two-class set takes one sigmoid
+    output or two softmax outputs, and the width says which."""
+    width, widths, name = network["layers"][-1], output_widths(data), data["dataset"]
+    field = f"network.layers[{len(network['layers']) - 1}]"
+    if len(widths) == 1:
+        if width != widths[0]:
+            outputs = f"the number of outputs of {name} ({widths[0]})"
+            raise FieldError(field, f"must equal {outputs}, got {width}")
+        return
+    if width not in widths:
+        raise FieldError(
+            field,
+            f"the two-class set {name} takes 1 output (sigmoid) or 2 (softmax, one per class), "
+            f"got {width}",
+        )
+    if (width == 2) != (network["output"] == "softmax"):
+        raise FieldError(
+            "network.output",
+            f"on the two-class set {name}, 2 outputs go with softmax and 1 output with sigmoid "
+            f"or linear; got {network['output']} with {width}",
+        )
 
 
 # ------------------------------------------------------------- training section

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .gradcheck import numeric_gradient, relative_error
+from .gradcheck import _trained_indices, numeric_derivative, numeric_gradient, relative_error
 from .network import Network
 
 # Enough samples for the timings to measure arithmetic rather than Python's call overhead.
@@ -40,22 +40,42 @@ def backprop_cost_table(
     other in this call; seconds_ratio and multiply_add_ratio (numeric / backprop); and
     relative_error between the two gradients (they agree to ~1e-9: same numbers, two costs).
     A computation faster than repeat_seconds is repeated for that long and its best time kept.
+    numeric_timed_parameters is every parameter here (see `network_cost_row`).
+    """
+    return [network_cost_row(layers, n, seed, repeat_seconds) for layers in layers_list]
+
+
+def network_cost_row(
+    network: Sequence[int] | dict[str, Any],
+    n: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    repeat_seconds: float = 0.05,
+    budget_seconds: float | None = None,
+) -> dict[str, Any]:
+    """One row of `backprop_cost_table`, for a network of any size, in bounded time.
+
+    network: its layers, or a network spec (its activations and loss are used; its weights are
+    drawn from seed: what a gradient costs depends on the shape, not on the values).
+
+    With budget_seconds, the numerical gradient stops once it has run that long: its time is
+    then the measured time per parameter (each is two forward passes of the same network, so
+    every one costs the same) times the parameters, numeric_estimated is True,
+    numeric_timed_parameters says how many were timed (spread over every layer, in a seeded
+    order) and relative_error compares those. Backprop is always timed whole.
     """
     rng = np.random.default_rng(seed)
-    rows = []
-    for layers in layers_list:
-        net = Network.from_spec({"layers": list(layers), "seed": seed})
-        X = rng.normal(size=(n, layers[0]))
-        Y = (rng.random((n, layers[-1])) < 0.5).astype(np.float64)
-        rows.append(_cost_row(net, X, Y, repeat_seconds))
-    return rows
-
-
-def _cost_row(net: Network, X: np.ndarray, Y: np.ndarray, repeat_seconds: float) -> dict[str, Any]:
+    spec = dict(network) if isinstance(network, dict) else {"layers": list(network)}
+    spec = {key: value for key, value in spec.items() if key not in ("weights", "biases", "kind")}
+    net = Network.from_spec({**spec, "seed": seed})
+    X = rng.normal(size=(n, net.layers[0]))
+    Y = (rng.random((n, net.layers[-1])) < 0.5).astype(np.float64)
     parameters = int(net.params.size)
-    backprop = _timed(lambda: net.backward(net.forward_trace(X), Y).flat, repeat_seconds)
-    numeric = _timed(lambda: numeric_gradient(net, X, Y), repeat_seconds)
-    (backprop_seconds, analytic), (numeric_seconds, numeric_gradient_) = backprop, numeric
+    backprop_seconds, analytic = _timed(
+        lambda: net.backward(net.forward_trace(X), Y).flat, repeat_seconds
+    )
+    numeric_seconds, indices, numeric = _numeric_timing(
+        net, X, Y, rng, repeat_seconds, budget_seconds
+    )
     counts = multiply_adds(net.layers, X.shape[0])
     numeric_adds = 2 * parameters * counts["forward"]
     backprop_adds = counts["forward"] + counts["backward"]
@@ -69,10 +89,42 @@ def _cost_row(net: Network, X: np.ndarray, Y: np.ndarray, repeat_seconds: float)
         "backprop_multiply_adds": backprop_adds,
         "multiply_add_ratio": numeric_adds / backprop_adds,
         "numeric_seconds": numeric_seconds,
+        "numeric_timed_parameters": len(indices),
+        "numeric_estimated": len(indices) < len(_trained_indices(net)),
         "backprop_seconds": backprop_seconds,
         "seconds_ratio": numeric_seconds / backprop_seconds,
-        "relative_error": relative_error(analytic, numeric_gradient_),
+        "relative_error": relative_error(analytic[indices], numeric),
     }
+
+
+def _numeric_timing(
+    net: Network,
+    X: np.ndarray,
+    Y: np.ndarray,
+    rng: np.random.Generator,
+    repeat_seconds: float,
+    budget_seconds: float | None,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """(seconds of the whole numerical gradient, the parameters timed, their derivatives).
+
+    Parameter by parameter until done or budget_seconds ran out (then the time is scaled up to
+    every parameter); a whole gradient faster than repeat_seconds is timed again as in `_timed`.
+    """
+    order = rng.permutation(_trained_indices(net))
+    derivatives = []
+    start = time.perf_counter()
+    for index in order:
+        derivatives.append(numeric_derivative(net, X, Y, int(index)))
+        if budget_seconds is not None and time.perf_counter() - start >= budget_seconds:
+            break
+    elapsed = time.perf_counter() - start
+    timed = order[: len(derivatives)]
+    if len(timed) < len(order):
+        return elapsed * len(order) / len(timed), timed, np.array(derivatives)
+    if elapsed < repeat_seconds:  # fast: the best of repeated whole gradients
+        seconds, gradient = _timed(lambda: numeric_gradient(net, X, Y), repeat_seconds)
+        return min(seconds, elapsed), timed, gradient[timed]
+    return elapsed, timed, np.array(derivatives)
 
 
 def _timed(compute: Any, repeat_seconds: float) -> tuple[float, np.ndarray]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,6 +34,14 @@ class DatasetKind:
             return self.n_classes
         return 1
 
+    @property
+    def output_widths(self) -> tuple[int, ...]:
+        """The output layer widths a network may learn the set with: a two-class set one sigmoid
+        output (its 0/1 targets) or two softmax outputs (one-hot rows); any other set its own."""
+        if self.kind == "classification" and self.n_classes == 2:
+            return (1, 2)
+        return (self.n_outputs,)
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -56,6 +64,19 @@ class Dataset:
         """True when targets are one-hot rows of a multi-class set."""
         return self.kind == "classification" and self.n_outputs > 1
 
+    def with_outputs(self, outputs: int) -> Dataset:
+        """The same set with targets `outputs` wide: a two-class set's (n, 1) 0/1 targets as
+        one-hot rows (n, 2) [1 − t, t] for two softmax outputs; itself when the width fits."""
+        if outputs == self.n_outputs:
+            return self
+        if self.kind != "classification" or self.n_classes != 2 or outputs != 2:
+            raise ValueError(f"outputs: targets {self.n_outputs} wide cannot be {outputs} wide")
+        return replace(
+            self,
+            train_targets=_two_columns(self.train_targets),
+            test_targets=_two_columns(self.test_targets),
+        )
+
     def train_rows(self) -> list[list[float]]:
         """The training set as JSON-able `[[x1, x2, target], ...]` (class index for one-hot)."""
         return to_rows(self.train_points, self.train_targets, self.one_hot)
@@ -71,6 +92,13 @@ class Dataset:
 def _fraction(noise: float) -> float:
     """Noise in per cent (0-50) as a fraction (0-0.5)."""
     return noise / 100.0
+
+
+def _two_columns(targets: np.ndarray) -> np.ndarray:
+    """0/1 targets (n, 1) as one-hot rows (n, 2): class 0 in column 0, class 1 in column 1."""
+    rows = np.column_stack([1.0 - targets[:, 0], targets[:, 0]])
+    rows.flags.writeable = False  # shared by runs and their clones, as every target array is
+    return rows
 
 
 def _binary(labels: np.ndarray) -> np.ndarray:

@@ -156,11 +156,13 @@ LATER_LESSONS: list[dict] = [
         "watch": (
             "The cost table: for networks of growing size, the parameters, the forward passes "
             "each way and the measured time of each. Both ways give the same gradient to at "
-            "least six digits."
+            "least six digits. Its last line is your own network, measured again whenever it "
+            "changes."
         ),
         "try": (
-            "Add a hidden layer or a few neurons: the numerical way needs two more forward "
-            "passes for every new parameter; backpropagation still needs one of each."
+            "Add a hidden layer or a few neurons with the + buttons over the network and watch "
+            "the last line: the numerical way needs two more forward passes for every new "
+            "parameter; backpropagation still needs one of each."
         ),
         "config": lesson_config(network={"layers": [2, 4, 1]}),
         "view": {"cost_table": [[2, 2, 1], [2, 4, 4, 1], [2, 8, 8, 8, 1], [2, 16, 16, 16, 1]]},

@@ -23,40 +23,50 @@ PLAIN_GRADIENT_NOTE = (
 
 # ----- the phase stream ---------------------------------------------------------------------
 
+# A followed sample: a row of the batch (int), or a sample (x: (d,), y: (k,)) the batch does not
+# hold, followed with the batch's weights. Such a sample is not trained on: no dropout mask is
+# drawn for it (drawing one would change the run's random stream) and it adds nothing to ΔW.
+Focus = int | tuple[Array, Array]
 
-def iteration_phases(trainer: "Trainer", X: Array, Y: Array, focus: int = 0) -> Iterator[dict]:
+
+def iteration_phases(trainer: "Trainer", X: Array, Y: Array, focus: Focus = 0) -> Iterator[dict]:
     """forward (l = 0 … L−1), loss, backward (l = L−1 … 0), update; see docs/architecture.md.
 
+    Each phase but the update carries, under "focus", the followed sample's own values (Z, A,
+    its loss, δ and ∂L/∂W as if it were a batch of one), computed with the weights the batch
+    sees, whether or not the sample is in the batch.
     Running every phase leaves the network bit-for-bit where `trainer.step(X, Y)` would.
     Inputs are checked here, before the first phase, so bad input changes nothing.
     """
     net = trainer.net
     X = net._check_inputs(X)
     Y = net._check_targets(Y, X.shape[0])
-    _check_focus(focus, X.shape[0])
+    focus = _checked_focus(net, focus, X.shape[0])
     return _phases(trainer, X, Y, focus)
 
 
-def _phases(trainer: "Trainer", X: Array, Y: Array, focus: int) -> Iterator[dict]:
+def _phases(trainer: "Trainer", X: Array, Y: Array, focus: Focus) -> Iterator[dict]:
     net = trainer.net
     # errstate is entered per computation, never across a yield, so it cannot leak to the caller.
     with np.errstate(all="ignore"):
         trace = trainer.forward(X)
+        own_trace, own_Y = _own_pass(net, trace, Y, focus)
     for layer in range(net.n_layers):
-        yield _forward_phase(trace, layer, focus)
+        yield _forward_phase(trace, own_trace, layer)
     with np.errstate(all="ignore"):
         per_sample = net.loss_fn.per_sample(trace.Z[-1], trace.A[-1], Y)
         loss = float(per_sample.mean())
+        own_loss = float(net.loss_fn.per_sample(own_trace.Z[-1], own_trace.A[-1], own_Y)[0])
     yield {
         "phase": "loss",
         "loss": loss,
         "Yhat": trace.A[-1],
         "Y": Y,
-        "focus": {"loss": float(per_sample[focus])},
+        "focus": {"loss": own_loss},
     }
     with np.errstate(all="ignore"):
         grads, gradient = trainer.backward(trace, Y)
-        own = net.backward(_sample_trace(trace, focus), Y[focus : focus + 1])
+        own = net.backward(own_trace, own_Y)
     dW_batch, db_batch = net.unflatten(gradient)
     for layer in range(net.n_layers - 1, -1, -1):
         yield {
@@ -70,14 +80,23 @@ def _phases(trainer: "Trainer", X: Array, Y: Array, focus: int) -> Iterator[dict
     yield _update_phase(trainer, gradient, loss)
 
 
-def _forward_phase(trace: Trace, layer: int, focus: int) -> dict[str, Any]:
+def _own_pass(net: Network, trace: Trace, Y: Array, focus: Focus) -> tuple[Trace, Array]:
+    """The followed sample's forward pass as a batch of one, and its target (1, k): its row of
+    the batch's pass (its own dropout mask row included), or its own pass with the same weights."""
+    if isinstance(focus, tuple):
+        x, y = focus
+        return net.forward_trace(x[None, :]), y[None, :]
+    return _sample_trace(trace, focus), Y[focus : focus + 1]
+
+
+def _forward_phase(trace: Trace, own: Trace, layer: int) -> dict[str, Any]:
     return {
         "phase": "forward",
         "layer": layer,
         "Z": trace.Z[layer],
         "A": trace.A[layer],
         "mask": trace.masks[layer] if trace.masks is not None else None,
-        "focus": {"Z": trace.Z[layer][focus], "A": trace.A[layer][focus]},
+        "focus": {"Z": own.Z[layer][0], "A": own.A[layer][0]},
     }
 
 
@@ -116,26 +135,46 @@ def _check_focus(focus: Any, n: int) -> None:
         raise ValueError(f"focus: expected a sample index in 0..{n - 1}, got {shown(focus)}")
 
 
+def _checked_focus(net: Network, focus: Any, n: int) -> Focus:
+    """A row of the batch (0..n−1), or a sample (x, y) outside it with the network's shapes."""
+    if not isinstance(focus, tuple):
+        _check_focus(focus, n)
+        return int(focus)
+    if len(focus) != 2:
+        raise ValueError(f"focus: expected a row of the batch or (x, y), got {shown(focus)}")
+    try:
+        x = net._check_inputs(np.asarray(focus[0], dtype=np.float64)[None, :])[0]
+        y = net._check_targets(np.asarray(focus[1], dtype=np.float64)[None, :], 1)[0]
+    except (ValueError, IndexError) as error:
+        raise ValueError(f"focus: {error}") from None
+    return x, y
+
+
 # ----- the chain rule of one weight, bias or neuron -----------------------------------------
 
 
 class _Pass(NamedTuple):
-    """A plain (no dropout) forward and backward pass, for the batch and for the focus sample."""
+    """A plain (no dropout) forward and backward pass of the batch, and of the focus sample as a
+    batch of one (`own_trace`, `own_Y` (1, k), `own`); `focus` is its row of the batch, or None
+    when the batch does not hold it."""
 
     trace: Trace
     batch: Backward
+    own_trace: Trace
+    own_Y: Array  # noqa: N815 (math names)
     own: Backward
-    Y: Array
-    focus: int
+    focus: int | None
 
 
-def _plain_pass(net: Network, X: Array, Y: Array, focus: int) -> _Pass:
+def _plain_pass(net: Network, X: Array, Y: Array, focus: Focus) -> _Pass:
     trace = net.forward_trace(X)
     Y = net._check_targets(Y, trace.X.shape[0])
-    _check_focus(focus, trace.X.shape[0])
+    focus = _checked_focus(net, focus, trace.X.shape[0])
     batch = net.backward(trace, Y)
-    own = net.backward(_sample_trace(trace, focus), Y[focus : focus + 1])
-    return _Pass(trace, batch, own, Y, focus)
+    own_trace, own_Y = _own_pass(net, trace, Y, focus)
+    own = net.backward(own_trace, own_Y)
+    row = None if isinstance(focus, tuple) else focus
+    return _Pass(trace, batch, own_trace, own_Y, own, row)
 
 
 def explain_weight(
@@ -145,20 +184,22 @@ def explain_weight(
     layer: int,
     i: int,
     j: int,
-    focus: int = 0,
+    focus: Focus = 0,
     l1: float = 0.0,
     l2: float = 0.0,
 ) -> dict[str, Any]:
     """∂L/∂w for w = W[layer][i, j]: a_i · δ_j for the focus sample and averaged over the batch.
 
+    focus: a row of the batch, or a sample (x, y) outside it (see `Focus`).
     l1, l2: when given, the penalty terms λ₁·sign(w) and λ₂·w the trainer adds are listed too.
     """
     parameter_index(net, "W", layer, i, j)
     chain = _plain_pass(net, X, Y, focus)
     inputs = _layer_inputs(chain.trace, layer)
+    a_i = float(_layer_inputs(chain.own_trace, layer)[0, i])
     value = float(net.weights[layer][i, j])
     gradient = float(chain.batch.dW[layer][i, j])
-    explanation = _explain_parameter(net, chain, layer, j, inputs[:, i], value, gradient, "w")
+    explanation = _explain_parameter(net, chain, layer, j, inputs[:, i], a_i, value, gradient, "w")
     explanation.update(kind="weight", layer=layer, i=i, j=j)
     if l1 or l2:
         penalty = l1 * float(np.sign(value)) + l2 * value
@@ -168,7 +209,7 @@ def explain_weight(
 
 
 def explain_bias(
-    net: Network, X: Array, Y: Array, layer: int, j: int, focus: int = 0
+    net: Network, X: Array, Y: Array, layer: int, j: int, focus: Focus = 0
 ) -> dict[str, Any]:
     """∂L/∂b for b = b[layer][j]: a bias is a weight from a node that always outputs 1."""
     parameter_index(net, "b", layer, 0, j)
@@ -176,25 +217,25 @@ def explain_bias(
     ones = np.ones(chain.trace.X.shape[0])
     value = float(net.biases[layer][j])
     gradient = float(chain.batch.db[layer][j])
-    explanation = _explain_parameter(net, chain, layer, j, ones, value, gradient, "b")
+    explanation = _explain_parameter(net, chain, layer, j, ones, 1.0, value, gradient, "b")
     explanation.update(kind="bias", layer=layer, j=j, trained=net.bias)
     return explanation
 
 
 def explain_neuron(
-    net: Network, X: Array, Y: Array, layer: int, j: int, focus: int = 0
+    net: Network, X: Array, Y: Array, layer: int, j: int, focus: Focus = 0
 ) -> dict[str, Any]:
     """Neuron (layer, j) for the focus sample: z_j = Σ_i a_i·w_ij + b_j, a_j = f(z_j), and δ_j."""
     parameter_index(net, "b", layer, 0, j)
     chain = _plain_pass(net, X, Y, focus)
-    inputs = _layer_inputs(chain.trace, layer)[focus]
+    inputs = _layer_inputs(chain.own_trace, layer)[0]
     W, b = net.weights[layer], net.biases[layer]
     incoming = [
         {"i": i, "a": float(inputs[i]), "w": float(W[i, j]), "product": float(inputs[i] * W[i, j])}
         for i in range(W.shape[0])
     ]
-    z = float(chain.trace.Z[layer][focus, j])
-    a = float(chain.trace.A[layer][focus, j])
+    z = float(chain.own_trace.Z[layer][0, j])
+    a = float(chain.own_trace.A[layer][0, j])
     delta = _delta_terms(net, chain, layer, j)
     n = chain.trace.X.shape[0]
     sum_text = " + ".join(f"{_num(t['a'])}×{_num(t['w'])}" for t in incoming)
@@ -202,7 +243,7 @@ def explain_neuron(
         "kind": "neuron",
         "layer": layer,
         "j": j,
-        "focus_sample": focus,
+        "focus_sample": chain.focus,
         "z": z,
         "a": a,
         "bias": float(b[j]),
@@ -228,13 +269,14 @@ def _explain_parameter(
     layer: int,
     j: int,
     inputs: Array,
+    a_i: float,
     value: float,
     gradient: float,
     symbol: str,
 ) -> dict[str, Any]:
-    """The common part of a weight and a bias (symbol "b", a_i = 1): ∂L/∂w = a_i · δ_j."""
+    """The common part of a weight and a bias (symbol "b", a_i = 1): ∂L/∂w = a_i · δ_j.
+    inputs: a_i of each sample of the batch, (n,); a_i: the focus sample's."""
     n = inputs.shape[0]
-    a_i = float(inputs[chain.focus])
     delta = _delta_terms(net, chain, layer, j)
     product = a_i * delta["delta"]
     # The batch dZ already carries the 1/n of the mean; times n it is each sample's own δ.
@@ -262,11 +304,11 @@ def _explain_parameter(
 def _delta_terms(net: Network, chain: _Pass, layer: int, j: int) -> dict[str, Any]:
     """δ_j = ∂L/∂z_j of the focus sample, and the terms it is made of."""
     delta = float(chain.own.dZ[layer][0, j])
-    s = chain.focus
     if layer < net.n_layers - 1:
         return _hidden_delta(net, chain, layer, j, delta)
-    yhat = float(chain.trace.A[-1][s, j])
-    y = float(chain.Y[s, j])
+    own = chain.own_trace
+    yhat = float(own.A[-1][0, j])
+    y = float(chain.own_Y[0, j])
     if net.loss_fn.fused is not None:
         return {
             "kind": f"{net.output}+{net.loss_name}",
@@ -277,7 +319,7 @@ def _delta_terms(net: Network, chain: _Pass, layer: int, j: int) -> dict[str, An
         }
     if net.output == "softmax":
         return _softmax_mse_delta(chain, j, delta)
-    f_prime = float(net.output_fn.derivative(chain.trace.Z[-1], chain.trace.A[-1])[s, j])
+    f_prime = float(net.output_fn.derivative(own.Z[-1], own.A[-1])[0, j])
     return {
         "kind": "output",
         "delta": delta,
@@ -293,9 +335,9 @@ def _delta_terms(net: Network, chain: _Pass, layer: int, j: int) -> dict[str, An
 
 
 def _hidden_delta(net: Network, chain: _Pass, layer: int, j: int, delta: float) -> dict[str, Any]:
-    s = chain.focus
+    own = chain.own_trace
     f_prime = float(
-        net.hidden_fn.derivative(chain.trace.Z[layer], chain.trace.F[layer])[s, j]  # type: ignore[misc]
+        net.hidden_fn.derivative(own.Z[layer], own.F[layer])[0, j]  # type: ignore[misc]
     )
     W_next = net.weights[layer + 1]
     downstream_deltas = chain.own.dZ[layer + 1][0]
@@ -313,7 +355,7 @@ def _hidden_delta(net: Network, chain: _Pass, layer: int, j: int, delta: float) 
     return {
         "kind": "hidden",
         "delta": delta,
-        "z": float(chain.trace.Z[layer][s, j]),
+        "z": float(own.Z[layer][0, j]),
         "f_prime": f_prime,
         "downstream": downstream,
         "sum": total,
@@ -325,15 +367,14 @@ def _hidden_delta(net: Network, chain: _Pass, layer: int, j: int, delta: float) 
 
 
 def _softmax_mse_delta(chain: _Pass, j: int, delta: float) -> dict[str, Any]:
-    s = chain.focus
-    yhat = chain.trace.A[-1][s]
-    g = yhat - chain.Y[s]
+    yhat = chain.own_trace.A[-1][0]
+    g = yhat - chain.own_Y[0]
     weighted = float(yhat @ g)
     return {
         "kind": "softmax+mse",
         "delta": delta,
         "yhat": float(yhat[j]),
-        "y": float(chain.Y[s, j]),
+        "y": float(chain.own_Y[0, j]),
         "dL_dyhat": float(g[j]),
         "weighted_sum": weighted,
         "formula": (

@@ -8,7 +8,9 @@ kept when both still exist; a bias belongs to one neuron and is kept with it. So
 - a neuron added to a hidden layer gets new incoming and outgoing weights, the others are kept;
 - a hidden layer added after the last one gets new weights in and out (the output's incoming
   weights now come from other neurons); removing the last hidden layer drops the weights it had;
-- with feature names, the first layer's rows follow their feature, wherever it moved.
+- with feature names, the first layer's rows follow their feature, wherever it moved;
+- one sigmoid output becomes two softmax outputs (and back) with the same predictions: σ(z) is
+  the softmax of the logits (0, z), and softmax(z₀, z₁)'s second output is σ(z₁ − z₀).
 A change of init, init_scale or seed asks for new weights: do not carry them (see
 `keeps_weights`).
 """
@@ -58,21 +60,38 @@ def carry_weights(
     new = _validate_spec(_structure(new_spec))
     input_rows = _input_rows(old["layers"][0], new["layers"][0], old_features, new_features)
     new_count, old_count = len(new["layers"]) - 1, len(old["layers"]) - 1
+    old_weights, old_biases = list(old["weights"]), list(old["biases"])
+    head = _same_predictions_head(old, new, old_weights[-1], old_biases[-1])
+    if head is not None:
+        old_weights[-1], old_biases[-1] = head
     weights, biases = [], []
     for index, shape in enumerate(itertools.pairwise(new["layers"])):
         W = initial_weights(new["init"], new["init_scale"], shape, rng)
         source = _source_matrix(index, new_count, old_count)
         if source is not None:
             rows = input_rows if index == 0 else _matching_rows(old["layers"][index], shape[0])
-            _copy_rows(W, old["weights"][source], rows)
+            _copy_rows(W, old_weights[source], rows)
         b = np.zeros(shape[1])
         bias_source = _bias_source(index, new_count, old_count)
         if bias_source is not None and new["bias"]:
-            kept = min(len(old["biases"][bias_source]), shape[1])
-            b[:kept] = old["biases"][bias_source][:kept]
+            kept = min(len(old_biases[bias_source]), shape[1])
+            b[:kept] = old_biases[bias_source][:kept]
         weights.append(W.tolist())
         biases.append(b.tolist())
     return {**_structure(new_spec), "weights": weights, "biases": biases}
+
+
+def _same_predictions_head(
+    old: dict[str, Any], new: dict[str, Any], W: Array, b: Array
+) -> tuple[Array, Array] | None:
+    """The output layer's W, b rewritten for the new head when one sigmoid output becomes two
+    softmax outputs or back, so the network predicts exactly what it did; None otherwise."""
+    heads = (old["output"], old["layers"][-1]), (new["output"], new["layers"][-1])
+    if heads == (("sigmoid", 1), ("softmax", 2)):  # logits (0, z): class 1's chance is σ(z)
+        return np.column_stack([np.zeros_like(W[:, 0]), W[:, 0]]), np.array([0.0, b[0]])
+    if heads == (("softmax", 2), ("sigmoid", 1)):  # z = z₁ − z₀
+        return (W[:, 1] - W[:, 0])[:, None], np.array([b[1] - b[0]])
+    return None
 
 
 def _structure(spec: dict[str, Any]) -> dict[str, Any]:

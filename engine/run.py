@@ -104,7 +104,8 @@ class Run(Stepping):
     # ----- construction pieces ------------------------------------------------------------
 
     def _load_data(self) -> None:
-        self.data = build_dataset(self.config["data"])
+        # A two-class set learnt by two softmax outputs takes its targets as one-hot rows.
+        self.data = build_dataset(self.config["data"]).with_outputs(self.network_outputs)
         features = self.config["data"]["features"]
         self._X_train = expand(self.data.train_points, features)
         self._X_test = expand(self.data.test_points, features)
@@ -124,6 +125,11 @@ class Run(Stepping):
         self._stepped = False
         self.iteration = 0
         self.epoch = 0
+
+    @property
+    def network_outputs(self) -> int:
+        """The output layer's width (the targets' width)."""
+        return int(self.config["network"]["layers"][-1])
 
     # ----- mini-batches -------------------------------------------------------------------
 
@@ -164,11 +170,12 @@ class Run(Stepping):
 
     def next_phase(self) -> dict[str, Any]:
         """The next phase of the current iteration (see engine.phases), plus "iteration" (the
-        iteration it belongs to, 1-based), "focus_sample" (the training index it follows) and
-        "focus_in_batch".
+        iteration it belongs to, 1-based), "focus_sample" (the followed training sample, always
+        the chosen one), "focus_in_batch" and "batch_size".
 
-        The batches are the ones `train` would use. If the chosen focus sample is not in this
-        batch, the phase view follows the batch's first sample and says so (focus_in_batch).
+        The batches are the ones `train` would use. The chosen sample's own values are shown
+        whether or not it is in this batch; when it is not, it is not trained on (focus_in_batch
+        false) and the update is the batch's alone.
         """
         if self._phases is None:
             self._begin_phases()
@@ -184,16 +191,29 @@ class Run(Stepping):
 
     def _begin_phases(self) -> None:
         batch = self._batch()
-        where = np.flatnonzero(batch == self.focus)
-        position = int(where[0]) if len(where) else 0
+        focus, in_batch = self._focus_in(batch)
         self._phase_context = {
             "iteration": self.iteration + 1,
-            "focus_sample": int(batch[position]),
-            "focus_in_batch": bool(len(where)),
+            "focus_sample": self.focus,
+            "focus_in_batch": in_batch,
             "batch_size": len(batch),
         }
         X, Y = self._X_train[batch], self.data.train_targets[batch]
-        self._phases = self.trainer.phases(X, Y, focus=position)
+        self._phases = self.trainer.phases(X, Y, focus=focus)
+
+    def _focus_in(self, batch: np.ndarray) -> tuple[int | tuple[np.ndarray, np.ndarray], bool]:
+        """The followed sample as engine.phases takes it: its row of `batch`, else its own
+        (x, y); and whether the batch holds it."""
+        where = np.flatnonzero(batch == self.focus)
+        if len(where):
+            return int(where[0]), True
+        return (self._X_train[self.focus], self.data.train_targets[self.focus]), False
+
+    def next_batch(self) -> np.ndarray:
+        """Training indices of the batch the next iteration uses (the one being stepped through,
+        mid-iteration). Asking draws a new pass's order early, from the same generator, so the
+        run goes on exactly as it would have."""
+        return self._batch().copy()
 
     # ----- live options -------------------------------------------------------------------
 
@@ -352,28 +372,52 @@ class Run(Stepping):
     # ----- the chain rule of one parameter ------------------------------------------------
 
     def inspect(self, target: dict[str, Any]) -> dict[str, Any]:
-        """The chain-rule explanation of one weight, bias or neuron (engine.phases), on the whole
-        training set without dropout, following the focus sample; with a gradient check.
+        """The chain-rule explanation of one weight, bias or neuron (engine.phases) on the batch
+        the next iteration uses (the one being stepped through, mid-iteration), without dropout,
+        following the focus sample (in the batch or not); with a gradient check on that batch.
 
         target: {"kind": "weight", "layer", "i", "j"} | {"kind": "bias" | "neuron", "layer", "j"}.
-        The check compares backprop with central differences of the data loss: for a neuron, its
-        batch-mean δ_j against ∂L/∂b_j (a bias sees exactly δ_j).
+        The check compares backprop with central differences of the batch's data loss: for a
+        neuron, its batch-mean δ_j against ∂L/∂b_j (a bias sees exactly δ_j). "training_set"
+        gives the same gradient (mean δ for a neuron) over the whole training set, for
+        comparison: a batch's gradient is a noisy estimate of it.
         """
         kind, layer, i, j = self._inspect_target(target)
-        X, Y = self._X_train, self.data.train_targets
+        batch = self.next_batch()
+        focus, in_batch = self._focus_in(batch)
+        X, Y = self._X_train[batch], self.data.train_targets[batch]
         net, training = self.network, self.config["training"]
         if kind == "weight":
             l1, l2 = training["l1"], training["l2"]
-            result = explain_weight(net, X, Y, layer, i, j, self.focus, l1=l1, l2=l2)
+            result = explain_weight(net, X, Y, layer, i, j, focus, l1=l1, l2=l2)
             result["gradcheck"] = check_parameter(net, X, Y, "W", layer, i, j)
         elif kind == "bias":
-            result = explain_bias(net, X, Y, layer, j, self.focus)
+            result = explain_bias(net, X, Y, layer, j, focus)
             result["gradcheck"] = check_parameter(net, X, Y, "b", layer, 0, j) if net.bias else None
         else:
-            result = explain_neuron(net, X, Y, layer, j, self.focus)
-            result["gradcheck"] = self._check_delta(layer, j, result["batch_mean_delta"])
-        result["data"] = "train"
+            result = explain_neuron(net, X, Y, layer, j, focus)
+            result["gradcheck"] = self._check_delta(X, Y, layer, j, result["batch_mean_delta"])
+        result.update(
+            data="batch",
+            batch_iteration=self.iteration + 1,
+            focus_sample=self.focus,
+            focus_in_batch=in_batch,
+            training_set=self._training_set_gradient(kind, layer, i, j),
+        )
         return result
+
+    def _training_set_gradient(self, kind: str, layer: int, i: int, j: int) -> dict[str, Any]:
+        """The inspected gradient over the whole training set (no dropout, no penalty)."""
+        X, Y = self._X_train, self.data.train_targets
+        with np.errstate(all="ignore"):
+            grads = self.network.backward(self.network.forward_trace(X), Y)
+        if kind == "weight":
+            figure = {"gradient": float(grads.dW[layer][i, j])}
+        elif kind == "bias":
+            figure = {"gradient": float(grads.db[layer][j])}
+        else:
+            figure = {"mean_delta": float(grads.dZ[layer][:, j].sum())}
+        return {"n": len(X), **figure}
 
     def _inspect_target(self, target: Any) -> tuple[str, int, int, int]:
         target = check_object("target", target, ("kind", "layer", "i", "j"))
@@ -385,8 +429,9 @@ class Run(Stepping):
             i = check_integer("i", target.get("i"), 0, self.network.layers[layer] - 1)
         return kind, layer, i, j
 
-    def _check_delta(self, layer: int, j: int, mean_delta: float) -> dict[str, float]:
-        X, Y = self._X_train, self.data.train_targets
+    def _check_delta(
+        self, X: np.ndarray, Y: np.ndarray, layer: int, j: int, mean_delta: float
+    ) -> dict[str, float]:
         index = parameter_index(self.network, "b", layer, 0, j)
         numeric = numeric_derivative(self.network, X, Y, index)
         return {

@@ -232,7 +232,8 @@ def _network_fields(limits: Limits) -> list[Field]:
               "The function every hidden neuron applies", choices=_named(HIDDEN_ACTIVATIONS),
               control="select"),
         Field("network.output", "choice", "sigmoid", "output",
-              "The output layer's function", choices=_named(OUTPUT_ACTIVATIONS),
+              "The output layer's function; a two-class set takes 1 sigmoid output or 2 softmax "
+              "outputs (the +/- over the output switch)", choices=_named(OUTPUT_ACTIVATIONS),
               control="select", kinds=FF_ONLY, when=FF_WHEN),
         Field("network.loss", "choice", DEFAULT_LOSS["sigmoid"], "loss",
               "What training minimises",

@@ -145,9 +145,10 @@ class Trainer:
             return self.update(self.optimizer_gradient(grads.flat), loss)
 
     def phases(
-        self, X: Array, Y: Array, focus: int = 0, mask: Array | None = None
+        self, X: Array, Y: Array, focus: Any = 0, mask: Array | None = None
     ) -> Iterator[dict[str, Any]]:
-        """The same step as an ordered stream of phases (engine.phases, engine.recurrent_phases)."""
+        """The same step as an ordered stream of phases (engine.phases, engine.recurrent_phases).
+        focus: the followed row of the batch, or for a Network a sample (x, y) outside it."""
         if self._recurrent:
             from .recurrent_phases import recurrent_phases
 

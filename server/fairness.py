@@ -25,7 +25,7 @@ from typing import Any
 import anyio
 
 # Kinds of engine work that go to a thread until one has been measured short.
-THREAD_FIRST = ("inspect", "config", "state", "data", "restore", "export", "parse")
+THREAD_FIRST = ("inspect", "config", "state", "data", "restore", "export", "parse", "cost")
 # CPU seconds of credit a session may keep after a pause: enough that a light session that
 # just woke up goes first, never enough to bank a long burst while others wait.
 IDLE_CREDIT = 0.02

@@ -4,16 +4,18 @@ the streams and the locks these use."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from engine import progress
 from engine.changes import apply_change, carried_parameters, changeable
-from engine.cost import backprop_cost_table
+from engine.cost import backprop_cost_table, network_cost_row
 from engine.lessons import get_lesson
 from engine.recurrent_run import build_run
 from engine.run import Run
+from engine.schema import FEED_FORWARD
 from server import frames, messages, protocol
-from server.pacing import phase_tokens
+from server.pacing import COST_ROW_SECONDS, phase_tokens
 
 if TYPE_CHECKING:
     from server.session import Session
@@ -142,14 +144,29 @@ class MessageHandlers:
 
     async def on_cost(self: Session, message: protocol.Cost) -> None:
         """The lesson's networks, measured one at a time in a worker thread; each row goes out
-        as soon as it is measured, so the table grows on the page as the networks grow."""
+        as soon as it is measured, so the table grows on the page as the networks grow. With
+        `current`, the run's own network, its numerical gradient timed for at most
+        COST_ROW_SECONDS (then scaled up to every parameter, and said so)."""
         networks = get_lesson(message.lesson).get("view", {}).get("cost_table")
         if not networks:
             raise protocol.ProtocolError("this lesson has no cost table", field="cost.lesson")
+        if message.current:
+            await self.send_current_cost(message.lesson)
+            return
         for index, layers in enumerate(networks):
             (row,) = await self.engine_call("cost", backprop_cost_table, [layers])
             reply = {"type": "cost", "lesson": message.lesson, "index": index}
             await self.send_json({**reply, "of": len(networks), "row": row})
+
+    async def send_current_cost(self: Session, lesson: str) -> None:
+        if self.run.kind != FEED_FORWARD:
+            raise protocol.ProtocolError(
+                "a recurrent network has no layers for the cost table", field="cost.current"
+            )
+        measure = functools.partial(network_cost_row, budget_seconds=COST_ROW_SECONDS)
+        row = await self.engine_call("cost", measure, self.run.config["network"])
+        reply = {"type": "cost", "lesson": lesson, "current": True, "run": self.run_id}
+        await self.send_json({**reply, "row": row})
 
     async def on_restore(self: Session, message: protocol.Restore) -> None:
         """The run goes on from an export's progress: same run (its id too), new counters."""

@@ -30,6 +30,10 @@ MESSAGE_COST = {
     "export": 5,  # up to a megabyte of JSON on the largest network
     "cost": 20,  # a numerical gradient of each network: up to a second of CPU in all
 }
+# A cost-table row for the person's own network times its numerical gradient for at most this
+# long (then scales the time per parameter up to all of them): the largest network's whole
+# gradient takes seconds, and the row is measured again at every change of the network.
+COST_ROW_SECONDS = 0.25
 # A phase step costs this many tokens per phase up front, and then one more for every
 # PHASE_BYTES_PER_TOKEN bytes the phase turned out to be: a phase is a layer's pass over the
 # whole batch, sent as f64, from 1 KB (2-4-1, batch 10) to 800 KB (8 x 32, batch 2,500).

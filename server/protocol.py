@@ -193,10 +193,12 @@ class Export(Message):
 
 class Cost(Message):
     """Asks for a lesson's cost table (engine/cost.py): the networks its `view.cost_table`
-    names, measured one by one, each row sent as soon as it is measured."""
+    names, measured one by one, each row sent as soon as it is measured; with `current`, one
+    row for the run's own network instead (the page asks again when the network changes)."""
 
     type: Literal["cost"]
     lesson: Annotated[str, Field(max_length=64)]
+    current: bool = False
 
 
 class Restore(Message):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
+from engine.run import Run, default_config
 from server import frames
 from tests.browser_helpers import STORE, open_page
 
@@ -434,6 +435,36 @@ def test_structural_controls_rebuild_the_network(page, live_server):
     assert page.console_errors == []
 
 
+def test_the_output_layers_buttons_switch_a_two_class_set_to_two_softmax_outputs(page, live_server):
+    open_page(page, live_server, "#data.dataset=gauss&network.layers=2,4,1&training.lr=0.1")
+    fewer = page.get_by_role("button", name="fewer outputs")
+    more = page.get_by_role("button", name="more outputs: 2")
+    expect(fewer).to_be_disabled()
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"{STORE}.frame.header.iteration > 20")
+    more.click()  # while playing: the run goes on with the hidden weights it has
+    page.wait_for_function(f"{STORE}.config.network.layers.join() === '2,4,2'")
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    expect(page.get_by_test_id("control-network.output")).to_have_value("softmax")
+    expect(page.get_by_test_id("control-network.loss")).to_have_value("ce")
+    expect(page.get_by_role("button", name="more outputs")).to_be_disabled()
+    # Two softmax outputs learn the two classes: the frames' accuracy climbs, the plane shows
+    # one surface per class.
+    page.wait_for_function(f"{STORE}.frame.header.train_accuracy >= 0.95", timeout=20_000)
+    assert page.evaluate(f"{STORE}.frame.arrays.get('surface/output').shape[0]") == 2
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="fewer outputs: 1").click()
+    page.wait_for_function(f"{STORE}.config.network.layers.join() === '2,4,1'")
+    expect(page.get_by_test_id("control-network.output")).to_have_value("sigmoid")
+    expect(page.get_by_test_id("control-network.loss")).to_have_value("bce")
+    # A regression set takes one width only: no buttons on its output.
+    page.get_by_test_id("control-data.dataset").select_option("plane")
+    page.wait_for_function(f"{STORE}.data.kind === 'regression'")
+    expect(page.get_by_role("button", name="more outputs")).to_have_count(0)
+    expect(page.get_by_test_id("error")).to_be_hidden()
+    assert page.console_errors == []
+
+
 def test_optimizer_race_overlays_four_loss_curves(page, live_server):
     open_page(page, live_server, "#data.dataset=circle&training.lr=0.05")
     set_speed(page, 4)
@@ -451,18 +482,70 @@ def test_optimizer_race_overlays_four_loss_curves(page, live_server):
     assert page.console_errors == []
 
 
-def test_follow_sample_moves_the_phase_view_and_a_bad_one_is_refused(page, live_server):
+GAUSS_40 = "#data.dataset=gauss&data.n_points=40&training.batch_size=5&network.layers=2,3,1"
+
+
+def gauss_40_run() -> Run:
+    """The run GAUSS_40 describes, as the server builds it: its batches are the page's."""
+    config = default_config()
+    config["data"].update(dataset="gauss", n_points=40)
+    config["training"]["batch_size"] = 5
+    config["network"]["layers"] = [2, 3, 1]
+    return Run(config)
+
+
+def test_step_mode_follows_the_chosen_sample_even_outside_the_batch(page, live_server):
+    engine = gauss_40_run()
+    batch = engine.next_batch()
+    outside = next(s for s in range(engine.n_train) if s not in batch)
+    open_page(page, live_server, GAUSS_40)
+    focus = page.get_by_test_id("focus-sample")
+    focus.fill(str(outside))
+    focus.press("Enter")
+    page.wait_for_function(f"{STORE}.focus === {outside}")
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(f"{STORE}.phaseCount === 1")
+    detail = page.get_by_test_id("phase-detail")
+    expect(detail).to_have_text(f"hidden 1 · sample {outside} · not in this batch")
+    expect(page.get_by_test_id("phase-sentence")).to_contain_text(
+        f"sample {outside}, not in this batch: its own pass with the batch's weights"
+    )
+    # The numbers drawn are the chosen sample's own, with the batch's weights.
+    shown = page.evaluate(f"Array.from({STORE}.trace.forward.get(0).A)")
+    own = engine.network.forward_trace(engine._X_train[outside][None, :]).A[0][0]
+    assert np.allclose(shown, own, rtol=1e-12)
+    # The inspector explains the same batch and sample, and says which is which.
+    click_on_network(page, "[columns[1].nodes[0].x, columns[1].nodes[0].y]")
+    inspector = page.get_by_test_id("inspector")
+    expect(inspector).to_contain_text("mean δ on the batch of 5 (iteration 1)")
+    expect(inspector).to_contain_text("mean δ over the whole training set (20 samples)")
+    whose = f"Forward and backward for sample {outside} (not in this batch)"
+    expect(inspector).to_contain_text(whose)
+    for _ in range(6):  # the rest of the iteration: the next one has another batch
+        page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function(f"{STORE}.phaseCount === 7")
+    engine.train(1)
+    inside = int(engine.next_batch()[2])
+    focus.fill(str(inside))
+    focus.press("Enter")
+    page.wait_for_function(f"{STORE}.focus === {inside}")
+    page.get_by_role("button", name="Step", exact=True).click()
+    expect(detail).to_have_text(f"hidden 1 · sample {inside}")
+    expect(page.get_by_test_id("phase-sentence")).not_to_contain_text("not in this batch")
+    expect(inspector).to_contain_text("on the batch of 5 (iteration 2)")
+    expect(inspector).not_to_contain_text("not in this batch")
+    assert page.console_errors == []
+
+
+def test_a_bad_follow_sample_is_refused_and_the_box_keeps_the_followed_one(page, live_server):
     open_page(page, live_server, "#data.dataset=gauss&data.n_points=40&training.batch_size=20")
     focus = page.get_by_test_id("focus-sample")
     focus.fill("3")
     focus.press("Enter")
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(f"{STORE}.phaseCount === 1")
-    # The followed sample is the chosen one when it is in this batch, else another of the batch.
-    followed = page.evaluate(f"{STORE}.trace.last.focus_sample")
-    in_batch = page.evaluate(f"{STORE}.trace.last.focus_in_batch")
-    assert (followed == 3) == in_batch
-    expect(page.get_by_test_id("phase-detail")).to_have_text(f"hidden 1 · sample {followed}")
+    assert page.evaluate(f"{STORE}.trace.last.focus_sample") == 3
+    expect(page.get_by_test_id("phase-detail")).to_contain_text("hidden 1 · sample 3")
     focus.fill("999")
     focus.press("Enter")
     expect(page.get_by_test_id("error")).to_contain_text("sample: must be an integer in [0, 19]")

@@ -171,7 +171,7 @@ def test_the_cost_lesson_fills_its_table_as_the_server_measures_each_network(pag
     open_page(page, live_server, "#lesson=backprop-cost")
     table = page.get_by_test_id("cost-table")
     expect(table).to_be_visible()
-    lines = table.locator("li")
+    lines = table.locator("li:not(.cost-yours)")
     expect(lines.last).to_contain_text("slower", timeout=20_000)
     pattern = re.compile(
         r"^([\d-]+): (\d+) weights\. Numerical: (\d+) forward passes, ([\d.]+) ms\. "
@@ -183,4 +183,30 @@ def test_the_cost_lesson_fills_its_table_as_the_server_measures_each_network(pag
         weights, passes = int(match[2]), int(match[3])
         assert passes == 2 * weights  # two forward passes per weight, against one and one
         assert float(match[4]) > float(match[5]) and int(match[6]) >= 1, text
+    assert page.console_errors == []
+
+
+def test_the_cost_tables_own_row_follows_the_network_as_it_grows(page, live_server):
+    open_page(page, live_server, "#lesson=backprop-cost")
+    yours = page.get_by_test_id("cost-yours")
+    own_row = re.compile(
+        r"^Your network ([\d-]+): (\d+) weights\. Numerical: (\d+) forward passes, ~?([\d.]+) "
+        r"ms(?: \(timed on \d+ of them\))?\. Backprop: 1 forward \+ 1 backward, ([\d.]+) ms\. "
+        r"(\d+)× slower\.$"
+    )
+
+    def shows(layers: str, weights: int) -> None:
+        expect(yours).to_contain_text(f"Your network {layers}: {weights} weights", timeout=20_000)
+        match = own_row.match(yours.inner_text())
+        assert match, yours.inner_text()
+        assert int(match[3]) == 2 * weights and float(match[4]) > 0 and float(match[5]) > 0
+
+    shows("2-4-1", 17)  # the lesson's network, measured without being asked
+    page.get_by_role("button", name="more neurons in hidden layer 1").click()
+    shows("2-5-1", 21)
+    page.get_by_test_id("add-layer").click()
+    shows("2-5-2-1", 30)
+    # The lesson's fixed rows stay as they were measured.
+    first = page.get_by_test_id("cost-table").locator("li").first
+    expect(first).to_contain_text("2-2-1: 9 weights")
     assert page.console_errors == []

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from engine.cost import backprop_cost_table, multiply_adds
+from engine.cost import backprop_cost_table, multiply_adds, network_cost_row
 
 GROWING = [[2, 2, 1], [2, 4, 4, 1], [2, 8, 8, 8, 1]]
 
@@ -37,3 +37,20 @@ def test_the_numerical_way_costs_more_the_bigger_the_network(table):
 
 def test_multiply_adds_of_a_forward_and_a_backward_pass():
     assert multiply_adds([2, 3, 1], n=5) == {"forward": 5 * (6 + 3), "backward": 5 * (6 + 3 + 3)}
+
+
+def test_a_large_network_is_timed_within_the_budget_and_says_it_is_an_estimate():
+    layers = [2, 32, 32, 32, 32, 1]  # 3,297 parameters: about a second of central differences
+    row = network_cost_row(layers, n=100, repeat_seconds=0.0, budget_seconds=0.05)
+    assert row["numeric_estimated"] is True
+    assert 0 < row["numeric_timed_parameters"] < row["parameters"] == 3297
+    assert row["numeric_forward_passes"] == 2 * 3297  # what the whole gradient needs, counted
+    assert row["relative_error"] < 1e-6  # the timed derivatives agree with backprop's
+    # Scaled up from the parameters timed (which ran for the budget): per parameter, times all.
+    per_parameter = row["numeric_seconds"] / row["parameters"]
+    assert per_parameter * row["numeric_timed_parameters"] >= 0.05 * (1 - 1e-9)
+
+
+def test_a_network_within_the_budget_is_timed_whole():
+    row = network_cost_row([2, 4, 1], n=20, repeat_seconds=0.0, budget_seconds=1.0)
+    assert row["numeric_estimated"] is False and row["numeric_timed_parameters"] == 17

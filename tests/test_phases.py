@@ -22,7 +22,11 @@ CONFIGS = [
 ]
 
 
-def run_phases(trainer: Trainer, focus: int = 0) -> list[dict]:
+# A sample the batch does not hold (x, y), followed with the batch's weights.
+OUTSIDE = (RNG.normal(size=2), np.array([0.0, 1.0]))
+
+
+def run_phases(trainer: Trainer, focus: int | tuple = 0) -> list[dict]:
     return list(trainer.phases(X, Y, focus=focus))
 
 
@@ -30,9 +34,11 @@ def run_phases(trainer: Trainer, focus: int = 0) -> list[dict]:
 def test_running_every_phase_equals_step_bit_for_bit(options: dict) -> None:
     stepped, phased = Network.from_spec(SPEC), Network.from_spec(SPEC)
     step_trainer, phase_trainer = Trainer(stepped, **options), Trainer(phased, **options)
-    for iteration in range(4):
+    for iteration in range(6):
         result = step_trainer.step(X, Y)
-        phases = run_phases(phase_trainer, focus=iteration % 6)
+        # Every other iteration follows a sample outside the batch: the update is the same.
+        focus = iteration % 6 if iteration % 2 else OUTSIDE
+        phases = run_phases(phase_trainer, focus=focus)
         assert phases[phased.n_layers]["loss"] == result.loss
         assert np.array_equal(stepped.params, phased.params)
         for a, b in zip(step_trainer._state, phase_trainer._state, strict=True):
@@ -94,6 +100,41 @@ def test_focus_terms_are_the_samples_own_and_average_to_the_batch_gradient() -> 
         assert np.allclose(own_sum[layer] / 6, batch[layer], rtol=1e-12, atol=1e-16)
 
 
+@pytest.mark.parametrize("dropout", [0.0, 0.5])
+def test_a_sample_outside_the_batch_carries_its_own_forward_and_backward_values(
+    dropout: float,
+) -> None:
+    net = Network.from_spec(SPEC)
+    before = net.copy()
+    phases = run_phases(Trainer(net, dropout=dropout, seed=3), focus=OUTSIDE)
+    x, y = OUTSIDE
+    trace = before.forward_trace(x[None, :])  # one sample, no dropout: it is not trained on
+    own = before.backward(trace, y[None, :])
+    for p in phases[:3]:
+        assert np.array_equal(p["focus"]["Z"], trace.Z[p["layer"]][0])
+        assert np.array_equal(p["focus"]["A"], trace.A[p["layer"]][0])
+    loss = before.loss_fn.per_sample(trace.Z[-1], trace.A[-1], y[None, :])[0]
+    assert phases[3]["focus"]["loss"] == loss
+    assert phases[3]["focus"]["loss"] == pytest.approx(before.loss(x[None, :], y[None, :]))
+    for p in phases[4:7]:
+        assert np.array_equal(p["focus"]["dZ"], own.dZ[p["layer"]][0])
+        assert np.array_equal(p["focus"]["dW"], own.dW[p["layer"]])
+        alone = before.gradients(x[None, :], y[None, :])[p["layer"]]["W"]
+        assert np.allclose(p["focus"]["dW"], alone, rtol=1e-13)
+
+
+def test_an_in_batch_focus_equals_the_sample_alone_without_dropout() -> None:
+    net = Network.from_spec(SPEC)
+    before = net.copy()
+    phases = run_phases(Trainer(net), focus=4)
+    trace = before.forward_trace(X[4:5])
+    own = before.backward(trace, Y[4:5])
+    for p in phases[:3]:
+        assert np.allclose(p["focus"]["A"], trace.A[p["layer"]][0], rtol=1e-13, atol=1e-16)
+    for p in phases[4:7]:
+        assert np.allclose(p["focus"]["dW"], own.dW[p["layer"]], rtol=1e-13, atol=1e-16)
+
+
 def test_update_phase_reports_the_change_and_the_new_parameters() -> None:
     net = Network.from_spec(SPEC)
     before = [W.copy() for W in net.weights]
@@ -120,7 +161,8 @@ def test_bad_focus_is_rejected_before_anything_changes() -> None:
     net = Network.from_spec(SPEC)
     trainer = Trainer(net, dropout=0.5)
     state = trainer.rng.bit_generator.state
-    for focus in (6, -1, 1.0, True):
+    bad_outside = [(np.zeros(3), np.zeros(2)), (np.zeros(2), np.zeros(1)), (np.zeros(2),)]
+    for focus in (6, -1, 1.0, True, *bad_outside):
         with pytest.raises(ValueError, match=r"^focus:"):
             trainer.phases(X, Y, focus=focus)
     with pytest.raises(ValueError, match=r"^Y:"):

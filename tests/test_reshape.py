@@ -105,3 +105,22 @@ def test_a_change_of_init_scale_or_seed_asks_for_new_weights():
     assert keeps_weights(old, {**old, "loss": "mse", "layers": [2, 5, 1]})
     for change in ({"init": "xavier"}, {"init_scale": 1.0}, {"seed": 4}):
         assert not keeps_weights(old, {**old, **change}), change
+
+
+def test_one_sigmoid_output_becomes_two_softmax_outputs_and_back_with_the_same_predictions():
+    old = trained_spec([2, 3, 4, 1], output="sigmoid", loss="bce")
+    X = np.random.default_rng(1).normal(size=(50, 2)) * 3
+    two = carried(old, layers=[2, 3, 4, 2], output="softmax", loss="ce")
+    assert two["weights"][:2] == old["weights"][:2] and two["biases"][:2] == old["biases"][:2]
+    W_out = np.array(two["weights"][2])
+    assert np.array_equal(W_out[:, 1:], old["weights"][2]) and not W_out[:, 0].any()
+    sigmoid, softmax = Network.from_spec(old), Network.from_spec(two)
+    assert np.allclose(softmax.forward(X)[:, 1], sigmoid.forward(X)[:, 0], rtol=1e-14, atol=1e-16)
+    assert softmax.loss(X, np.eye(2)[(X[:, 0] > 0).astype(int)]) == pytest.approx(
+        sigmoid.loss(X, (X[:, :1] > 0).astype(float)), rel=1e-13
+    )
+    # Back from two trained softmax outputs: one sigmoid on the difference of their logits.
+    trained_two = trained_spec([2, 3, 4, 2], output="softmax", loss="ce")
+    one = carried(trained_two, layers=[2, 3, 4, 1], output="sigmoid", loss="bce")
+    back, before = Network.from_spec(one), Network.from_spec(trained_two)
+    assert np.allclose(back.forward(X)[:, 0], before.forward(X)[:, 1], rtol=1e-13, atol=1e-16)

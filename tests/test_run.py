@@ -79,9 +79,17 @@ BAD_FIELDS = [
     ({"network": {"layers": [2, True, 1]}}, r"network.layers\[1\]: must be an integer"),
     ({"network": {"layers": [2, 2.0, 1]}}, r"network.layers\[1\]: must be an integer"),
     ({"network": {"layers": [3, 4, 1]}}, r"network.layers\[0\]: must equal the number of feat"),
-    ({"network": {"layers": [2, 4, 2]}}, r"network.layers\[2\]: must equal the number of outp"),
+    ({"network": {"layers": [2, 4, 3]}}, r"network.layers\[2\]: the two-class set circle takes 1"),
+    (
+        {"network": {"layers": [2, 4, 2]}},
+        "network.output: on the two-class set circle, 2 outputs go with softmax",
+    ),
+    (
+        {"network": {"layers": [2, 4, 2]}, "data": {"dataset": "three_gauss"}},
+        r"network.layers\[2\]: must equal the number of outputs of three_gauss \(3\), got 2",
+    ),
     ({"network": {"activation": "gelu"}}, "network.activation: must be one of"),
-    ({"network": {"output": "softmax"}}, "network.output: softmax needs at least 2 outputs"),
+    ({"network": {"output": "softmax"}}, "network.output: .* got softmax with 1"),
     ({"network": {"loss": "ce"}}, "network.loss: ce needs output softmax"),
     ({"network": {"init": "orthogonal"}}, "network.init: must be one of"),
     ({"network": {"init_scale": NAN}}, "network.init_scale: must be a finite number"),
@@ -372,19 +380,60 @@ def test_train_completes_a_phase_stepped_iteration_first() -> None:
     assert stepped.iteration == 2
 
 
-def test_focus_sample_is_followed_when_it_is_in_the_batch() -> None:
-    run = Run(config(training={"batch_size": 100}))
+def stepped_iteration(run: Run) -> list[dict]:
+    phases = [run.next_phase()]
+    while phases[-1]["phase"] != "update":
+        phases.append(run.next_phase())
+    return phases
+
+
+def assert_own_values(phases: list[dict], net: Network, x: np.ndarray, y: np.ndarray) -> None:
+    """The phases' focus values are the sample's own forward and backward pass as a batch of
+    one, with the weights the batch saw (`net`, a copy taken before the update)."""
+    trace = net.forward_trace(x[None, :])
+    own = net.backward(trace, y[None, :])
+    loss = net.loss_fn.per_sample(trace.Z[-1], trace.A[-1], y[None, :])[0]
+    for phase in phases:
+        focus, layer = phase.get("focus"), phase.get("layer")
+        if phase["phase"] == "forward":
+            assert np.allclose(focus["Z"], trace.Z[layer][0], rtol=1e-12, atol=1e-15)
+            assert np.allclose(focus["A"], trace.A[layer][0], rtol=1e-12, atol=1e-15)
+        elif phase["phase"] == "loss":
+            assert focus["loss"] == pytest.approx(loss, rel=1e-12)
+        elif phase["phase"] == "backward":
+            assert np.allclose(focus["dZ"], own.dZ[layer][0], rtol=1e-12, atol=1e-15)
+            assert np.allclose(focus["dW"], own.dW[layer], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("options", [{}, {"dropout": 0.3, "optimizer": "adam"}])
+def test_the_chosen_sample_is_followed_whether_or_not_it_is_in_the_batch(options: dict) -> None:
+    run, twin = Run(config(training=options)), Run(config(training=options))
+    for in_batch in (False, True, False):
+        batch = run.next_batch()
+        outside = next(s for s in range(run.n_train) if s not in batch)
+        sample = int(batch[3]) if in_batch else outside
+        run.set_focus(sample)
+        before = run.network.copy()
+        phases = stepped_iteration(run)
+        twin.train(1)
+        assert np.array_equal(run.network.params, twin.network.params)  # the batch's update
+        assert all(p["focus_sample"] == sample for p in phases)
+        assert all(p["focus_in_batch"] is in_batch for p in phases)
+        x, y = run._X_train[sample], run.data.train_targets[sample]
+        # In the batch, with dropout, a sample carries its mask row; outside it, none is drawn.
+        if not options.get("dropout") or not in_batch:
+            assert_own_values(phases, before, x, y)
+    assert run.trainer.rng.random() == twin.trainer.rng.random()  # same dropout draws used
+
+
+def test_an_in_batch_sample_follows_its_row_of_the_batch() -> None:
+    run = Run(config(training={"batch_size": 100, "dropout": 0.5}))
     run.set_focus(42)
     phase = run.next_phase()
     assert phase["focus_sample"] == 42 and phase["focus_in_batch"]
     position = int(np.flatnonzero(run._order == 42)[0])
     assert np.array_equal(phase["focus"]["Z"], phase["Z"][position])
-    small = Run({})
-    small.set_focus(5)
-    phase = small.next_phase()
-    batch = small._order[:10]
-    assert phase["focus_in_batch"] == (5 in batch)
-    assert phase["focus_sample"] == (5 if 5 in batch else batch[0])
+    assert np.array_equal(phase["focus"]["A"], phase["A"][position])  # its dropout mask too
     assert phase["iteration"] == 1
 
 
@@ -575,21 +624,66 @@ def test_surfaces_of_a_run() -> None:
     assert result["inputs"][2, 0, 0] == 36.0  # x1² at the top-left corner (-6, 6)
 
 
-def test_inspect_explains_on_the_training_set_with_a_gradient_check() -> None:
+def test_inspect_explains_the_next_batch_with_a_gradient_check() -> None:
     run = Run(config(training={"l2": 0.01}))
     run.train(10)
     run.set_focus(3)
-    grads = run.network.gradients(run._X_train, run.data.train_targets)
+    batch = run.next_batch()
+    X, Y = run._X_train[batch], run.data.train_targets[batch]
+    grads = run.network.gradients(X, Y)
+    whole = run.network.gradients(run._X_train, run.data.train_targets)
     weight = run.inspect({"kind": "weight", "layer": 1, "i": 2, "j": 1})
     assert json.loads(json.dumps(weight)) == weight
     assert weight["gradient"] == grads[1]["W"][2, 1] and weight["focus_sample"] == 3
+    assert weight["batch"]["n"] == 10 and weight["data"] == "batch"
+    assert weight["batch_iteration"] == 11 and weight["focus_in_batch"] == (3 in batch)
+    assert weight["training_set"] == {"n": 100, "gradient": whole[1]["W"][2, 1]}
     assert weight["gradcheck"]["relative_error"] < 1e-6
+    assert weight["gradcheck"]["analytic"] == pytest.approx(grads[1]["W"][2, 1], rel=1e-12)
     assert weight["penalty"]["l2"] == 0.01
     bias = run.inspect({"kind": "bias", "layer": 0, "j": 3})
     assert bias["gradient"] == grads[0]["b"][3] and bias["gradcheck"]["relative_error"] < 1e-6
     neuron = run.inspect({"kind": "neuron", "layer": 2, "j": 0})
     assert neuron["gradcheck"]["analytic"] == pytest.approx(grads[2]["b"][0], rel=1e-12)
+    assert neuron["training_set"]["mean_delta"] == pytest.approx(whole[2]["b"][0], rel=1e-12)
     assert neuron["gradcheck"]["relative_error"] < 1e-6
+
+
+def test_the_inspected_batch_is_the_one_the_next_iteration_and_its_phases_use() -> None:
+    # 100 samples in batches of 30: every fourth iteration ends a pass, so asking ahead draws
+    # the next pass's order early; the run must go on exactly as one nobody inspected.
+    options = {"batch_size": 30, "dropout": 0.2}
+    run, twin = Run(config(training=options)), Run(config(training=options))
+    target = {"kind": "weight", "layer": 0, "i": 0, "j": 1}
+    for iteration in range(9):
+        inspected = run.inspect(target)
+        batch = run.next_batch()
+        X, Y = run._X_train[batch], run.data.train_targets[batch]
+        assert inspected["gradient"] == run.network.gradients(X, Y)[0]["W"][0, 1]
+        if iteration % 2:
+            phases = stepped_iteration(run)
+            assert phases[0]["batch_size"] == len(batch)
+        else:
+            run.next_phase()  # mid-iteration, the inspected batch is the one being stepped
+            assert run.inspect(target)["gradient"] == inspected["gradient"]
+            run.train(1)
+        twin.train(1)
+        assert np.array_equal(run.network.params, twin.network.params)
+        assert (run.iteration, run.epoch) == (twin.iteration, twin.epoch)
+
+
+def test_inspecting_a_sample_outside_the_batch_explains_its_own_numbers() -> None:
+    run = Run(config(network={"layers": [2, 3, 2, 1]}))
+    batch = run.next_batch()
+    sample = next(s for s in range(run.n_train) if s not in batch)
+    run.set_focus(sample)
+    x = run._X_train[sample]
+    trace = run.network.forward_trace(x[None, :])
+    neuron = run.inspect({"kind": "neuron", "layer": 1, "j": 0})
+    assert neuron["focus_sample"] == sample and neuron["focus_in_batch"] is False
+    assert neuron["z"] == trace.Z[1][0, 0] and neuron["a"] == trace.A[1][0, 0]
+    weight = run.inspect({"kind": "weight", "layer": 1, "i": 2, "j": 0})
+    assert weight["focus"]["a_i"] == trace.A[0][0, 2]
 
 
 @pytest.mark.parametrize(
@@ -729,3 +823,23 @@ def test_a_saturated_tanh_layer_is_reported() -> None:
     saturated = run.metrics()["layers"][0]["saturated_fraction"]
     assert saturated > 0.9
     assert run.metrics()["layers"][2]["saturated_fraction"] is not None  # sigmoid output
+
+
+def test_a_two_class_set_trains_with_two_softmax_outputs_on_the_same_points() -> None:
+    sigmoid = Run(config(network={"layers": [2, 6, 1]}, training={"lr": 0.1}))
+    softmax = Run(
+        config(
+            network={"layers": [2, 6, 2], "output": "softmax", "loss": "ce"}, training={"lr": 0.1}
+        )
+    )
+    targets = softmax.data.train_targets
+    assert targets.shape == (100, 2)
+    assert np.array_equal(targets[:, 1], sigmoid.data.train_targets[:, 0])
+    assert np.array_equal(targets.sum(axis=1), np.ones(100))
+    assert softmax.data.train_rows() == sigmoid.data.train_rows()  # the page's points: the same
+    start = softmax.metrics()["train_loss"]
+    softmax.train(400)
+    end = softmax.metrics()
+    assert end["train_loss"] < 0.5 * start and end["train_accuracy"] >= 0.95
+    softmax.set_points([[1, 1, 1], [-1, -1, 0], [2, 2, 1], [-2, -2, 0]])  # class indices
+    assert softmax.data.train_targets.shape[1] == 2

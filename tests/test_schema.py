@@ -9,7 +9,7 @@ import pytest
 
 from engine import schema
 from engine.activations import HIDDEN_ACTIVATIONS
-from engine.changes import allowed_choices, apply_change
+from engine.changes import OUTPUT_WIDTHS, allowed_choices, apply_change
 from engine.checks import FieldError
 from engine.config import validate_config
 from engine.datasets import DATASETS
@@ -85,6 +85,23 @@ def test_a_change_brings_the_fields_that_depend_on_it():
     assert few["training"]["batch_size"] == 2
 
 
+def test_a_two_class_set_takes_one_sigmoid_or_two_softmax_outputs_either_way_round():
+    config = validate_config({}, Limits())  # circle: one sigmoid output, bce
+    softmax = apply_change(config, "network.output", "softmax", Limits())
+    assert softmax["network"]["layers"][-1] == 2 and softmax["network"]["loss"] == "ce"
+    back = apply_change(softmax, "network.output", "sigmoid", Limits())
+    assert back["network"] == config["network"]
+    # The output layer's +/−: the width brings its head, and back.
+    wider = apply_change(config, "network.layers", [2, 4, 2, 2], Limits())
+    assert (wider["network"]["output"], wider["network"]["loss"]) == ("softmax", "ce")
+    narrower = apply_change(wider, "network.layers", [2, 4, 2, 1], Limits())
+    assert (narrower["network"]["output"], narrower["network"]["loss"]) == ("sigmoid", "bce")
+    hidden = apply_change(wider, "network.layers", [2, 5, 2, 2], Limits())
+    assert hidden["network"]["output"] == "softmax"  # a hidden layer's width leaves the head
+    with pytest.raises(FieldError, match=r"^network\.layers\[3\]: the two-class set circle"):
+        apply_change(config, "network.layers", [2, 4, 2, 3], Limits())
+
+
 def test_a_change_that_cannot_be_made_names_the_field():
     config = validate_config({}, Limits())
     with pytest.raises(FieldError, match=r"^network\.loss: ce needs output softmax"):
@@ -97,7 +114,17 @@ def test_a_change_that_cannot_be_made_names_the_field():
 
 def test_allowed_choices_are_what_a_change_would_be_accepted_with():
     config = validate_config({}, Limits())
-    for path, values in allowed_choices(config, Limits()).items():
+    allowed = allowed_choices(config, Limits())
+    assert allowed.pop(OUTPUT_WIDTHS) == [1, 2]  # a two-class set: a sigmoid, or two softmax
+    for width in range(1, 5):
+        layers = [*config["network"]["layers"][:-1], width]
+        try:
+            apply_change(config, "network.layers", layers, Limits())
+            accepted = True
+        except ValueError:
+            accepted = False
+        assert accepted == (width in (1, 2)), width
+    for path, values in allowed.items():
         for value in schema.field(path).values:
             try:
                 apply_change(config, path, value, Limits())
@@ -107,6 +134,7 @@ def test_allowed_choices_are_what_a_change_would_be_accepted_with():
             assert accepted == (value in values), (path, value)
     regression = apply_change(config, "data.dataset", "plane", Limits())
     assert allowed_choices(regression, Limits())["network.loss"] == ["mse"]
+    assert allowed_choices(regression, Limits())[OUTPUT_WIDTHS] == [1]
 
 
 def test_the_page_restates_no_choice_default_or_range():

@@ -327,16 +327,26 @@ def test_focus_moves_the_phase_view_to_that_sample():
         assert header["focus_sample"] == 42 and header["focus_in_batch"] is True
 
 
-def test_a_focus_outside_the_batch_is_said_and_the_batchs_first_sample_followed():
+def test_a_focus_outside_the_batch_is_followed_and_said_and_inspected_on_the_batch():
     with connect() as (socket, session, _):
         # The same configuration draws the same batches (a run is deterministic).
-        batch = Run(session.run.config)._batch()
+        engine = Run(session.run.config)
+        batch = engine.next_batch()
         outside = next(sample for sample in range(100) if sample not in batch)
         socket.send_json({"type": "focus", "sample": outside})
         next_frame(socket)
         socket.send_json({"type": "step", "unit": "phase"})
-        header, _ = next_frame(socket)
-        assert header["focus_in_batch"] is False and header["focus_sample"] == int(batch[0])
+        header, arrays = next_frame(socket)
+        assert header["focus_in_batch"] is False and header["focus_sample"] == outside
+        own = engine.network.forward_trace(engine._X_train[outside][None, :])
+        assert np.array_equal(arrays["focus/A"], own.A[0][0])
+        socket.send_json({"type": "inspect", "kind": "bias", "layer": 0, "j": 1})
+        reply = next_text(socket)
+        assert reply["focus_sample"] == outside and reply["focus_in_batch"] is False
+        assert reply["data"] == "batch" and reply["batch"]["n"] == 10
+        assert reply["batch_iteration"] == 1 and reply["training_set"]["n"] == 100
+        X, Y = engine._X_train[batch], engine.data.train_targets[batch]
+        assert reply["gradient"] == engine.network.gradients(X, Y)[0]["b"][1]
 
 
 def test_edit_sets_one_weight_and_resends_state():
@@ -902,6 +912,29 @@ def test_a_structural_change_keeps_the_weights_that_still_fit():
         assert not np.array_equal(session.run.network.weights[0][:, :4], trained[0])
 
 
+def test_two_softmax_outputs_on_a_two_class_set_keep_the_hidden_weights_and_predictions():
+    with connect() as (socket, session, greeting):
+        allowed = greeting["hello"]["state"]["allowed"]
+        assert allowed["network.layers[-1]"] == [1, 2] and "softmax" in allowed["network.output"]
+        socket.send_json({"type": "step", "unit": "iteration", "count": 20})
+        next_frame(socket)
+        before = session.run.network.copy()
+        X = session.run._X_train
+        socket.send_json({"type": "change", "path": "network.layers", "value": [2, 4, 2, 2]})
+        state = next_text(socket)
+        network = state["config"]["network"]
+        assert (network["layers"][-1], network["output"], network["loss"]) == (2, "softmax", "ce")
+        hidden = session.run.network.weights[:2]
+        for old, new in zip(before.weights[:2], hidden, strict=True):
+            np.testing.assert_array_equal(old, new)
+        predicted = session.run.network.forward(X)[:, 1]
+        np.testing.assert_allclose(predicted, before.forward(X)[:, 0], rtol=1e-13)
+        assert session.run.data.train_targets.shape == (100, 2)
+        socket.send_json({"type": "step", "unit": "iteration", "count": 5})
+        wait_until(lambda: session.run.iteration == 5)
+        assert session.run.metrics()["train_loss"] < 1.0
+
+
 def test_a_lessons_cost_table_arrives_row_by_row_as_the_networks_grow():
     with connect() as (socket, _session, _greeting):
         socket.send_json({"type": "cost", "lesson": "backprop-cost"})
@@ -917,3 +950,28 @@ def test_a_lessons_cost_table_arrives_row_by_row_as_the_networks_grow():
         socket.send_json({"type": "cost", "lesson": "forward-pass"})
         reply = next_text(socket)
         assert reply["type"] == "error" and reply["field"] == "cost.lesson"
+
+
+def test_the_cost_tables_row_for_the_persons_own_network_follows_its_changes():
+    with connect() as (socket, _session, _greeting):
+        for layers in ([2, 4, 2, 1], [2, 4, 3, 1], [2, 4, 3, 3, 1]):
+            if layers != [2, 4, 2, 1]:
+                socket.send_json({"type": "change", "path": "network.layers", "value": layers})
+                assert next_text(socket)["type"] == "state"
+            socket.send_json({"type": "cost", "lesson": "backprop-cost", "current": True})
+            reply = next_text(socket)
+            assert reply["type"] == "cost" and reply["current"] is True, reply
+            row = reply["row"]
+            parameters = sum((a + 1) * b for a, b in pairwise(layers))
+            assert row["layers"] == layers and row["parameters"] == parameters
+            assert row["numeric_forward_passes"] == 2 * parameters
+            assert row["numeric_timed_parameters"] == parameters  # small: timed whole
+            assert row["relative_error"] < 1e-6
+        socket.send_json({"type": "change", "path": "network.kind", "value": "recurrent"})
+        while next_text(socket)["type"] != "state":
+            pass
+        socket.send_json({"type": "cost", "lesson": "backprop-cost", "current": True})
+        reply = next_text(socket)
+        while reply["type"] != "error":
+            reply = next_text(socket)
+        assert reply["field"] == "cost.current"

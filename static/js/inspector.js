@@ -135,19 +135,36 @@ function formula(text, className = "inspect-formula") {
 }
 
 function parameterParts(reply) {
+  const symbol = reply.kind === "bias" ? "b" : "w";
   return [
-    // The engine says over how many samples its gradient is a mean: say that, not "batch".
-    row(
-      `∂L/∂${reply.kind === "bias" ? "b" : "w"}, mean over ${samples(reply.batch?.n)}`,
-      reply.gradient,
-      "inspect-gradient",
-    ),
-    element("h3", null, `Chain rule for sample ${reply.focus_sample ?? 0}`),
+    // The engine's gradient is over the batch the next iteration uses (the stepped one, mid-step).
+    row(`∂L/∂${symbol} on ${batchName(reply)}`, reply.gradient, "inspect-gradient"),
+    trainingSetRow(`∂L/∂${symbol}`, reply.training_set, "gradient"),
+    element("h3", null, `Chain rule for ${sampleName(reply)}`),
     formula(reply.formula),
     formula(reply.delta_formula),
-    element("h3", null, `Over ${samples(reply.batch?.n)}`),
+    element("h3", null, `Over ${batchName(reply)}`),
     formula(reply.batch_formula),
   ];
+}
+
+/** "the batch of 10 (iteration 38)": the iteration that uses it, as the readout counts. */
+function batchName(reply) {
+  const n = reply.batch?.n ?? reply.n;
+  const size = Number.isInteger(n) ? `the batch of ${n}` : "the batch";
+  return Number.isInteger(reply.batch_iteration) ? `${size} (iteration ${reply.batch_iteration})` : size;
+}
+
+/** "sample 64 (not in this batch)": the followed sample is explained even outside the batch. */
+function sampleName(reply) {
+  const outside = reply.focus_in_batch === false ? " (not in this batch)" : "";
+  return `sample ${reply.focus_sample ?? 0}${outside}`;
+}
+
+/** The same figure over the whole training set, labelled as such, for comparison. */
+function trainingSetRow(name, whole, key) {
+  if (!whole || !Number.isFinite(whole[key])) return element("span");
+  return row(`${name} over the whole training set (${samples(whole.n)})`, whole[key], "inspect-training-set");
 }
 
 function samples(n) {
@@ -158,8 +175,9 @@ function neuronParts(reply) {
   return [
     row("z (weighted sum)", reply.z),
     row(`a = ${reply.activation ?? "f"}(z)`, reply.a),
-    row("mean δ over the batch", reply.batch_mean_delta, "inspect-gradient"),
-    element("h3", null, `Forward and backward for sample ${reply.focus_sample ?? 0}`),
+    row(`mean δ on ${batchName(reply)}`, reply.batch_mean_delta, "inspect-gradient"),
+    trainingSetRow("mean δ", reply.training_set, "mean_delta"),
+    element("h3", null, `Forward and backward for ${sampleName(reply)}`),
     formula(reply.formula),
     formula(reply.delta_formula),
   ];

@@ -31,31 +31,91 @@ function renderDetail(detail, lesson) {
 }
 
 /** A list, a line per network, for the measured costs (engine/cost.py): a list wraps in the
- * narrow side panel where a table's columns would be cut. */
+ * narrow side panel where a table's columns would be cut. The last line is the run's own
+ * network, measured again whenever it changes. */
 function costTable(networks) {
   const box = element("div", { className: "cost-table", testId: "cost-table" });
   box.append(element("p", { className: "cost-caption", text: "One gradient, two ways, measured now:" }));
   const list = element("ul");
   for (const layers of networks) list.append(element("li", { text: `${layers.join("-")}: measuring…` }));
+  list.append(element("li", { className: "cost-yours", text: "Your network: measuring…", testId: "cost-yours" }));
   box.append(list);
   return box;
 }
 
+/** Two significant digits below 10 ms (a small network's backward pass takes 0.02 ms). */
 function milliseconds(seconds) {
   const ms = seconds * 1000;
-  return ms < 10 ? ms.toFixed(1) : String(Math.round(ms));
+  return ms < 10 ? String(Number(ms.toPrecision(2))) : String(Math.round(ms));
+}
+
+/** A measured row in words; an estimated numerical time says on how many parameters it was timed. */
+function costText(name, row) {
+  const backprop = `${row.backprop_forward_passes} forward + ${row.backprop_backward_passes} backward`;
+  const numeric = row.numeric_estimated
+    ? `~${milliseconds(row.numeric_seconds)} ms (timed on ${row.numeric_timed_parameters} of them)`
+    : `${milliseconds(row.numeric_seconds)} ms`;
+  return (
+    `${name}: ${row.parameters} weights. Numerical: ${row.numeric_forward_passes} forward passes, ` +
+    `${numeric}. Backprop: ${backprop}, ${milliseconds(row.backprop_seconds)} ms. ` +
+    `${Math.round(row.seconds_ratio)}× slower.`
+  );
 }
 
 /** One measured row of the open lesson's cost table (a `cost` message from the server). */
-function fillCostRow(detail, { index, row }) {
+function fillCostRow(detail, message) {
+  const { index, row, current } = message;
+  if (current) {
+    const yours = detail.querySelector(".cost-table .cost-yours");
+    if (yours) yours.textContent = costText(`Your network ${row.layers.join("-")}`, row);
+    return;
+  }
   const item = detail.querySelectorAll(".cost-table li")[index];
   if (!item) return;
-  const name = item.textContent.split(":")[0];
-  const backprop = `${row.backprop_forward_passes} forward + ${row.backprop_backward_passes} backward`;
-  item.textContent =
-    `${name}: ${row.parameters} weights. Numerical: ${row.numeric_forward_passes} forward passes, ` +
-    `${milliseconds(row.numeric_seconds)} ms. Backprop: ${backprop}, ` +
-    `${milliseconds(row.backprop_seconds)} ms. ${Math.round(row.seconds_ratio)}× slower.`;
+  item.textContent = costText(item.textContent.split(":")[0], row);
+}
+
+const ASK_AGAIN_MS = 10_000;
+
+/** The run's own network row: asked for when the lesson opens and whenever the network's shape
+ * changes, one request at a time (a burst of +/− clicks is measured once, for the last shape). */
+class YourNetworkCost {
+  constructor(request) {
+    this.request = request; // (lessonId) => boolean: sent
+    this.lesson = null; // the open lesson with a cost table
+    this.latest = null; // the shape on the page now, "2-4-1"
+    this.asked = null; // the shape being measured
+    this.measured = null; // the shape the row shows
+  }
+
+  /** `lesson`: the open lesson if it has a cost table, else null; `layers`: the run's shape. */
+  update(lesson, layers) {
+    this.lesson = lesson;
+    this.latest = layers ? layers.join("-") : null;
+    this.askIfNeeded();
+  }
+
+  askIfNeeded() {
+    if (!this.lesson || !this.latest || this.latest === this.measured) return;
+    // One in flight; a reply lost with a dropped socket frees the next change after a while.
+    if (this.asked !== null && performance.now() - this.askedAt < ASK_AGAIN_MS) return;
+    if (!this.request(this.lesson.id)) return;
+    this.asked = this.latest;
+    this.askedAt = performance.now();
+  }
+
+  /** The row came back: measure again if the shape moved on meanwhile. */
+  received(row) {
+    this.asked = null;
+    this.measured = row.layers.join("-");
+    this.askIfNeeded();
+  }
+
+  /** Another lesson (measure afresh), or a refused request (ask at the next change). */
+  reset({ forget = true } = {}) {
+    this.asked = null;
+    if (forget) this.measured = null;
+  }
 }
 
 /** One clickable entry of the list: a button with the title and the short summary. */
@@ -79,18 +139,28 @@ function lessonButton(lesson, index, onPick) {
  * Returns {select(id, {load})} so the page can open a lesson named in the URL: with
  * load: false it only shows the lesson's text, keeping a run the link itself describes.
  */
-export function mountLessons(container, { lessons = [], loadLesson = () => {}, requestCost = () => {} } = {}) {
+export function mountLessons(
+  container,
+  { lessons = [], loadLesson = () => {}, requestCost = () => {}, requestOwnCost = () => false } = {},
+) {
   const list = element("ol", { className: "lesson-list", testId: "lesson-list" });
   const detail = element("section", { className: "lesson-detail", testId: "lesson-detail" });
   detail.hidden = true;
   detail.setAttribute("aria-live", "polite");
   const buttons = new Map();
+  const own = new YourNetworkCost(requestOwnCost);
+  let open = null; // the lesson shown
+  let layers = null; // the run's network, as the last state said
 
   const pick = (lesson, button, { load = true } = {}) => {
     for (const other of buttons.values()) other.setAttribute("aria-pressed", "false");
     button.setAttribute("aria-pressed", "true");
+    open = lesson;
     renderDetail(detail, lesson);
+    own.reset();
     if (lesson.view?.cost_table) requestCost(lesson.id);
+    // A lesson that loads its own run is measured when that run's state comes.
+    own.update(!load && lesson.view?.cost_table ? lesson : null, layers);
     if (load) loadLesson(lesson);
   };
 
@@ -116,7 +186,18 @@ export function mountLessons(container, { lessons = [], loadLesson = () => {}, r
     },
     /** A measured row of a cost table, shown if its lesson is the one open. */
     showCostRow(message) {
+      if (message.current) own.received(message.row);
       if (buttons.get(message.lesson)?.getAttribute("aria-pressed") === "true") fillCostRow(detail, message);
+    },
+    /** The run's network (each `state`; null for a network without layers): the open cost
+     * table's own row follows it without being asked. */
+    showNetwork(networkLayers) {
+      layers = networkLayers;
+      own.update(open?.view?.cost_table ? open : null, layers);
+    },
+    /** A refused request (its error names `cost.…`): ask again at the next change. */
+    costRefused() {
+      own.reset({ forget: false });
     },
   };
 }

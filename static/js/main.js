@@ -100,8 +100,10 @@ function settled() {
 
 /** The +/− and freeze controls over the network, at the layout's columns, and the layer count. */
 function showLayerControls(layout) {
-  buildLayerControls($("layer-controls"), layout, store.config, {
+  const outputWidths = store.allowed?.["network.layers[-1]"]; // the engine's: a two-class set 1 or 2
+  buildLayerControls($("layer-controls"), layout, store.config, outputWidths, {
     resize: (column, delta) => app.sync.resizeLayer(column, delta),
+    output: (width) => app.sync.setOutputWidth(width),
     freeze: (layer, frozen) => app.sync.toggleFrozen(layer, frozen),
   });
   const hidden = store.config.network.layers.length - 2;
@@ -123,6 +125,8 @@ function buildPanels(hello) {
     lessons: hello.lessons ?? [],
     loadLesson,
     requestCost: (lesson) => app.socket.send({ type: "cost", lesson }),
+    // A follower's network is the teacher's: it cannot ask the server about it.
+    requestOwnCost: (lesson) => app.room?.role !== "follower" && app.socket.send({ type: "cost", lesson, current: true }),
   });
 }
 

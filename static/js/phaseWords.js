@@ -9,26 +9,28 @@ export function fedColumn(layer, weightLayers) {
   return layer === weightLayers - 1 ? "output" : `hidden ${layer + 1}`;
 }
 
-/** The readout beside the phase name: "hidden 1 · sample 3", "ΔW on the batch of 10". */
+/** The readout beside the phase name: "hidden 1 · sample 3", "output · sample 64 · not in
+ * this batch", "ΔW on the batch of 10". */
 export function phaseDetail(phase, config) {
   const weightLayers = (config?.network.layers.length ?? 2) - 1;
   if (phase.phase === "update") return `ΔW on the batch of ${batchSize(phase, config)}`;
-  const sample = `sample ${phase.focus_sample ?? 0}`;
+  const outside = phase.focus_in_batch === false ? " · not in this batch" : "";
+  const sample = `sample ${phase.focus_sample ?? 0}${outside}`;
   return Number.isInteger(phase.layer) ? `${fedColumn(phase.layer, weightLayers)} · ${sample}` : sample;
 }
 
 /** One sentence: what this phase computes, with the run's own activation, loss and optimizer. */
-export function phaseSentence(phase, config, chosenSample, schema) {
+export function phaseSentence(phase, config, schema) {
   const network = config?.network ?? {};
   const label = (path, value) => (value === undefined ? "f" : choiceLabel(schema, path, value));
   const weightLayers = (network.layers?.length ?? 2) - 1;
   const column = Number.isInteger(phase.layer) ? fedColumn(phase.layer, weightLayers) : "";
   const isOutput = column === "output";
-  const sample = phase.focus_sample ?? chosenSample;
-  // The chosen sample is followed when it is in the batch; otherwise the engine follows another.
+  // The chosen sample is always the one shown; outside the batch it is not trained on.
   const whose =
-    phase.phase !== "update" && Number.isInteger(chosenSample) && sample !== chosenSample
-      ? ` Numbers shown: sample ${sample} (sample ${chosenSample} is not in this batch).`
+    phase.phase !== "update" && phase.focus_in_batch === false
+      ? ` Numbers shown: sample ${phase.focus_sample}, not in this batch: its own pass with ` +
+        "the batch's weights; it adds nothing to this update."
       : "";
   const f = label("network.activation", network.activation);
   const out = label("network.output", network.output);

@@ -27,7 +27,7 @@ export function receivePhase(app, { header, arrays }) {
   store.phaseCount += 1;
   setText("phase-label", phase.phase);
   setText("phase-detail", phaseDetail(phase, store.config));
-  showSentence(phaseSentence(phase, store.config, store.focus, store.hello?.schema));
+  showSentence(phaseSentence(phase, store.config, store.hello?.schema));
   if (phase.iteration !== undefined) setText("iteration", phase.iteration);
   loop.invalidate("surface", "network");
 }

@@ -34,6 +34,7 @@ export class Selection {
 
   ask(iteration) {
     this.inspectedAt = iteration;
+    this.focusAt = this.store.focus; // the reply explains this sample: another one asks again
     this.askedAt = performance.now();
     this.socket.send({ type: "inspect", ...this.store.selection });
   }
@@ -57,10 +58,12 @@ export class Selection {
       if (this.history.length > HISTORY_LENGTH) this.history.shift();
       if (this.canvas) inspector.drawHistory(this.canvas, this.history);
     }
-    // Every message makes the server send a frame, so only a changed iteration asks again
-    // (else inspect → frame → inspect would never stop); while playing, once a second at most.
+    // Every message makes the server send a frame, so only a changed iteration or followed
+    // sample asks again (else inspect → frame → inspect would never stop); while playing, once
+    // a second at most.
     const recently = performance.now() - this.askedAt < PLAYING_REFRESH_MS;
-    if (header.iteration === this.inspectedAt || (store.playing && recently)) return;
+    const same = header.iteration === this.inspectedAt && store.focus === this.focusAt;
+    if (same || (store.playing && recently)) return;
     this.ask(header.iteration);
   }
 

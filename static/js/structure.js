@@ -22,11 +22,22 @@ export function withLayerResized(layers, column, delta, { maxNeurons }) {
   return next;
 }
 
+/** The allowed output width next to the current one in direction `delta` (±1), or null. The
+ * engine lists the widths the data set takes (state.allowed; a two-class set: 1 or 2). */
+export function nextOutputWidth(layers, widths, delta) {
+  const current = layers[layers.length - 1];
+  const candidates = (widths ?? []).filter((width) => Math.sign(width - current) === delta);
+  if (!candidates.length) return null;
+  return delta > 0 ? Math.min(...candidates) : Math.max(...candidates);
+}
+
 /**
- * +/− per hidden layer and a freeze box per weight layer, placed over the network canvas at the
- * layout's column positions. `on.resize(column, delta)`, `on.freeze(layer, frozen)`.
+ * +/− per hidden layer (and on the output when the data set takes more than one width), and a
+ * freeze box per weight layer, placed over the network canvas at the layout's column positions.
+ * `outputWidths`: the engine's allowed widths. `on.resize(column, delta)`, `on.output(width)`,
+ * `on.freeze(layer, frozen)`.
  */
-export function buildLayerControls(box, layout, config, on) {
+export function buildLayerControls(box, layout, config, outputWidths, on) {
   const layers = config.network.layers;
   const frozen = new Set(config.training.frozen ?? []);
   const groups = layout.columns.map((column, c) => {
@@ -37,6 +48,8 @@ export function buildLayerControls(box, layout, config, on) {
       group.append(smallButton("−", `fewer neurons in hidden layer ${c}`, () => on.resize(c, -1)));
       group.append(smallButton("+", `more neurons in hidden layer ${c}`, () => on.resize(c, 1)));
     }
+    const isOutput = c === layers.length - 1;
+    if (isOutput && (outputWidths?.length ?? 0) > 1) group.append(...outputButtons(layers, outputWidths, on));
     // Narrow columns (deep networks) get the snowflake alone; the title still says "freeze".
     const roomy = layout.columns.length < 2 || layout.columns[1].x - layout.columns[0].x > 110;
     const name = c === layers.length - 1 ? "output" : `hidden ${c}`; // as the column titles say
@@ -44,6 +57,20 @@ export function buildLayerControls(box, layout, config, on) {
     return group;
   });
   box.replaceChildren(...groups);
+}
+
+/** − and + on the output: the next narrower and wider width the data set takes (disabled at the
+ * ends); the engine makes the output activation and loss follow. */
+function outputButtons(layers, widths, on) {
+  return [
+    [-1, "−", "fewer outputs"],
+    [1, "+", "more outputs"],
+  ].map(([delta, text, label]) => {
+    const width = nextOutputWidth(layers, widths, delta);
+    const button = smallButton(text, width === null ? label : `${label}: ${width}`, () => on.output(width));
+    button.disabled = width === null;
+    return button;
+  });
 }
 
 function freezeBox(layer, column, checked, onFreeze, text) {

@@ -113,6 +113,7 @@ export class Sync {
     setText("iteration", message.iteration ?? 0);
     setText("epoch", message.epoch ?? 0);
     this.app.controls?.fill(store.config, { allowed: store.allowed, force: true });
+    this.app.lessons?.showNetwork(store.config.network.layers ?? null); // lesson 15's own row
     view.writeHash();
     loop.relayout();
     loop.invalidate("network", "charts");
@@ -139,6 +140,7 @@ export class Sync {
     const text = message.message ?? "the server reported an error";
     if (this.app.resume.refused(message)) return;
     if (!this.app.controls?.showError(message.field, text)) showError(text);
+    if (message.field?.startsWith("cost")) this.app.lessons?.costRefused();
     if (points.unconfirmed && message.field?.startsWith("points")) points.refused();
     // Nothing changed on the server: the box shows the sample it follows, not a refused one.
     $("focus-sample").value = String(store.focus);
@@ -202,6 +204,12 @@ export class Sync {
   resizeLayer(column, delta) {
     const layers = structure.withLayerResized(this.layers(), column, delta, this.layerLimits());
     this.change("network.layers", layers);
+  }
+
+  /** The output layer's width (one the engine allows); the engine makes the head follow. */
+  setOutputWidth(width) {
+    if (!Number.isInteger(width)) return;
+    this.change("network.layers", [...this.layers().slice(0, -1), width]);
   }
 
   layers() {
