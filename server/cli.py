@@ -26,7 +26,8 @@ from server.hosts import normal_allowed_host, normal_origin
 from server.http_protocol import GuardedH11Protocol
 
 # Many small sessions share the cores: BLAS thread pools per matrix product only fight each
-# other (measured 5x slower on a busy 2-core machine). Set before NumPy loads, in main().
+# other (measured 5x slower on a busy 2-core machine). Set before NumPy loads, in main(): so
+# nothing this module imports may import NumPy (tests/test_server_process.py checks).
 SINGLE_THREADED_BLAS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 # One process runs every session on one core (the GIL): a class of 30 private runs at 30 frames/s
 # needs more than one on a 2-core machine (benchmarks/ws_load.py), so with --redis (rooms shared
@@ -146,9 +147,9 @@ def keep_freed_memory() -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    for name in SINGLE_THREADED_BLAS:
+    for name in SINGLE_THREADED_BLAS:  # before anything loads NumPy (--allow-origin's check does)
         os.environ.setdefault(name, "1")
+    args = parse_args(argv)
     keep_freed_memory()  # this process serves when there is one worker
     settings = Settings(
         host=args.host,
