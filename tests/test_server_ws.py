@@ -758,8 +758,8 @@ def test_speed_max_trains_as_many_iterations_as_fit_in_each_tick():
             iterations.append(header["iteration"])
             socket.send_json({"type": "ack"})
         assert header["speed"] == "max"
-        # Half of a 100 ms tick holds some 150 iterations of 0.3 ms; ask for 10 a tick on
-        # average, which a busy machine still gives.
+        # A 100 ms tick, less its frame, holds some 300 iterations of 0.3 ms; ask for 10 a tick
+        # on average, which a busy machine still gives.
         assert iterations[-1] - iterations[1] >= 30
 
 
