@@ -18,7 +18,7 @@ const REDRAWS = { data: ["surface"], view: ["network", "surface", "charts"] };
 // Frames received and not drawn yet, at most: the server's credit window (hello's
 // limits.frame_window) lets the others wait while one is drawn, so an animation frame finds a
 // new one even when the next is late.
-const QUEUE = 3; // until hello says
+const QUEUE = 4; // until hello says
 // The frame rate told to the server: measured over animation frames, sent when it moved by
 // this much (the protocol's range is 1..60 frames a second).
 const RATE_CHANGE = 0.1;
