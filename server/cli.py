@@ -7,6 +7,7 @@ import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
+import platform
 import signal
 import socket
 import sys
@@ -25,7 +26,8 @@ from server.hosts import normal_allowed_host, normal_origin
 from server.http_protocol import GuardedH11Protocol
 
 # Many small sessions share the cores: BLAS thread pools per matrix product only fight each
-# other (measured 5x slower on a busy 2-core machine). Set before NumPy loads, in main().
+# other (measured 5x slower on a busy 2-core machine). Set before NumPy loads, in main(): so
+# nothing this module imports may import NumPy (tests/test_server_process.py checks).
 SINGLE_THREADED_BLAS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 # One process runs every session on one core (the GIL): a class of 30 private runs at 30 frames/s
 # needs more than one on a 2-core machine (benchmarks/ws_load.py), so with --redis (rooms shared
@@ -40,6 +42,13 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 # How long stopped workers get to close their sessions (code 1001) before they are killed.
 STOP_GRACE_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# glibc's malloc hands a freed block of more than 128 KiB back to the kernel (and then adapts
+# that bound), so the next frame's surfaces (2,560 rows x 32 neurons x 8 layers, 655 KB an
+# array) fault every page in again: in a virtual machine that cost 10-50 ms a frame at
+# 2-32x8-1 against 1.3 ms for the arithmetic. Kept freed memory up to these bounds instead.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # malloc.h
+KEEP_FREED_BYTES = 64 * 1024 * 1024
+MMAP_ABOVE_BYTES = 32 * 1024 * 1024  # glibc's own upper bound for the adaptive threshold
 # An idle keep-alive connection is closed after this long (uvicorn's default, said out loud).
 KEEP_ALIVE_SECONDS = 5
 
@@ -154,10 +163,21 @@ def exposure_notice(settings: Settings) -> str | None:
     )
 
 
+def keep_freed_memory() -> bool:
+    """Tell glibc's malloc to keep freed memory for reuse (see KEEP_FREED_BYTES); whether it
+    did (other C libraries have their own policies and are left alone)."""
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    libc = ctypes.CDLL(None)
+    trim = libc.mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES)
+    return bool(trim and libc.mallopt(M_MMAP_THRESHOLD, MMAP_ABOVE_BYTES))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
-    for name in SINGLE_THREADED_BLAS:
+    for name in SINGLE_THREADED_BLAS:  # before anything loads NumPy (--allow-origin's check does)
         os.environ.setdefault(name, "1")
+    args = parse_args(argv)
+    keep_freed_memory()  # this process serves when there is one worker
     settings = Settings(
         host=args.host,
         port=args.port,
@@ -296,6 +316,7 @@ def serve_worker(settings: Settings, parent: int) -> None:
     # SIGTERM instead, since a second signal would make uvicorn skip closing the sessions.
     os.setpgid(0, 0)
     die_with_parent(parent)
+    keep_freed_memory()
     try:
         sock = listening_socket(settings.host, settings.port)
     except OSError as error:

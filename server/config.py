@@ -54,7 +54,12 @@ class Settings:
     idle_timeout: float = 600.0
     # A session whose socket dropped is kept this long for the page to resume it with its token.
     resume_grace: float = 120.0
-    frame_window: int = 2
+    # Frames sent and not yet acked, at most. Four, not two: a page drawing 2-32x8-1 spends a
+    # whole animation frame drawing, and a frame sent meanwhile waits behind it to be read, so
+    # with two in flight a quarter of its animation frames found none new (benchmarks/page_fps.py
+    # drawn/ticks at 1280x720: 74 % with two, 84-87 % with three, 96 % with four; 2-8x6-1 96 %
+    # -> 99 %). The cost: the page shows a frame up to four frames after it was built.
+    frame_window: int = 4
     default_fps: int = 30
     history_cap: int = 64
     output_grid: int = 48

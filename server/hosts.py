@@ -11,8 +11,6 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from engine.datasets import shown
-
 # Interfaces change (a laptop joins the school Wi-Fi after the server started): an unknown Host
 # re-reads them, at most this often, so a flood of bad Hosts cannot make every request pay.
 REFRESH_SECONDS = 10.0
@@ -65,6 +63,8 @@ def normal_allowed_host(text: str) -> str:
         bare = bare[1:-1]
     name = host_name(bare) if _is_ip(bare) or ":" not in bare else ""
     if not valid_name(name):
+        from engine.datasets import shown  # here, not at the top: see normal_origin
+
         raise ValueError(f"--allow-host: a host name or address without port, got {shown(text)}")
     return name
 
@@ -81,6 +81,10 @@ def normal_origin(text: str) -> str:
     """An `--allow-origin` value as browsers write an Origin: `scheme://host[:port]`, http or
     https, lower case, without a default port; ValueError for anything else (`null` too: it is
     what sandboxed frames and local files send, so it would let any of them in)."""
+    # The engine (and so NumPy) is imported here, not at the top: the console script imports
+    # this module before it sets the BLAS variables, which NumPy reads once, as it loads.
+    from engine.datasets import shown
+
     problem = f"--allow-origin: expected scheme://host[:port], got {shown(text)}"
     try:
         parts = urlsplit(text.strip())

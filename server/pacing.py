@@ -15,9 +15,6 @@ MAX_CHUNK = 1000  # iterations per engine call, whatever the speed
 # training loop ticks this much faster, so a frame is always waiting when the page's next
 # animation frame comes; the credit window keeps the surplus from being built or sent.
 TICK_LEAD = 1.1
-# Speed "max" trains for this share of each tick, less the time building its frame takes: the
-# rest is the page's (and other sessions') on a machine that serves the page it streams to.
-MAX_SHARE = 0.5
 # Rate-limit tokens per message: building a run and sending its data, or a gradient check,
 # costs far more than a slider move (a person does not need ten of them a second).
 MESSAGE_COST = {
@@ -123,9 +120,11 @@ def tick_seconds(fps: float) -> float:
 
 
 def max_training_seconds(fps: float, frame_seconds: float, slice_seconds: float) -> float:
-    """How long speed "max" trains each tick: the share of the tick a frame leaves free, from
-    the page's measured frame rate and the measured time to build a frame; one slice at least."""
-    return max(slice_seconds, MAX_SHARE * tick_seconds(fps) - frame_seconds)
+    """How long speed "max" trains each tick: the time the tick leaves free, from the page's
+    measured frame rate, less the measured time of the tick's frame and loss point; one slice
+    at least. The page is another process (another core), and other sessions are served between
+    slices, least charged first (server/fairness.py): neither needs a share held back here."""
+    return max(slice_seconds, tick_seconds(fps) - frame_seconds)
 
 
 class ChunkSizer:
@@ -134,10 +133,16 @@ class ChunkSizer:
     def __init__(self, slice_seconds: float) -> None:
         self.slice_seconds = slice_seconds
         self.size = 1
+        self.per_iteration = slice_seconds  # seconds, as last measured
 
     def measured(self, iterations: int, elapsed: float) -> None:
-        per_iteration = max(elapsed / iterations, 1e-7)
-        self.size = max(1, min(MAX_CHUNK, int(self.slice_seconds / per_iteration)))
+        self.per_iteration = max(elapsed / iterations, 1e-7)
+        self.size = max(1, min(MAX_CHUNK, int(self.slice_seconds / self.per_iteration)))
+
+    def fitting(self, seconds: float) -> int:
+        """A chunk that ends within `seconds` (a deadline's time left), one iteration at least:
+        the last slice of a tick at "max" does not run over into the next tick's frame."""
+        return max(1, min(self.size, int(seconds / self.per_iteration)))
 
 
 class RateLimitedError(Exception):

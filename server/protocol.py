@@ -100,7 +100,7 @@ class Config(Message):
 
 class Set(TrainingOptions):
     type: Literal["set"]
-    # "max": as many iterations as fit in half of each frame's time.
+    # "max": as many iterations as fit in the time each frame leaves free (server/pacing.py).
     speed: Annotated[int, Field(ge=1, le=MAX_SPEED)] | Literal["max"] | None = None
     fps: Annotated[int, Field(ge=1, le=MAX_FPS)] | None = None
 

@@ -1,10 +1,11 @@
 """The session's training loop: while playing, each display tick trains `speed` iterations
-(or, at "max", for the time a frame leaves free) in slices short enough that messages and other
+(or, at "max", for the time its frame leaves free) in slices short enough that messages and other
 sessions get in between, then offers a frame. A part of `Session` (server/session.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -49,8 +50,12 @@ class TrainingLoop:
             # At least one slice per call: on a busy machine the deadline may be gone already.
             if deadline is not None and sliced and time.monotonic() >= deadline:
                 return
+            if remaining is not None:
+                chunk = min(self.chunk.size, remaining)
+            else:  # at "max": no slice past the deadline (the first one goes anyway)
+                left = deadline - time.monotonic() if deadline is not None else math.inf
+                chunk = self.chunk.size if not sliced else self.chunk.fitting(left)
             sliced = True
-            chunk = self.chunk.size if remaining is None else min(self.chunk.size, remaining)
             async with self.engine_lock:
                 if not self.playing:  # paused (or a new run) while we waited for the lock
                     return

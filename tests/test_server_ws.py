@@ -71,6 +71,14 @@ def next_frame(socket) -> tuple[dict, dict]:
             return frames.decode(message["bytes"])
 
 
+def fill_window(socket) -> dict:
+    """After play: the frames that fill the credit window with the greeting's, the last one's
+    header (no frame is acked, so the next comes only after an ack)."""
+    for _ in range(Settings().frame_window - 1):
+        header, _ = next_frame(socket)
+    return header
+
+
 def wait_until(condition, seconds: float = 10.0) -> None:
     """Poll `condition`: timing tests wait for what they need, not for a guessed sleep."""
     deadline = time.monotonic() + seconds
@@ -198,9 +206,9 @@ def test_history_carries_the_loss_of_ticks_whose_frames_were_never_sent():
     with connect() as (socket, session, _):
         socket.send_json({"type": "set", "fps": 60})
         socket.send_json({"type": "play"})
-        second, _ = next_frame(socket)  # the second credit is now used too
+        last = fill_window(socket)
         # Six ticks (of one iteration each) without a free credit.
-        wait_until(lambda: session.run.iteration >= second["iteration"] + 6)
+        wait_until(lambda: session.run.iteration >= last["iteration"] + 6)
         socket.send_json({"type": "ack"})
         header, _ = next_frame(socket)
         iterations = [point[0] for point in header["history"]]
@@ -213,8 +221,8 @@ def test_history_is_capped_for_a_client_that_lags():
     with connect(Settings(history_cap=4)) as (socket, session, _):
         socket.send_json({"type": "set", "fps": 60})
         socket.send_json({"type": "play"})
-        second, _ = next_frame(socket)
-        wait_until(lambda: session.run.iteration >= second["iteration"] + 8)
+        last = fill_window(socket)
+        wait_until(lambda: session.run.iteration >= last["iteration"] + 8)
         socket.send_json({"type": "ack"})
         header, _ = next_frame(socket)
         assert len(header["history"]) == 4  # the newest four ticks, this frame's last
@@ -319,11 +327,9 @@ def test_focus_moves_the_phase_view_to_that_sample():
         socket.send_json({"type": "change", "path": "training.batch_size", "value": 100})
         assert next_text(socket)["type"] == "state"
         socket.send_json({"type": "focus", "sample": 42})
-        next_frame(socket)
-        assert session.run.focus == 42
+        wait_until(lambda: session.run.focus == 42)
         socket.send_json({"type": "step", "unit": "phase"})
-        header, _ = next_frame(socket)
-        assert header["type"] == "phase"
+        header, _ = next_phase(socket)
         assert header["focus_sample"] == 42 and header["focus_in_batch"] is True
 
 
@@ -650,13 +656,13 @@ def test_a_client_that_never_acks_gets_exactly_its_window():
     with connect() as (socket, session, _):
         socket.send_json({"type": "set", "speed": 1, "fps": 60})
         socket.send_json({"type": "play"})
-        second, _ = next_frame(socket)  # the greeting's frame plus this one fill the window
+        last = fill_window(socket)
         # Training goes on without the client.
-        wait_until(lambda: session.run.iteration >= second["iteration"] + 5)
-        assert session.in_flight == 2
+        wait_until(lambda: session.run.iteration >= last["iteration"] + 5)
+        assert session.in_flight == Settings().frame_window
         socket.send_json({"type": "focus", "sample": 1})
         socket.send_json({"type": "launch"})
-        # Messages arrive in order: a third frame sent before the error would show up here.
+        # Messages arrive in order: a frame beyond the window sent before the error shows here.
         while True:
             message = socket.receive()
             assert message.get("bytes") is None, "a frame beyond the window"
@@ -664,7 +670,7 @@ def test_a_client_that_never_acks_gets_exactly_its_window():
                 break
         socket.send_json({"type": "ack"})
         header, _ = next_frame(socket)  # the credit brings the newest state, not a stale one
-        assert header["iteration"] >= second["iteration"] + 5
+        assert header["iteration"] >= last["iteration"] + 5
 
 
 def test_a_silent_client_is_closed_after_the_ack_timeout():
@@ -762,8 +768,8 @@ def test_speed_max_trains_as_many_iterations_as_fit_in_each_tick():
             iterations.append(header["iteration"])
             socket.send_json({"type": "ack"})
         assert header["speed"] == "max"
-        # Half of a 100 ms tick holds some 150 iterations of 0.3 ms; ask for 10 a tick on
-        # average, which a busy machine still gives.
+        # A 100 ms tick, less its frame, holds some 300 iterations of 0.3 ms; ask for 10 a tick
+        # on average, which a busy machine still gives.
         assert iterations[-1] - iterations[1] >= 30
 
 

@@ -15,9 +15,10 @@ import { surfacePictures } from "./thumbnails.js";
 
 // Which views a store change touches; the loop redraws those on its next tick.
 const REDRAWS = { data: ["surface"], view: ["network", "surface", "charts"] };
-// Frames received and not drawn yet, at most: the server's credit window (two) lets one wait
-// while one is drawn, so an animation frame finds a new one even when the next is late.
-const QUEUE = 2;
+// Frames received and not drawn yet, at most: the server's credit window (hello's
+// limits.frame_window) lets the others wait while one is drawn, so an animation frame finds a
+// new one even when the next is late.
+const QUEUE = 4; // until hello says
 // The frame rate told to the server: measured over animation frames, sent when it moved by
 // this much (the protocol's range is 1..60 frames a second).
 const RATE_CHANGE = 0.1;
@@ -84,7 +85,7 @@ export class Loop {
    * gradient norms, racers) are kept: the server sends each once. */
   receive(frame) {
     const { store, socket } = this;
-    if (store.pendingFrames.length >= QUEUE) {
+    if (store.pendingFrames.length >= (store.hello?.limits?.frame_window ?? QUEUE)) {
       store.addHistory(store.pendingFrames.shift().header);
       socket.send({ type: "ack" }); // never drawn: release its credit
     }
