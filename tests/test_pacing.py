@@ -1,9 +1,16 @@
 """The training loop's pacing: ticks a little shorter than the page's measured frame time, and
-speed "max" trains for the share of a tick that building its frame leaves free."""
+speed "max" trains for the share of a tick that building its frame leaves free, and a tick of
+speed N trains N iterations when they fit in that share (as many as fit when they do not)."""
 
 import pytest
 
-from server.pacing import MAX_SHARE, max_training_seconds, tick_seconds
+from server.pacing import (
+    MAX_SHARE,
+    ChunkSizer,
+    max_training_seconds,
+    tick_iterations,
+    tick_seconds,
+)
 
 
 def test_the_loop_ticks_a_little_faster_than_the_page_draws():
@@ -22,3 +29,17 @@ def test_max_trains_for_half_a_tick_less_the_time_a_frame_takes_to_build():
 
 def test_max_trains_one_slice_at_least_when_frames_take_all_the_time():
     assert max_training_seconds(60, 0.050, 0.004) == 0.004
+
+
+def test_a_tick_trains_speed_iterations_or_as_many_as_fit_in_what_max_would_train():
+    assert tick_iterations(10, 0.004, 0.0001) == 10  # cheap iterations: the whole speed
+    assert tick_iterations(10, 0.010, 0.003) == 3  # an lstm over 30 steps: what fits
+    assert tick_iterations(10, 0.004, 0.050) == 1  # one at least, however costly
+    assert tick_iterations(10, 0.004, 0.0) == 10  # before the first measurement
+
+
+def test_a_tick_plans_with_the_cpu_time_of_an_iteration():
+    sizer = ChunkSizer(0.004)
+    sizer.measured(4, elapsed=0.040, cpu=0.008)  # preempted: the wall time says 10 ms each
+    assert sizer.cpu_per_iteration == pytest.approx(0.002)
+    assert sizer.size == 1  # the slice is sized by the wall time others wait
