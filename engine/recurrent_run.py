@@ -18,7 +18,12 @@ import numpy as np
 from . import schema
 from .checks import FieldError, check_choice, check_integer, check_object
 from .config import network_kind, validate_config
-from .recurrent import Recurrent, forget_gate_means, gradient_norms_through_time
+from .recurrent import (
+    Recurrent,
+    RecurrentTrace,
+    forget_gate_means,
+    gradient_norms_through_time,
+)
 from .recurrent_config import network_spec, task_options, validate_recurrent_training
 from .recurrent_phases import explain_hidden_state, explain_recurrent_weight
 from .run import Run, Stepping
@@ -80,6 +85,7 @@ class RecurrentRun(Stepping):
         self.network = Recurrent.from_spec(spec)
         self.trainer = Trainer(self.network, **self._trainer_options(self.config["training"]))
         self._phases: Iterator[dict[str, Any]] | None = None
+        self._held_trace: tuple[np.ndarray, RecurrentTrace] | None = None  # _train_trace's
         self._stepped = False
         self.iteration = 0
         self.epoch = 0
@@ -142,7 +148,7 @@ class RecurrentRun(Stepping):
     def metrics(self) -> dict[str, Any]:
         """Loss and accuracy on the training and the test sequences (accuracy: the share of
         the steps with a target predicted right; None for adding and sine, which are fitted)."""
-        train_loss, train_accuracy = self._evaluate(self.train_sequences)
+        train_loss, train_accuracy = self._evaluate(self.train_sequences, self._train_trace())
         test_loss, test_accuracy = self._evaluate(self.test_sequences)
         return {
             "iteration": self.iteration,
@@ -154,13 +160,27 @@ class RecurrentRun(Stepping):
             "layers": [],
         }
 
-    def _evaluate(self, sequences: tuple[np.ndarray, ...]) -> tuple[float | None, float | None]:
+    def _evaluate(
+        self, sequences: tuple[np.ndarray, ...], trace: RecurrentTrace | None = None
+    ) -> tuple[float | None, float | None]:
         X, Y, mask = sequences
         with np.errstate(all="ignore"):
-            trace = self.network.forward_trace(X)
+            trace = trace or self.network.forward_trace(X)
             loss = self.network.trace_loss(trace, Y, mask)
             correct = self._accuracy(trace.Yhat, Y, mask)
         return _finite_or_none(loss), correct
+
+    def _train_trace(self) -> RecurrentTrace:
+        """The training sequences' forward pass at the current parameters. The metrics and the
+        unrolled view of one frame both need it: it is computed once for each set of parameters
+        (compared by value, so any way they change, stepping or editing, is seen)."""
+        params = self.network.params
+        held = self._held_trace
+        if held is None or not np.array_equal(held[0], params):
+            with np.errstate(all="ignore"):
+                held = (params.copy(), self.network.forward_trace(self.train_sequences[0]))
+            self._held_trace = held
+        return held[1]
 
     def _accuracy(self, Yhat: np.ndarray, Y: np.ndarray, mask: np.ndarray) -> float | None:
         steps = mask.astype(bool)
@@ -182,7 +202,7 @@ class RecurrentRun(Stepping):
         X, Y, mask = self.train_sequences
         focus, net = self.focus, self.network
         with np.errstate(all="ignore"):
-            trace = net.forward_trace(X)
+            trace = self._train_trace()
             backward = net.backward(trace, Y, mask, self.trainer.options.get("truncate") or None)
             figures = {
                 "x": X[:, focus],
