@@ -63,6 +63,24 @@ def recurrent_frame(run: RecurrentRun, header: dict[str, Any]) -> bytes:
     return encode_entries(full, recurrent_entries(run, figures))
 
 
+# What the page is sent of each recurrent phase: all but the batch arrays listed here. They grow
+# with the number of sequences (the loss phase's Yhat and Y are (T, n, K) each: 254 KB for an
+# lstm on text, 1 MB for 64 sequences of 60 steps), and the page draws the followed sequence
+# (the `focus` fields), the per-step figures and the recurrent weight's partial sums.
+BATCH_ONLY = {
+    "forward": ("x", "h", "yhat", "z", "gates", "c"),
+    "loss": ("Yhat", "Y", "mask"),
+    "backward": ("dh", "dz", "dgates", "dc"),
+}
+
+
+def recurrent_phase(phase: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an engine phase (engine/recurrent_phases.py) that the page is sent, every
+    array at full precision (server/frames.py phase_message)."""
+    left_out = BATCH_ONLY.get(phase["phase"], ())
+    return {key: value for key, value in phase.items() if key not in left_out}
+
+
 def recurrent_data(run: RecurrentRun) -> dict[str, Any]:
     """The `data` message of a recurrent run: no points, a description of its sequences."""
     data = run.config["data"]
