@@ -115,3 +115,34 @@ def test_the_folded_view_is_one_click_away(page, live_server):
     page.get_by_test_id("fold-toggle").click()
     assert page.evaluate(f"{STORE}.view.folded") is False
     assert page.console_errors == []
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 720), (1920, 1080)])
+def test_a_recurrent_run_gives_the_plane_s_room_to_the_unrolled_view(
+    page, live_server, tmp_path, width, height
+):
+    page.set_viewport_size({"width": width, "height": height})
+    open_page(page, live_server)
+    page.wait_for_function(f"{STORE}.frame?.header != null")
+    feedforward_width = page.get_by_test_id("network-canvas").bounding_box()["width"]
+    expect(page.get_by_test_id("surface")).to_be_visible()
+    page.get_by_test_id("control-network.kind").select_option("recurrent")
+    page.wait_for_function(f"{STORE}.frame?.header?.recurrent !== undefined")
+    # The plane, its legend and tools, and the per-layer gradient chart belong to layers and
+    # points: hidden. The network takes their width; the loss chart stays, taller.
+    for hidden in ("surface", "plane-legend", "show-test", "clear-points", "grad-chart"):
+        expect(page.get_by_test_id(hidden)).to_be_hidden()
+    expect(page.get_by_test_id("loss-chart")).to_be_visible()
+    expect(page.get_by_test_id("train-loss")).to_be_visible()
+    recurrent_width = page.get_by_test_id("network-canvas").bounding_box()["width"]
+    assert recurrent_width > feedforward_width + 0.05 * width
+    chart = page.get_by_test_id("loss-chart").bounding_box()
+    assert chart["height"] > 0.25 * height
+    assert chart["y"] + chart["height"] <= height  # all of it on screen
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(screenshots(tmp_path) / f"recurrent-layout-{width}x{height}.png"))
+    page.get_by_test_id("control-network.kind").select_option("feed-forward")
+    page.wait_for_function(f"{STORE}.frame?.header?.recurrent === undefined")
+    expect(page.get_by_test_id("surface")).to_be_visible()
+    expect(page.get_by_test_id("grad-chart")).to_be_visible()
+    assert page.console_errors == []

@@ -14,7 +14,15 @@ export function isRecurrent(store) {
 }
 
 function emptyTrace() {
-  return { forward: new Map(), backward: new Map(), last: null, stepLosses: null, stepLossMax: 0, dhNorms: null };
+  return {
+    forward: new Map(),
+    backward: new Map(),
+    last: null,
+    stepLosses: null,
+    stepLossMax: 0,
+    dhNorms: null,
+    focusYhat: null,
+  };
 }
 
 const SENTENCES = {
@@ -38,6 +46,7 @@ export function receiveRecurrentPhase(app, { header, arrays }) {
   const trace = store.recurrentTrace;
   if (phase.phase === "forward") trace.forward.set(phase.t, { h: arrays.get("focus/h")?.data });
   if (phase.phase === "loss") {
+    trace.focusYhat = arrays.get("focus/yhat") ?? null; // (T, K) f64: the predictions drawn
     trace.stepLosses = Array.from(arrays.get("focus/step_losses")?.data ?? []);
     trace.stepLossMax = Math.max(0, ...trace.stepLosses.filter(Number.isFinite));
   }
@@ -186,5 +195,8 @@ export function mountFoldToggle(app) {
   return (recurrent) => {
     button.hidden = !recurrent;
     for (const node of layerTools) if (node) node.hidden = recurrent;
+    // The plane and the per-layer gradient charts are a feed-forward run's: main.css hides them
+    // and gives their room to the unrolled view and the loss chart.
+    document.querySelector(".layout").dataset.kind = recurrent ? "recurrent" : "feedforward";
   };
 }

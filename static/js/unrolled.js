@@ -10,9 +10,18 @@ const MARGIN = 34;
 const COMPRESS_AFTER = 20; // steps: beyond this the columns lose their per-step labels
 const MAX_EDGES = 4000; // W_hh edges drawn in every gap; above this only the active gap's
 
+// Each decoded array's values, expanded once: a frame is drawn, hit-tested and read for the
+// prediction at every step, and a frame's arrays never change.
+const expanded = new WeakMap();
+
 /** Values of a decoded array ({data, shape, range?}): u8 arrays expanded over their range. */
 export function values(array) {
   if (!array) return null;
+  if (!expanded.has(array)) expanded.set(array, expand(array));
+  return expanded.get(array);
+}
+
+function expand(array) {
   if (!array.range) return Array.from(array.data);
   const [lo, hi] = array.range;
   return Array.from(array.data, (q) => lo + (q / 255) * (hi - lo));
@@ -27,12 +36,17 @@ function scaleOf(list) {
 /** Where everything sits for `steps` columns of `hidden` cells in a width × height box. */
 export function unrolledLayout(steps, hidden, width, height) {
   const top = 44;
-  const chartHeight = Math.max(90, Math.round(height * 0.3));
-  const viewBottom = height - chartHeight - 26;
-  const columnWidth = (width - 2 * MARGIN) / steps;
-  const cellHeight = Math.max(3, Math.min(22, (viewBottom - top - 92) / hidden));
-  const cellWidth = Math.max(3, Math.min(30, columnWidth * 0.55));
   const hTop = top + 40;
+  const below = 64; // under the cells: δ, ŷ_t, its target and the step's loss bar
+  const chartGap = 20; // room for a chart's title
+  const bottom = 6;
+  const chartMin = Math.max(90, Math.round(height * 0.3));
+  const columnWidth = (width - 2 * MARGIN) / steps;
+  const cellRoom = height - bottom - chartMin - chartGap - below - hTop;
+  const cellHeight = Math.max(3, Math.min(22, cellRoom / hidden));
+  const cellWidth = Math.max(3, Math.min(30, columnWidth * 0.55));
+  // The charts take whatever height the cells leave (a small network: larger charts).
+  const chartTop = hTop + hidden * cellHeight + below + chartGap;
   const centre = (t) => MARGIN + (t + 0.5) * columnWidth;
   return {
     steps,
@@ -48,8 +62,8 @@ export function unrolledLayout(steps, hidden, width, height) {
     compressed: steps > COMPRESS_AFTER,
     centre,
     cell: (t, j) => ({ x: centre(t) - cellWidth / 2, y: hTop + j * cellHeight, w: cellWidth, h: cellHeight }),
-    chartTop: viewBottom + 20,
-    chartHeight,
+    chartTop,
+    chartHeight: height - bottom - chartTop + 10, // the box is 10 shorter (chartBox)
   };
 }
 
@@ -71,9 +85,11 @@ export function hitTest(layout, x, y) {
  * selection ({t, i, j} of a W_hh weight or hidden cell, or null)}.
  */
 export function draw(ctx, scene) {
-  const { width, height, recurrent, arrays, trace } = scene;
+  const { width, height, recurrent, trace } = scene;
   ctx.clearRect(0, 0, width, height);
-  if (!recurrent || !arrays) return null;
+  if (!recurrent || !scene.arrays) return null;
+  // From the loss phase on, the predictions drawn are the step's own, every digit (f64).
+  const arrays = trace?.focusYhat ? new Map([...scene.arrays, ["yhat", trace.focusYhat]]) : scene.arrays;
   const layout = unrolledLayout(recurrent.steps, recurrent.hidden, width, height);
   const h = values(arrays.get("h"));
   const active = trace?.last ?? null;
@@ -297,9 +313,9 @@ function drawGradientChart(ctx, layout, recurrent, trace) {
   const norms = trace?.dhNorms ?? recurrent.dh_norms ?? [];
   const positive = norms.filter((n) => n > 0);
   if (!positive.length) return;
-  let lo = Math.log10(Math.min(...positive));
-  let hi = Math.log10(Math.max(...positive));
-  if (hi - lo < 1) [lo, hi] = [Math.floor(lo), Math.floor(lo) + 1];
+  // Whole decades that hold every point, one at least.
+  const lo = Math.floor(Math.log10(Math.min(...positive)));
+  const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...positive))));
   const px = (t) => box.x + ((t + 0.5) / norms.length) * box.w;
   const py = (n) => box.y + box.h - 4 - ((Math.log10(n) - lo) / (hi - lo)) * (box.h - 14);
   ctx.fillStyle = "#777";
