@@ -146,3 +146,86 @@ def test_a_recurrent_run_gives_the_plane_s_room_to_the_unrolled_view(
     expect(page.get_by_test_id("surface")).to_be_visible()
     expect(page.get_by_test_id("grad-chart")).to_be_visible()
     assert page.console_errors == []
+
+
+# ----- the recurrent lessons' view hints (engine/lessons_recurrent.py) -----------------------
+
+
+def load_lesson(page, lesson_id: str) -> None:
+    page.get_by_test_id(f"lesson-{lesson_id}").click()
+    page.wait_for_function(
+        f"{STORE}.frame?.header?.recurrent !== undefined && {STORE}.view.lesson === '{lesson_id}'"
+    )
+
+
+def chart_edge_in_backward_colour(page, chart: str) -> float:
+    """Share of the pixels along the top edge of a chart under the unrolled view that are in
+    the backward colour (the outline of a chart a lesson is about)."""
+    return page.evaluate(
+        """([chart, [r, g, b]]) => {
+            const box = window.backpropLab.scene.unrolled.charts[chart];
+            const canvas = document.querySelector('[data-testid="network-canvas"]');
+            const scale = canvas.width / canvas.clientWidth;
+            const y = Math.round((box.y - 2) * scale);
+            const x0 = Math.round(box.x * scale), x1 = Math.round((box.x + box.w) * scale);
+            const row = canvas.getContext('2d').getImageData(x0, y, x1 - x0, 1).data;
+            let hits = 0;
+            for (let k = 0; k < row.length; k += 4) {
+                if (Math.abs(row[k] - r) < 30 && Math.abs(row[k + 1] - g) < 30
+                    && Math.abs(row[k + 2] - b) < 30) hits++;
+            }
+            return hits / (row.length / 4);
+        }""",
+        [chart, list(BACKWARD)],
+    )
+
+
+def test_the_bptt_lesson_opens_unrolled_in_step_mode(page, live_server):
+    open_recurrent(page, live_server, "data.length=12")
+    page.get_by_test_id("fold-toggle").click()  # folded before the lesson
+    assert page.evaluate(f"{STORE}.view.folded") is True
+    load_lesson(page, "bptt")
+    expect(page.get_by_test_id("fold-toggle")).to_have_text("folded view")  # i.e. unrolled now
+    assert page.evaluate(f"{STORE}.view.folded") is False
+    expect(page.get_by_test_id("step-unit")).to_have_value("phase")
+    expect(page.get_by_test_id("compare-cell")).to_be_hidden()
+    assert page.evaluate(f"{STORE}.config.data.length") == 6
+    assert page.evaluate("window.backpropLab.scene.unrolled.steps") == 6
+    assert page.console_errors == []
+
+
+def test_the_vanishing_lesson_points_at_its_chart_and_offers_the_other_cell(page, live_server):
+    open_page(page, live_server)
+    load_lesson(page, "vanishing-through-time")
+    page.wait_for_function("window.backpropLab.scene.unrolled?.charts !== undefined")
+    assert chart_edge_in_backward_colour(page, "gradient_through_time") > 0.9
+    assert chart_edge_in_backward_colour(page, "sequence") < 0.1
+    compare = page.get_by_test_id("compare-cell")
+    expect(compare).to_have_text("try the LSTM")
+    compare.click()
+    page.wait_for_function(f"{STORE}.frame?.header?.recurrent?.cell === 'lstm'")
+    network = page.evaluate(f"{STORE}.config.network")
+    assert network["cell"] == "lstm" and network["forget_bias"] == 2.0  # the lesson's option
+    assert page.evaluate(f"{STORE}.config.data.delay") == 15  # the same task
+    expect(page.get_by_test_id("control-network.cell")).to_have_value("lstm")
+    expect(compare).to_have_text("try the RNN")
+    compare.click()
+    page.wait_for_function(f"{STORE}.frame?.header?.recurrent?.cell === 'rnn'")
+    assert page.evaluate(f"{STORE}.config.network.init_scale") == 0.5  # the lesson's own again
+    # Five seconds on, the outline is gone (the view is redrawn without it).
+    page.wait_for_timeout(4300)
+    assert chart_edge_in_backward_colour(page, "gradient_through_time") < 0.1
+    assert page.console_errors == []
+
+
+def test_the_clipping_lesson_races_its_two_labelled_runs(page, live_server):
+    open_page(page, live_server)
+    load_lesson(page, "exploding-through-time")
+    expect(page.get_by_test_id("race")).to_have_text("Stop race")
+    expect(page.get_by_test_id("compare-cell")).to_be_hidden()
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"{STORE}.compare.size === 2", timeout=15_000)
+    assert sorted(page.evaluate(f"[...{STORE}.compare.keys()]")) == ["clip 1", "no clipping"]
+    expect(page.get_by_test_id("loss-chart")).to_contain_text("no clipping")
+    page.get_by_role("button", name="Pause").click()
+    assert page.console_errors == []

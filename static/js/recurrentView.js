@@ -1,8 +1,8 @@
 // The page's side of a recurrent run (network.kind = recurrent): the phases of a step through
 // time kept for the unrolled view, the drawing call the loop makes instead of the feed-forward
 // network's, clicks on the unrolled view (a hidden state, or a W_hh weight: the inspector lists
-// its sum over time with the gradient check) and the folded/unrolled toggle. It draws and shows
-// only what the engine sent.
+// its sum over time with the gradient check). It draws and shows only what the engine sent; the
+// buttons over the view are recurrentTools.js's.
 
 import { $, setText } from "./notices.js";
 import { showSentence } from "./phases.js";
@@ -73,6 +73,7 @@ export function drawRecurrent(loop) {
     arrays: frame?.arrays,
     trace: store.playing ? null : store.recurrentTrace,
     selection: store.recurrentSelection,
+    highlight: loop.scene.highlight?.until > performance.now() ? loop.scene.highlight.chart : null,
   };
   const draw = store.view.folded ? unrolled.drawFolded : unrolled.draw;
   loop.scene.unrolled = draw(ctx, scene);
@@ -171,32 +172,4 @@ function hiddenParts(reply) {
     `h = ${fmt(reply.h)}; δ = own readout ${fmt(reply.own_part)} + step ${reply.t + 1} ` +
     `${fmt(reply.future_part)}${cut} = ${fmt(reply.delta)}`;
   return list;
-}
-
-/** The folded/unrolled toggle over the network canvas, shown only for a recurrent run. */
-export function mountFoldToggle(app) {
-  const canvas = app.loop.canvases.network;
-  const button = element("button", "fold-toggle", "folded view");
-  button.type = "button";
-  button.dataset.testid = "fold-toggle";
-  button.hidden = true;
-  button.addEventListener("click", () => {
-    app.store.view.folded = !app.store.view.folded;
-    button.textContent = app.store.view.folded ? "unrolled view" : "folded view";
-    app.loop.invalidate("network");
-  });
-  canvas.parentElement.append(button);
-  // The layer buttons and bias nodes are a feed-forward network's; "follow sample" stays (the
-  // focus sequence).
-  const layerTools = ["remove-layer", "add-layer", "hidden-count", "bias-nodes"].map((id) => {
-    const node = $(id);
-    return node?.closest("label") ?? node;
-  });
-  return (recurrent) => {
-    button.hidden = !recurrent;
-    for (const node of layerTools) if (node) node.hidden = recurrent;
-    // The plane and the per-layer gradient charts are a feed-forward run's: main.css hides them
-    // and gives their room to the unrolled view and the loss chart.
-    document.querySelector(".layout").dataset.kind = recurrent ? "recurrent" : "feedforward";
-  };
 }

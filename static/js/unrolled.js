@@ -82,7 +82,8 @@ export function hitTest(layout, x, y) {
 /**
  * Draws the unrolled view. `scene`: {width, height, recurrent (the frame header's figures),
  * arrays (the frame's), trace (the phases of the step being stepped through, or null),
- * selection ({t, i, j} of a W_hh weight or hidden cell, or null)}.
+ * selection ({t, i, j} of a W_hh weight or hidden cell, or null), highlight (the name of a
+ * chart to outline, or null)}. Returns the layout, with each chart's box in `charts`.
  */
 export function draw(ctx, scene) {
   const { width, height, recurrent, trace } = scene;
@@ -96,10 +97,12 @@ export function draw(ctx, scene) {
   drawTitle(ctx, layout, recurrent, active);
   drawEdges(ctx, layout, values(arrays.get("W/W_hh") ?? arrays.get("W/W_h")), active, recurrent);
   drawColumns(ctx, layout, { h, arrays, recurrent, trace, active });
+  const charts = { gradient_through_time: chartBox(layout, 0), sequence: chartBox(layout, 1) };
   drawGradientChart(ctx, layout, recurrent, trace);
   drawSequenceChart(ctx, layout, arrays, recurrent, trace);
+  if (charts[scene.highlight]) outlineChart(ctx, charts[scene.highlight]);
   if (scene.selection) outlineSelection(ctx, layout, scene.selection);
-  return layout;
+  return { ...layout, charts };
 }
 
 function drawTitle(ctx, layout, recurrent, active) {
@@ -293,6 +296,13 @@ function chartBox(layout, index) {
   const gap = 30;
   const width = (layout.width - 2 * MARGIN - gap) / 2;
   return { x: MARGIN + index * (width + gap), y: layout.chartTop, w: width, h: layout.chartHeight - 10 };
+}
+
+/** A chart a lesson is about, outlined as the page outlines its other charts (main.css). */
+function outlineChart(ctx, box) {
+  ctx.strokeStyle = BACKWARD_COLOUR;
+  ctx.lineWidth = 3;
+  ctx.strokeRect(box.x - 2, box.y - 2, box.w + 4, box.h + 4);
 }
 
 function frameBox(ctx, box, title) {
