@@ -3,7 +3,8 @@ focus sequence unrolled in time, and the `data` message describing its sequences
 every number is one the engine computed; this module only chooses a precision for each.
 
 Frame (docs/protocol.md, "Recurrent frames"): header `recurrent` = {cell, task, steps, hidden,
-alphabet, grad_norms (per parameter), dh_norms (T,), forget_gates (T,) for an lstm}; arrays:
+alphabet, grad_norms (per parameter), dh_norms (T,), forget_gates (T,) and gates (i, f, g, o)
+for an lstm}; arrays:
 each weight matrix `W/<name>` as u8 (edge colours), `x`, `y`, `yhat` f32 (text: `x`, `y` as
 character indices u8, `yhat` the predicted distribution (T, K) u8), `mask` u8, `h` and `dh`
 (T, H) u8, `c` (T, H) u8 for an lstm.
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from engine.recurrent_run import RecurrentRun
+from engine.recurrent_spec import LSTM_GATES
 from server.frames import encode_entries, plain_entry, u8_entry
 
 
@@ -37,6 +39,8 @@ def recurrent_header(run: RecurrentRun, figures: dict[str, np.ndarray]) -> dict[
     }
     if "forget_gates" in figures:
         header["forget_gates"] = figures["forget_gates"].tolist()
+    if network.cell == "lstm":  # the order of W_h's column blocks, for the page's gate choice
+        header["gates"] = list(LSTM_GATES)
     return header
 
 

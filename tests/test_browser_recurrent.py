@@ -7,6 +7,7 @@ committed ones), else to pytest's temporary folder."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -91,19 +92,75 @@ def test_the_unrolled_view_mid_backward_sweep(page, live_server, tmp_path, name,
     assert page.console_errors == []
 
 
-def test_clicking_a_recurrent_weight_lists_its_sum_over_time(page, live_server):
-    open_recurrent(page, live_server, "data.length=8&network.hidden=4")
+def edge_point(page, t: int, i: int, j: int, along: float) -> tuple[float, float]:
+    """A point of the page on the drawn W_hh edge from unit i at step t−1 into unit j at step t,
+    `along` of the way (0: its start)."""
     layout = page.evaluate("window.backpropLab.scene.unrolled")
     canvas = page.get_by_test_id("network-canvas").bounding_box()
-    # Between the columns of steps 3 and 4, at the height of hidden unit 1.
-    x = canvas["x"] + 34 + 4 * layout["columnWidth"]
-    y = canvas["y"] + layout["hTop"] + 1.5 * layout["cellHeight"]
-    page.mouse.click(x, y)
+    centre = lambda step: 34 + (step + 0.5) * layout["columnWidth"]  # noqa: E731 (unrolled.js)
+    x0 = centre(t - 1) + layout["cellWidth"] / 2
+    x1 = centre(t) - layout["cellWidth"] / 2
+    y0 = layout["hTop"] + (i + 0.5) * layout["cellHeight"]
+    y1 = layout["hTop"] + (j + 0.5) * layout["cellHeight"]
+    return canvas["x"] + x0 + along * (x1 - x0), canvas["y"] + y0 + along * (y1 - y0)
+
+
+def test_clicking_a_recurrent_weight_lists_its_sum_over_time(page, live_server):
+    open_recurrent(page, live_server, "data.length=8&network.hidden=4")
+    page.mouse.click(*edge_point(page, 4, 1, 3, along=0.3))  # from unit 1 at step 3 into unit 3
     terms = page.get_by_test_id("recurrent-terms")
     expect(terms).to_be_visible()
     expect(terms.locator("tr")).to_have_count(1 + 8 + 1)  # header, a term per step, the sum
     expect(page.get_by_test_id("recurrent-gradcheck")).to_contain_text("relative error")
-    expect(page.get_by_test_id("inspector")).to_contain_text("W_hh[1,1]")
+    expect(page.get_by_test_id("inspector")).to_contain_text("W_hh[1,3]")
+    page.mouse.click(*edge_point(page, 2, 3, 0, along=0.7))  # another edge, another gap
+    expect(page.get_by_test_id("inspector")).to_contain_text("W_hh[3,0]")
+    assert page.evaluate(f"{STORE}.recurrentSelection") == {"kind": "edge", "t": 2, "i": 3, "j": 0}
+    assert page.console_errors == []
+
+
+def test_an_lstm_click_picks_the_weight_of_the_chosen_gate(page, live_server):
+    open_recurrent(page, live_server, "network.cell=lstm&data.length=6&network.hidden=4")
+    gate = page.get_by_label("LSTM gate", exact=True)
+    expect(gate).to_be_visible()
+    assert [o.text_content() for o in gate.locator("option").all()] == ["i", "f", "g", "o"]
+    gate.select_option("f")
+    page.mouse.click(*edge_point(page, 3, 0, 2, along=0.5))
+    inspector = page.get_by_test_id("inspector")
+    expect(inspector).to_contain_text("W_h[0,6]")  # column f·H + unit = 1·4 + 2
+    expect(inspector).to_contain_text("f gate, unit 2")
+    gate.select_option("o")  # the same edge, another gate: inspected again
+    expect(inspector).to_contain_text("W_h[0,14]")
+    page.get_by_test_id("control-network.cell").select_option("rnn")
+    page.wait_for_function(f"{STORE}.frame?.header?.recurrent?.cell === 'rnn'")
+    expect(gate).to_be_hidden()  # an rnn has no gates
+    assert page.console_errors == []
+
+
+def test_the_unrolled_view_is_operable_from_the_keyboard(page, live_server):
+    open_recurrent(page, live_server, "network.cell=lstm&data.length=6&network.hidden=4")
+    canvas = page.get_by_test_id("network-canvas")
+    canvas.focus()
+    expect(canvas).to_be_focused()
+    expect(canvas).to_have_attribute("role", "application")
+    for key in ["ArrowRight", "ArrowRight", "ArrowRight", "ArrowDown", "ArrowDown"]:
+        page.keyboard.press(key)
+    expect(canvas).to_have_attribute("aria-label", re.compile("hidden unit 2 at step 2 selected"))
+    iteration = page.evaluate(f"{STORE}.frame.header.iteration")
+    page.keyboard.press("Enter")
+    inspector = page.get_by_test_id("inspector")
+    expect(inspector).to_contain_text("δ of hidden unit 2 at step 2")
+    assert page.evaluate(f"{STORE}.frame.header.iteration") == iteration  # → did not step
+    page.keyboard.press("w")
+    page.keyboard.press("w")  # the second edge into the cell: from unit 1
+    page.keyboard.press("g")  # gate f
+    expect(canvas).to_have_attribute("aria-label", re.compile(r"W_h\[1,6\] selected.*gate f"))
+    page.keyboard.press("Enter")
+    expect(inspector).to_contain_text("W_h[1,6]")
+    expect(page.get_by_label("LSTM gate", exact=True)).to_have_value("1")
+    page.keyboard.press("Escape")
+    expect(inspector).to_be_hidden()
+    assert page.evaluate(f"{STORE}.recurrentSelection") is None
     assert page.console_errors == []
 
 

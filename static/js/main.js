@@ -12,7 +12,8 @@ import * as network from "./network.js";
 import { $, setText, showError, showNotice } from "./notices.js";
 import { receivePhase } from "./phases.js";
 import { mountRecurrentTools } from "./recurrentTools.js";
-import { isRecurrent, receiveRecurrentPhase, recurrentClick } from "./recurrentView.js";
+import { recurrentClick } from "./recurrentSelection.js";
+import { isRecurrent, receiveRecurrentPhase } from "./recurrentView.js";
 import { PlanePoints } from "./points.js";
 import { Race } from "./race.js";
 import { Resume } from "./resume.js";
@@ -70,6 +71,7 @@ app.loop = new Loop({
     setPlaying: (playing) => app.transport.setPlaying(playing),
     afterFrame: (header) => {
       app.selection.afterFrame(header);
+      app.recurrentTools.afterFrame(header);
       app.sync.keepExactCopy(header);
     },
   }),

@@ -1,9 +1,11 @@
-// The controls over a recurrent run's view: the folded/unrolled toggle, the button that runs a
-// lesson with the other cell (a lesson's `compare_cell`), and the recurrent lessons' view hints
+// The controls over a recurrent run's view: the folded/unrolled toggle, an lstm's gate (which of
+// W_h's columns the edges show), the button that runs a lesson with the other cell (a lesson's
+// `compare_cell`), and the recurrent lessons' view hints
 // (engine/lessons_recurrent.py). Shown only for a recurrent run; the feed-forward layer tools
 // are hidden meanwhile.
 
 import { $ } from "./notices.js";
+import { inspectRecurrent, keepSelection, labelRecurrent } from "./recurrentSelection.js";
 
 const HIGHLIGHT_MS = 4000; // as long as view.pointAt outlines a chart
 const OTHER_CELL = { rnn: "lstm", lstm: "rnn" };
@@ -18,14 +20,30 @@ function button(className, testId) {
   return node;
 }
 
-/** Mounts the buttons; returns {onKind(recurrent), applyHints(lesson)} for main.js. */
+/** The lstm gate select, in a label that names it. */
+function gateChoice() {
+  const label = document.createElement("label");
+  label.className = "gate-choice";
+  label.hidden = true;
+  label.title = "The LSTM gate whose W_h weights the edges show and a click inspects";
+  const select = document.createElement("select");
+  select.dataset.testid = "lstm-gate";
+  select.setAttribute("aria-label", "LSTM gate");
+  label.append("gate ", select);
+  return { label, select };
+}
+
+/** Mounts the controls; returns {onKind(recurrent), afterFrame(header), applyHints(lesson),
+ * setGate(index)} for main.js and the keyboard. */
 export function mountRecurrentTools(app) {
   const { store, loop } = app;
   const bar = document.createElement("div");
   bar.className = "recurrent-tools";
   const fold = button("fold-toggle", "fold-toggle");
   const compare = button("compare-cell", "compare-cell");
-  bar.append(compare, fold);
+  const gate = gateChoice();
+  bar.append(gate.label, compare, fold);
+  store.recurrentGate = 0;
   loop.canvases.network.parentElement.append(bar);
   let comparing = null; // the lesson whose `compare_cell` the button offers
 
@@ -63,7 +81,32 @@ export function mountRecurrentTools(app) {
     return node?.closest("label") ?? node;
   });
 
+  // An lstm's gate: which of W_h's four columns per unit the edges show and a click inspects.
+  const setGate = (index) => {
+    store.recurrentGate = index;
+    gate.select.value = String(index);
+    labelRecurrent(app);
+    if (store.recurrentSelection?.kind === "edge") inspectRecurrent(app);
+    loop.invalidate("network");
+  };
+  gate.select.addEventListener("change", () => setGate(Number(gate.select.value)));
+
   return {
+    setGate,
+
+    /** Each frame: the selection stays inside the run, the gate choice follows its cell (the
+     * frame names an lstm's gates). */
+    afterFrame(header) {
+      keepSelection(app, header.recurrent);
+      const gates = header.recurrent?.gates ?? null;
+      gate.label.hidden = !gates;
+      const names = gates?.join() ?? "";
+      if (names === gate.select.dataset.gates) return;
+      gate.select.dataset.gates = names;
+      gate.select.replaceChildren(...(gates ?? []).map((name, index) => new Option(name, String(index))));
+      if (gates) setGate(Math.min(store.recurrentGate, gates.length - 1));
+    },
+
     onKind(recurrent) {
       fold.hidden = !recurrent;
       compare.hidden = !recurrent || !comparing;

@@ -1,8 +1,8 @@
 // The page's side of a recurrent run (network.kind = recurrent): the phases of a step through
 // time kept for the unrolled view, the drawing call the loop makes instead of the feed-forward
-// network's, clicks on the unrolled view (a hidden state, or a W_hh weight: the inspector lists
-// its sum over time with the gradient check). It draws and shows only what the engine sent; the
-// buttons over the view are recurrentTools.js's.
+// network's, and the inspector's sum over time with the gradient check. It draws and shows only
+// what the engine sent; what is selected on the view is recurrentSelection.js's, the buttons
+// over it recurrentTools.js's.
 
 import { $, setText } from "./notices.js";
 import { showSentence } from "./phases.js";
@@ -73,31 +73,11 @@ export function drawRecurrent(loop) {
     arrays: frame?.arrays,
     trace: store.playing ? null : store.recurrentTrace,
     selection: store.recurrentSelection,
+    gate: store.recurrentGate,
     highlight: loop.scene.highlight?.until > performance.now() ? loop.scene.highlight.chart : null,
   };
   const draw = store.view.folded ? unrolled.drawFolded : unrolled.draw;
   loop.scene.unrolled = draw(ctx, scene);
-}
-
-/** A click on the unrolled view: a hidden cell asks for its δ, a gap for a W_hh weight. */
-export function recurrentClick(app, event) {
-  const { store, loop, socket } = app;
-  const box = loop.canvases.network.getBoundingClientRect();
-  const hit = unrolled.hitTest(loop.scene.unrolled, event.clientX - box.left, event.clientY - box.top);
-  if (!hit) return;
-  $("inspector").classList.toggle("left", event.clientX - box.left > box.width / 2);
-  if (hit.kind === "hidden") {
-    store.recurrentSelection = hit;
-    socket.send({ type: "inspect", kind: "hidden_state", t: hit.t, j: hit.j });
-  } else {
-    const name = store.frame?.header?.recurrent?.cell === "lstm" ? "W_h" : "W_hh";
-    // The weight from unit i at step t−1 into unit j at step t: the row clicked is i; j is
-    // the hidden cell chosen before (the same row when none is).
-    const j = store.recurrentSelection?.kind === "hidden" ? store.recurrentSelection.j : hit.j;
-    store.recurrentSelection = { kind: "gap", t: Math.max(1, hit.t), i: hit.j, j };
-    socket.send({ type: "inspect", kind: "recurrent_weight", name, i: hit.j, j });
-  }
-  loop.invalidate("network");
 }
 
 /** Whether an `inspect` reply is a recurrent one (shown by `showRecurrentInspect`). */

@@ -67,23 +67,46 @@ export function unrolledLayout(steps, hidden, width, height) {
   };
 }
 
-/** The step and unit under a point of the canvas: {kind: "hidden", t, j}, or a W_hh gap
- * {kind: "gap", t} (between t−1 and t), or null. */
+/** What is under a point of the canvas: a hidden cell {kind: "hidden", t, j}, the W_hh edge
+ * nearest to it in a gap {kind: "edge", t, i, j} (from unit i at step t−1 into unit j at step
+ * t, as drawn), or null. */
 export function hitTest(layout, x, y) {
   if (!layout) return null;
   const t = Math.floor((x - MARGIN) / layout.columnWidth);
-  if (t < 0 || t >= layout.steps || y < layout.hTop || y > layout.hBottom) return null;
-  const j = Math.min(layout.hidden - 1, Math.floor((y - layout.hTop) / layout.cellHeight));
+  if (t < 0 || t >= layout.steps || y < layout.hTop - 4 || y > layout.hBottom + 4) return null;
   const offset = x - layout.centre(t);
-  if (Math.abs(offset) <= layout.cellWidth / 2 + 2) return { kind: "hidden", t, j };
-  return { kind: "gap", t: offset < 0 ? t : t + 1, j };
+  if (Math.abs(offset) <= layout.cellWidth / 2 + 1) {
+    const j = Math.max(0, Math.min(layout.hidden - 1, Math.floor((y - layout.hTop) / layout.cellHeight)));
+    return { kind: "hidden", t, j };
+  }
+  const to = offset < 0 ? t : t + 1;
+  return to >= 1 && to < layout.steps ? nearestEdge(layout, to, x, y) : null;
+}
+
+/** The edge of gap `t` (between steps t−1 and t) whose drawn line passes nearest to (x, y). */
+function nearestEdge(layout, t, x, y) {
+  const x0 = layout.centre(t - 1) + layout.cellWidth / 2;
+  const x1 = layout.centre(t) - layout.cellWidth / 2;
+  const along = Math.max(0, Math.min(1, (x - x0) / (x1 - x0)));
+  const middle = (unit) => layout.hTop + (unit + 0.5) * layout.cellHeight;
+  let best = null;
+  for (let i = 0; i < layout.hidden; i++) {
+    for (let j = 0; j < layout.hidden; j++) {
+      const rise = middle(j) - middle(i);
+      // Distance across the line, not straight down: steep edges are as easy to hit as flat ones.
+      const distance = Math.abs(middle(i) + along * rise - y) / Math.hypot(1, rise / (x1 - x0));
+      if (!best || distance < best.distance) best = { distance, i, j };
+    }
+  }
+  return { kind: "edge", t, i: best.i, j: best.j };
 }
 
 /**
  * Draws the unrolled view. `scene`: {width, height, recurrent (the frame header's figures),
  * arrays (the frame's), trace (the phases of the step being stepped through, or null),
- * selection ({t, i, j} of a W_hh weight or hidden cell, or null), highlight (the name of a
- * chart to outline, or null)}. Returns the layout, with each chart's box in `charts`.
+ * selection (a hitTest result, or null), gate (an lstm's gate whose W_h the edges show, 0-3),
+ * highlight (the name of a chart to outline, or null)}. Returns the layout, with each chart's
+ * box in `charts`.
  */
 export function draw(ctx, scene) {
   const { width, height, recurrent, trace } = scene;
@@ -95,7 +118,7 @@ export function draw(ctx, scene) {
   const h = values(arrays.get("h"));
   const active = trace?.last ?? null;
   drawTitle(ctx, layout, recurrent, active);
-  drawEdges(ctx, layout, values(arrays.get("W/W_hh") ?? arrays.get("W/W_h")), active, recurrent);
+  drawEdges(ctx, layout, values(arrays.get("W/W_hh") ?? arrays.get("W/W_h")), active, scene.gate ?? 0);
   drawColumns(ctx, layout, { h, arrays, recurrent, trace, active });
   const charts = { gradient_through_time: chartBox(layout, 0), sequence: chartBox(layout, 1) };
   drawGradientChart(ctx, layout, recurrent, trace);
@@ -122,11 +145,13 @@ function drawTitle(ctx, layout, recurrent, active) {
   }
 }
 
-function drawEdges(ctx, layout, W, active, recurrent) {
+/** The W_hh edges; an lstm's W_h has four columns per unit (gates i, f, g, o): the edges show
+ * the chosen `gate`'s weights, the ones a click on them inspects. */
+function drawEdges(ctx, layout, W, active, gate) {
   if (!W || layout.steps < 2) return;
   const H = layout.hidden;
-  const width = W.length / H; // 4H for an lstm: the weight into unit j sums its four gates' columns
-  const gates = width / H;
+  const width = W.length / H; // H for an rnn, 4H for an lstm
+  const column = (width > H ? gate : 0) * H;
   const scale = scaleOf(W);
   const all = H * H * (layout.steps - 1) <= MAX_EDGES;
   const activeGap = active?.t;
@@ -140,9 +165,7 @@ function drawEdges(ctx, layout, W, active, recurrent) {
     for (let i = 0; i < H; i++) {
       const from = layout.cell(t - 1, i);
       for (let j = 0; j < H; j++) {
-        let weight = 0;
-        for (let g = 0; g < gates; g++) weight += W[i * width + g * H + j];
-        ctx.strokeStyle = divergingCss(weight / gates / scale, lit ? 0.8 : 0.25);
+        ctx.strokeStyle = divergingCss(W[i * width + column + j] / scale, lit ? 0.8 : 0.25);
         const to = layout.cell(t, j);
         ctx.beginPath();
         ctx.moveTo(from.x + from.w, from.y + from.h / 2);
@@ -151,7 +174,6 @@ function drawEdges(ctx, layout, W, active, recurrent) {
       }
     }
   }
-  if (!recurrent) return;
 }
 
 function drawArrow(ctx, layout, t) {
@@ -274,20 +296,30 @@ export function shortNumber(value) {
   return Math.abs(value) >= 10 ? value.toFixed(0) : value.toFixed(Math.abs(value) >= 1 ? 1 : 2);
 }
 
+/** The selected cell, or the selected edge with the two cells it joins, in black over white so
+ * it shows on any colour. */
 function outlineSelection(ctx, layout, selection) {
-  ctx.strokeStyle = "#000";
-  ctx.lineWidth = 2;
-  if (selection.kind === "hidden") {
-    const cell = layout.cell(selection.t, selection.j);
+  const ring = (cell) => {
+    ctx.strokeStyle = "#fff";
+    ctx.lineWidth = 4;
     ctx.strokeRect(cell.x - 2, cell.y - 2, cell.w + 4, cell.h + 4);
-    return;
-  }
-  const from = layout.cell(Math.max(0, selection.t - 1), selection.i);
+    ctx.strokeStyle = "#000";
+    ctx.lineWidth = 2;
+    ctx.strokeRect(cell.x - 2, cell.y - 2, cell.w + 4, cell.h + 4);
+  };
+  if (selection.kind === "hidden") return ring(layout.cell(selection.t, selection.j));
+  const from = layout.cell(selection.t - 1, selection.i);
   const to = layout.cell(selection.t, selection.j);
-  ctx.beginPath();
-  ctx.moveTo(from.x + from.w, from.y + from.h / 2);
-  ctx.lineTo(to.x, to.y + to.h / 2);
-  ctx.stroke();
+  for (const [colour, width] of [["#fff", 5], ["#000", 2.5]]) {
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = width;
+    ctx.beginPath();
+    ctx.moveTo(from.x + from.w, from.y + from.h / 2);
+    ctx.lineTo(to.x, to.y + to.h / 2);
+    ctx.stroke();
+  }
+  ring(from);
+  ring(to);
 }
 
 // ----- the two charts under the unrolled view ---------------------------------------------
