@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import schema
-from .checks import FieldError, check_choice, check_integer, check_object
+from .checks import FieldError, Range, check_choice, check_integer, check_number, check_object
 from .config import network_kind, validate_config
 from .recurrent import (
     Recurrent,
@@ -26,7 +26,7 @@ from .recurrent import (
 )
 from .recurrent_config import network_spec, task_options, validate_recurrent_training
 from .recurrent_phases import explain_hidden_state, explain_recurrent_weight
-from .run import Run, Stepping
+from .run import MAX_EDIT, Run, Stepping
 from .schema import RECURRENT, Limits
 from .sequences import SEQUENCE_TASKS, alphabet, generate_sequences
 from .trainer import Trainer
@@ -220,8 +220,25 @@ class RecurrentRun(Stepping):
 
     # ----- changes by hand ----------------------------------------------------------------
 
-    def edit(self, param: str, layer: int, i: int | None, j: int, value: float) -> None:
-        raise FieldError("edit", "a recurrent network's weights are not edited by hand (yet)")
+    def edit(self, param: str, layer: int | None, i: int | None, j: int, value: float) -> None:
+        """Set one entry of the parameter named `param` (rnn W_xh, W_hh, b_h; lstm W_x, W_h, b;
+        both W_hy, b_y) to value, a finite number, |value| ≤ 100: W[i, j], or b[j] (i ignored).
+        A recurrent net's parameters are named, not layered: `layer` must be None.
+
+        The optimizer's state is kept; an iteration being stepped through restarts."""
+        net = self.network
+        param = check_choice("param", param, tuple(net.shapes))
+        if layer is not None:
+            raise FieldError(
+                "layer", f"a recurrent network's parameters are named by param, got {layer!r}"
+            )
+        shape = net.shapes[param]
+        j = check_integer("j", j, 0, shape[-1] - 1)
+        if len(shape) == 2:
+            i = check_integer("i", i, 0, shape[0] - 1)
+        value = check_number("value", value, Range(-MAX_EDIT, MAX_EDIT))
+        net.weights[param][(i, j) if len(shape) == 2 else j] = value
+        self._phases = None
 
     def set_points(self, points: Any) -> None:
         raise FieldError("points", "a recurrent run learns sequences (data.task), not points")

@@ -125,7 +125,7 @@ def test_an_lstm_click_picks_the_weight_of_the_chosen_gate(page, live_server):
     expect(gate).to_be_visible()
     assert [o.text_content() for o in gate.locator("option").all()] == ["i", "f", "g", "o"]
     gate.select_option("f")
-    page.mouse.click(*edge_point(page, 3, 0, 2, along=0.5))
+    page.mouse.click(*edge_point(page, 3, 0, 2, along=0.3))
     inspector = page.get_by_test_id("inspector")
     expect(inspector).to_contain_text("W_h[0,6]")  # column f·H + unit = 1·4 + 2
     expect(inspector).to_contain_text("f gate, unit 2")
@@ -285,4 +285,24 @@ def test_the_clipping_lesson_races_its_two_labelled_runs(page, live_server):
     assert sorted(page.evaluate(f"[...{STORE}.compare.keys()]")) == ["clip 1", "no clipping"]
     expect(page.get_by_test_id("loss-chart")).to_contain_text("no clipping")
     page.get_by_role("button", name="Pause").click()
+    assert page.console_errors == []
+
+
+def test_a_recurrent_weight_is_edited_in_the_inspector(page, live_server):
+    open_recurrent(page, live_server, "network.cell=lstm&data.length=6&network.hidden=4")
+    page.get_by_label("LSTM gate", exact=True).select_option("g")
+    page.mouse.dblclick(*edge_point(page, 2, 3, 1, along=0.25))  # W_h[3, 2·4 + 1]
+    editor = page.get_by_test_id("inspect-edit")
+    expect(page.get_by_test_id("inspector")).to_contain_text("W_h[3,9]")
+    expect(editor).to_be_focused()  # a double-click goes straight to typing
+    editor.fill("1.5")
+    editor.press("Enter")
+    page.wait_for_function(f"{STORE}.network.weights.W_h[3][9] === 1.5")
+    expect(editor).to_have_value("1.5")  # the explanation again, at the new value
+    # A value out of range: refused by the server, named, and nothing changes.
+    editor.fill("500")
+    editor.press("Enter")
+    expect(page.get_by_test_id("error")).to_contain_text("value")
+    expect(page.get_by_test_id("error")).to_contain_text("500")
+    assert page.evaluate(f"{STORE}.network.weights.W_h[3][9]") == 1.5
     assert page.console_errors == []

@@ -262,6 +262,49 @@ def test_a_bad_change_names_the_field_and_changes_nothing(path, value, field):
         assert after[:2] == before[:2] and np.array_equal(after[2], before[2])
 
 
+def test_edit_sets_a_recurrent_weight_and_resends_state():
+    with connect() as (socket, session, _):
+        start(socket, recurrent(network={"cell": "lstm", "hidden": 4}))
+        socket.send_json({"type": "edit", "param": "W_h", "i": 1, "j": 9, "value": 1.25})
+        state = next_text(socket)
+        assert state["type"] == "state" and state["network"]["weights"]["W_h"][1][9] == 1.25
+        assert session.run.network.weights["W_h"][1, 9] == 1.25
+        socket.send_json({"type": "edit", "param": "b_y", "j": 0, "value": -0.5})
+        assert next_text(socket)["network"]["weights"]["b_y"] == [-0.5]
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ({"param": "W", "layer": 0, "i": 0, "j": 0, "value": 1}, "param"),
+        ({"param": "W_hh", "i": 0, "j": 0, "value": 1}, "param"),  # an rnn's, in an lstm
+        ({"param": "W_h", "layer": 1, "i": 0, "j": 0, "value": 1}, "layer"),
+        ({"param": "W_h", "i": 4, "j": 0, "value": 1}, "i"),
+        ({"param": "W_h", "i": 0, "j": 16, "value": 1}, "j"),
+        ({"param": "W_h", "i": 0, "j": 0, "value": 101}, "value"),
+    ],
+)
+def test_a_bad_recurrent_edit_names_its_field_and_changes_nothing(message, field):
+    with connect() as (socket, session, _):
+        start(socket, recurrent(network={"cell": "lstm", "hidden": 4}))
+        before = snapshot(session)
+        socket.send_json({"type": "edit", **message})
+        reply = next_text(socket)
+        assert reply["type"] == "error" and reply["field"] == field, reply
+        after = snapshot(session)
+        assert after[:2] == before[:2] and np.array_equal(after[2], before[2])
+
+
+def test_a_feed_forward_edit_needs_its_layer_and_takes_no_recurrent_name():
+    with connect() as (socket, session, _):
+        before = session.run.network.params.copy()
+        socket.send_json({"type": "edit", "param": "W", "i": 0, "j": 0, "value": 1})
+        assert next_text(socket)["field"] == "layer"
+        socket.send_json({"type": "edit", "param": "W_hh", "layer": 0, "i": 0, "j": 0, "value": 1})
+        assert next_text(socket)["field"] == "param"
+        assert np.array_equal(session.run.network.params, before)
+
+
 def test_nan_and_a_10_mb_text_are_refused_before_they_reach_the_run():
     with connect() as (socket, session, _):
         start(socket, recurrent())

@@ -12,7 +12,7 @@ import * as network from "./network.js";
 import { $, setText, showError, showNotice } from "./notices.js";
 import { receivePhase } from "./phases.js";
 import { mountRecurrentTools } from "./recurrentTools.js";
-import { recurrentClick } from "./recurrentSelection.js";
+import { editRecurrent, recurrentClick } from "./recurrentSelection.js";
 import { isRecurrent, receiveRecurrentPhase } from "./recurrentView.js";
 import { PlanePoints } from "./points.js";
 import { Race } from "./race.js";
@@ -210,7 +210,9 @@ loop.canvases.network.addEventListener("click", onNetworkClick);
 app.recurrentTools = mountRecurrentTools(app); // a recurrent run: fold toggle, other cell
 loop.onKind = app.recurrentTools.onKind;
 // Double-click goes straight to typing a new value for the weight or bias.
-loop.canvases.network.addEventListener("dblclick", () => selection.edit());
+loop.canvases.network.addEventListener("dblclick", () =>
+  isRecurrent(store) ? editRecurrent(app) : selection.edit(),
+);
 loop.canvases.surface.addEventListener("click", onPlaneClick);
 window.addEventListener("hashchange", onHashChange);
 transport.bindKeys(document);

@@ -61,8 +61,18 @@ export function inspectRecurrent(app) {
   const { store, socket } = app;
   const chosen = store.recurrentSelection;
   if (!chosen) return;
+  store.recurrentAsked = (store.recurrentAsked ?? 0) + 1; // replies still to come
   if (chosen.kind === "hidden") socket.send({ type: "inspect", kind: "hidden_state", t: chosen.t, j: chosen.j });
   else socket.send({ type: "inspect", kind: "recurrent_weight", ...edgeWeight(store, chosen) });
+}
+
+/** A double-click: straight to typing the selected weight's new value (its box comes with the
+ * reply to the click's inspect, which may still be on its way). */
+export function editRecurrent(app) {
+  const { store } = app;
+  if (store.recurrentSelection?.kind !== "edge") return;
+  if (store.recurrentAsked > 0) store.recurrentEditWanted = true; // the newest box is coming
+  else $("inspector").querySelector('[data-testid="inspect-edit"]')?.select();
 }
 
 /** A click on the unrolled view: the cell or the edge under the pointer, inspected. */

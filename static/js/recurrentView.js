@@ -4,7 +4,9 @@
 // what the engine sent; what is selected on the view is recurrentSelection.js's, the buttons
 // over it recurrentTools.js's.
 
+import { createEditor } from "./inspector.js";
 import { $, setText } from "./notices.js";
+import { inspectRecurrent } from "./recurrentSelection.js";
 import { showSentence } from "./phases.js";
 import * as unrolled from "./unrolled.js";
 
@@ -92,9 +94,12 @@ function element(tag, className, text) {
   return node;
 }
 
-/** The inspector for a recurrent reply: the sum over time term by term, with the check. */
-export function showRecurrentInspect(reply) {
+/** The inspector for a recurrent reply: the sum over time term by term, with the check; for a
+ * weight, a box to type its new value (`app` sends it: the server checks it and names what it
+ * refuses). */
+export function showRecurrentInspect(reply, app) {
   const panel = $("inspector");
+  if (app) app.store.recurrentAsked = Math.max(0, (app.store.recurrentAsked ?? 0) - 1);
   if (!panel) return;
   const body = [];
   const header = element("div", "inspect-header");
@@ -107,13 +112,31 @@ export function showRecurrentInspect(reply) {
   close.setAttribute("aria-label", "Close inspector");
   close.addEventListener("click", () => (panel.hidden = true));
   header.append(close);
-  body.push(header, element("p", "inspect-formula", reply.formula));
+  body.push(header);
+  const editor = reply.kind === "recurrent_weight" && app ? valueEditor(app, reply) : null;
+  if (editor) body.push(editor);
+  body.push(element("p", "inspect-formula", reply.formula));
   if (reply.kind === "recurrent_weight") body.push(termsTable(reply), checkLine(reply));
   else body.push(hiddenParts(reply));
   body.push(element("p", "inspect-note", reply.note));
   panel.replaceChildren(...body);
   panel.dataset.testid = "inspector";
   panel.hidden = false;
+  if (editor && app.store.recurrentEditWanted && !app.store.recurrentAsked) {
+    editor.querySelector("input").select();
+    app.store.recurrentEditWanted = false;
+  }
+}
+
+/** The value box of the weight a reply explains: an edit, then the explanation again. */
+function valueEditor(app, reply) {
+  const editor = createEditor((value) => {
+    // A bias has no i: the engine ignores it there.
+    app.socket.send({ type: "edit", param: reply.name, i: reply.i, j: reply.j, value });
+    inspectRecurrent(app);
+  });
+  editor.querySelector("input").value = String(reply.value);
+  return editor;
 }
 
 function termsTable(reply) {
