@@ -334,24 +334,31 @@ function chartBox(layout, index) {
 function outlineChart(ctx, box) {
   ctx.strokeStyle = BACKWARD_COLOUR;
   ctx.lineWidth = 3;
-  ctx.strokeRect(box.x - 2, box.y - 2, box.w + 4, box.h + 4);
+  ctx.strokeRect(box.x - 1, box.y - 1, box.w + 2, box.h + 2);
 }
 
-function frameBox(ctx, box, title) {
+/** A chart's frame and its title above it; `key` names its lines in their colours, after the
+ * title (above the plot, so no line runs through a label). */
+function frameBox(ctx, box, title, key = []) {
   ctx.strokeStyle = "#ccc";
   ctx.lineWidth = 1;
   ctx.strokeRect(box.x, box.y, box.w, box.h);
-  ctx.fillStyle = "#333";
   ctx.font = "11px system-ui, sans-serif";
   ctx.textAlign = "left";
-  ctx.fillText(title, box.x + 4, box.y - 4);
+  let x = box.x + 4;
+  for (const [text, colour] of [[title, "#333"], ...key]) {
+    ctx.fillStyle = colour;
+    ctx.fillText(text, x, box.y - 6);
+    x += ctx.measureText(text).width + 8;
+  }
 }
 
 /** ‖∂L/∂h_t‖ per step on a log scale (the frame's, or the step being stepped through), and for
  * an lstm the mean forget gate per step on a 0-1 scale. */
 function drawGradientChart(ctx, layout, recurrent, trace) {
   const box = chartBox(layout, 0);
-  frameBox(ctx, box, "gradient through time ‖∂L/∂h_t‖ (log scale)");
+  const key = recurrent.forget_gates ? [["forget gate 0-1 (dashed)", UPDATE_COLOUR]] : [];
+  frameBox(ctx, box, "‖∂L/∂h_t‖ through time (log scale)", key);
   const norms = trace?.dhNorms ?? recurrent.dh_norms ?? [];
   const positive = norms.filter((n) => n > 0);
   if (!positive.length) return;
@@ -389,18 +396,15 @@ function drawGradientChart(ctx, layout, recurrent, trace) {
   });
   ctx.stroke();
   ctx.setLineDash([]);
-  ctx.fillStyle = UPDATE_COLOUR;
-  ctx.textAlign = "right";
-  ctx.fillText("forget gate (0-1, dashed)", box.x + box.w - 4, box.y + 12);
 }
 
 /** The focus sequence: input, target and prediction per step (text: predicted characters). */
 function drawSequenceChart(ctx, layout, arrays, recurrent, trace) {
   const box = chartBox(layout, 1);
-  frameBox(ctx, box, "focus sequence: input, target, prediction");
   const T = layout.steps;
   const px = (t) => box.x + ((t + 0.5) / T) * box.w;
   if (recurrent.alphabet) {
+    frameBox(ctx, box, "focus sequence: input, target, prediction");
     drawTextSequence(ctx, box, arrays, recurrent, px);
     return;
   }
@@ -411,13 +415,13 @@ function drawSequenceChart(ctx, layout, arrays, recurrent, trace) {
     { name: "target", colour: "#333", value: (t) => targetAt(arrays, recurrent, t), masked: true },
     { name: "prediction", colour: FORWARD_COLOUR, value: (t) => predictionAt(arrays, recurrent, t) },
   ];
+  frameBox(ctx, box, "focus sequence:", series.map((s) => [s.name, s.colour]));
   const all = series.flatMap((s) => Array.from({ length: T }, (_, t) => s.value(t)));
   const scale = scaleOf(all);
   const py = (v) => box.y + box.h / 2 - (v / scale) * (box.h / 2 - 8);
   const mask = arrays.get("mask")?.data;
-  series.forEach((s, index) => {
+  series.forEach((s) => {
     ctx.strokeStyle = s.colour;
-    ctx.fillStyle = s.colour;
     ctx.lineWidth = s.name === "prediction" ? 2 : 1;
     ctx.beginPath();
     let started = false;
@@ -432,8 +436,6 @@ function drawSequenceChart(ctx, layout, arrays, recurrent, trace) {
       started = true;
     }
     ctx.stroke();
-    ctx.textAlign = "left";
-    ctx.fillText(s.name, box.x + 6 + index * 70, box.y + 12);
   });
   if (trace?.last?.phase === "forward") {
     ctx.strokeStyle = FORWARD_COLOUR;
