@@ -148,7 +148,8 @@ class RecurrentRun(Stepping):
     def metrics(self) -> dict[str, Any]:
         """Loss and accuracy on the training and the test sequences (accuracy: the share of
         the steps with a target predicted right; None for adding and sine, which are fitted)."""
-        train_loss, train_accuracy = self._evaluate(self.train_sequences, self._train_trace())
+        held = self._train_trace(keep=True)  # the frame's unrolled view runs it too
+        train_loss, train_accuracy = self._evaluate(self.train_sequences, held)
         test_loss, test_accuracy = self._evaluate(self.test_sequences)
         return {
             "iteration": self.iteration,
@@ -170,15 +171,17 @@ class RecurrentRun(Stepping):
             correct = self._accuracy(trace.Yhat, Y, mask)
         return _finite_or_none(loss), correct
 
-    def _train_trace(self) -> RecurrentTrace:
-        """The training sequences' forward pass at the current parameters. The metrics and the
-        unrolled view of one frame both need it: it is computed once for each set of parameters
-        (compared by value, so any way they change, stepping or editing, is seen)."""
-        params = self.network.params
-        held = self._held_trace
+    def _train_trace(self, keep: bool) -> RecurrentTrace:
+        """The training sequences' forward pass at the current parameters. A frame needs it
+        twice, for its metrics (first: `keep`) and its unrolled view (last: the held pass is
+        let go, so a session holds no batch-sized arrays between frames). Held passes are
+        compared by parameter values, so any change of the weights (a step, an edit) is seen."""
+        params, held = self.network.params, self._held_trace
+        self._held_trace = None
         if held is None or not np.array_equal(held[0], params):
             with np.errstate(all="ignore"):
                 held = (params.copy(), self.network.forward_trace(self.train_sequences[0]))
+        if keep:
             self._held_trace = held
         return held[1]
 
@@ -202,7 +205,7 @@ class RecurrentRun(Stepping):
         X, Y, mask = self.train_sequences
         focus, net = self.focus, self.network
         with np.errstate(all="ignore"):
-            trace = self._train_trace()
+            trace = self._train_trace(keep=False)
             backward = net.backward(trace, Y, mask, self.trainer.options.get("truncate") or None)
             figures = {
                 "x": X[:, focus],

@@ -243,3 +243,23 @@ def test_the_recurrent_lessons_are_in_the_lessons_panel_and_build():
     for lesson in RECURRENT_LESSONS:
         run = build_run(copy.deepcopy(lesson["config"]))
         assert run.config == lesson["config"]
+
+
+def test_a_frame_s_metrics_and_unrolled_view_share_one_forward_pass_and_let_it_go():
+    run = build_run(recurrent_config(network={"cell": "lstm", "hidden": 4}, data={"length": 5}))
+    calls = []
+    forward = run.network.forward_trace
+    run.network.forward_trace = lambda X, *rest: calls.append(X.shape) or forward(X, *rest)
+    metrics, figures = run.metrics(), run.unrolled()
+    train_shape = run.train_sequences[0].shape
+    assert calls.count(train_shape) == 1  # the test sequences' pass is the other one
+    assert run._held_trace is None  # nothing batch-sized held between frames
+    fresh = build_run(recurrent_config(network={"cell": "lstm", "hidden": 4}, data={"length": 5}))
+    assert metrics == fresh.metrics()
+    assert np.array_equal(figures["h"], fresh.unrolled()["h"])
+    run.metrics()  # held again for the next frame ...
+    run.train(1)  # ... whose weights then change: a new pass, not the held one
+    calls.clear()
+    fresh.train(1)
+    assert run.metrics() == fresh.metrics()  # the new weights' figures
+    assert calls.count(train_shape) == 1 and calls.count(run.test_sequences[0].shape) == 1
