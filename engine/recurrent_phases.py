@@ -69,7 +69,11 @@ def _phases(
         "mask": mask,
         "Yhat": trace.Yhat,
         "Y": Y,
-        "focus": {"loss": float(masked[:, focus].sum()), "step_losses": masked[:, focus]},
+        "focus": {
+            "loss": float(masked[:, focus].sum()),
+            "step_losses": masked[:, focus],
+            "yhat": trace.Yhat[:, focus],  # (T, K): the followed sequence's predictions
+        },
     }
     with np.errstate(all="ignore"):
         bptt = BackwardThroughTime(net, trace, Y, mask, trainer._truncate)

@@ -16,12 +16,17 @@ from typing import Any
 import numpy as np
 
 from . import schema
-from .checks import FieldError, check_choice, check_integer, check_object
+from .checks import FieldError, Range, check_choice, check_integer, check_number, check_object
 from .config import network_kind, validate_config
-from .recurrent import Recurrent, forget_gate_means, gradient_norms_through_time
+from .recurrent import (
+    Recurrent,
+    RecurrentTrace,
+    forget_gate_means,
+    gradient_norms_through_time,
+)
 from .recurrent_config import network_spec, task_options, validate_recurrent_training
 from .recurrent_phases import explain_hidden_state, explain_recurrent_weight
-from .run import Run, Stepping
+from .run import MAX_EDIT, Run, Stepping
 from .schema import RECURRENT, Limits
 from .sequences import SEQUENCE_TASKS, alphabet, generate_sequences
 from .trainer import Trainer
@@ -80,6 +85,7 @@ class RecurrentRun(Stepping):
         self.network = Recurrent.from_spec(spec)
         self.trainer = Trainer(self.network, **self._trainer_options(self.config["training"]))
         self._phases: Iterator[dict[str, Any]] | None = None
+        self._held_trace: tuple[np.ndarray, RecurrentTrace] | None = None  # _train_trace's
         self._stepped = False
         self.iteration = 0
         self.epoch = 0
@@ -142,7 +148,8 @@ class RecurrentRun(Stepping):
     def metrics(self) -> dict[str, Any]:
         """Loss and accuracy on the training and the test sequences (accuracy: the share of
         the steps with a target predicted right; None for adding and sine, which are fitted)."""
-        train_loss, train_accuracy = self._evaluate(self.train_sequences)
+        held = self._train_trace(keep=True)  # the frame's unrolled view runs it too
+        train_loss, train_accuracy = self._evaluate(self.train_sequences, held)
         test_loss, test_accuracy = self._evaluate(self.test_sequences)
         return {
             "iteration": self.iteration,
@@ -154,13 +161,29 @@ class RecurrentRun(Stepping):
             "layers": [],
         }
 
-    def _evaluate(self, sequences: tuple[np.ndarray, ...]) -> tuple[float | None, float | None]:
+    def _evaluate(
+        self, sequences: tuple[np.ndarray, ...], trace: RecurrentTrace | None = None
+    ) -> tuple[float | None, float | None]:
         X, Y, mask = sequences
         with np.errstate(all="ignore"):
-            trace = self.network.forward_trace(X)
+            trace = trace or self.network.forward_trace(X)
             loss = self.network.trace_loss(trace, Y, mask)
             correct = self._accuracy(trace.Yhat, Y, mask)
         return _finite_or_none(loss), correct
+
+    def _train_trace(self, keep: bool) -> RecurrentTrace:
+        """The training sequences' forward pass at the current parameters. A frame needs it
+        twice, for its metrics (first: `keep`) and its unrolled view (last: the held pass is
+        let go, so a session holds no batch-sized arrays between frames). Held passes are
+        compared by parameter values, so any change of the weights (a step, an edit) is seen."""
+        params, held = self.network.params, self._held_trace
+        self._held_trace = None
+        if held is None or not np.array_equal(held[0], params):
+            with np.errstate(all="ignore"):
+                held = (params.copy(), self.network.forward_trace(self.train_sequences[0]))
+        if keep:
+            self._held_trace = held
+        return held[1]
 
     def _accuracy(self, Yhat: np.ndarray, Y: np.ndarray, mask: np.ndarray) -> float | None:
         steps = mask.astype(bool)
@@ -182,7 +205,7 @@ class RecurrentRun(Stepping):
         X, Y, mask = self.train_sequences
         focus, net = self.focus, self.network
         with np.errstate(all="ignore"):
-            trace = net.forward_trace(X)
+            trace = self._train_trace(keep=False)
             backward = net.backward(trace, Y, mask, self.trainer.options.get("truncate") or None)
             figures = {
                 "x": X[:, focus],
@@ -200,8 +223,25 @@ class RecurrentRun(Stepping):
 
     # ----- changes by hand ----------------------------------------------------------------
 
-    def edit(self, param: str, layer: int, i: int | None, j: int, value: float) -> None:
-        raise FieldError("edit", "a recurrent network's weights are not edited by hand (yet)")
+    def edit(self, param: str, layer: int | None, i: int | None, j: int, value: float) -> None:
+        """Set one entry of the parameter named `param` (rnn W_xh, W_hh, b_h; lstm W_x, W_h, b;
+        both W_hy, b_y) to value, a finite number, |value| ≤ 100: W[i, j], or b[j] (i ignored).
+        A recurrent net's parameters are named, not layered: `layer` must be None.
+
+        The optimizer's state is kept; an iteration being stepped through restarts."""
+        net = self.network
+        param = check_choice("param", param, tuple(net.shapes))
+        if layer is not None:
+            raise FieldError(
+                "layer", f"a recurrent network's parameters are named by param, got {layer!r}"
+            )
+        shape = net.shapes[param]
+        j = check_integer("j", j, 0, shape[-1] - 1)
+        if len(shape) == 2:
+            i = check_integer("i", i, 0, shape[0] - 1)
+        value = check_number("value", value, Range(-MAX_EDIT, MAX_EDIT))
+        net.weights[param][(i, j) if len(shape) == 2 else j] = value
+        self._phases = None
 
     def set_points(self, points: Any) -> None:
         raise FieldError("points", "a recurrent run learns sequences (data.task), not points")

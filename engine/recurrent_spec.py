@@ -50,6 +50,12 @@ def parameter_shapes(cell: str, D: int, H: int, K: int) -> dict[str, tuple[int, 
     return {**recurrent, "W_hy": (H, K), "b_y": (K,)}
 
 
+def parameter_names() -> tuple[str, ...]:
+    """Every parameter name either cell has (the names an `edit` may give)."""
+    names = {**parameter_shapes("rnn", 1, 1, 1), **parameter_shapes("lstm", 1, 1, 1)}
+    return tuple(names)
+
+
 def validate_spec(spec: Any) -> dict[str, Any]:
     """The spec with defaults filled in and `weights` as a dict of float64 arrays (complete:
     names not given are drawn from init and seed)."""

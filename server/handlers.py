@@ -13,9 +13,10 @@ from engine.cost import backprop_cost_table, network_cost_row
 from engine.lessons import get_lesson
 from engine.recurrent_run import build_run
 from engine.run import Run
-from engine.schema import FEED_FORWARD
+from engine.schema import FEED_FORWARD, RECURRENT
 from server import frames, messages, protocol
 from server.pacing import COST_ROW_SECONDS, phase_tokens
+from server.recurrent_frames import recurrent_phase
 
 if TYPE_CHECKING:
     from server.session import Session
@@ -106,7 +107,10 @@ class MessageHandlers:
             await self.room.mirror_phase(encoded)
 
     def encoded_phase(self: Session) -> bytes:
-        return frames.phase_message({**self.run.next_phase(), "run": self.run_id})
+        phase = self.run.next_phase()
+        if phase.get("kind") == RECURRENT:
+            phase = recurrent_phase(phase)  # what the page draws, not the whole batch
+        return frames.phase_message({**phase, "run": self.run_id})
 
     def check_step_size(self: Session, message: protocol.Step) -> None:
         """A step runs while the receiver waits: keep it to seconds, play is for longer runs."""

@@ -127,17 +127,32 @@ def max_training_seconds(fps: float, frame_seconds: float, slice_seconds: float)
     return max(slice_seconds, tick_seconds(fps) - frame_seconds)
 
 
+def tick_iterations(speed: int, budget: float, cpu_per_iteration: float) -> int:
+    """Iterations a tick of speed `speed` trains: `speed`, or as many as fit in `budget` (what
+    speed "max" trains for) at the measured CPU cost of one, when fewer; one at least. So a
+    costly run (an lstm over 30 steps) keeps the page's frame rate and trains fewer iterations a
+    frame, instead of fewer frames."""
+    if cpu_per_iteration <= 0.0:  # not measured yet
+        return speed
+    return max(1, min(speed, int(budget / cpu_per_iteration)))
+
+
 class ChunkSizer:
-    """Iterations per engine call, adapted so that each call takes about `slice_seconds`."""
+    """Iterations per engine call, adapted so that each call takes about `slice_seconds`; and
+    the CPU time one iteration costs (what `tick_iterations` plans with: CPU time, unlike the
+    wall time of a call, does not grow when the machine is busy with other work)."""
 
     def __init__(self, slice_seconds: float) -> None:
         self.slice_seconds = slice_seconds
         self.size = 1
-        self.per_iteration = slice_seconds  # seconds, as last measured
+        self.per_iteration = slice_seconds  # wall seconds, as last measured
+        self.cpu_per_iteration = 0.0
 
-    def measured(self, iterations: int, elapsed: float) -> None:
+    def measured(self, iterations: int, elapsed: float, cpu: float | None = None) -> None:
         self.per_iteration = max(elapsed / iterations, 1e-7)
         self.size = max(1, min(MAX_CHUNK, int(self.slice_seconds / self.per_iteration)))
+        if cpu is not None:
+            self.cpu_per_iteration = cpu / iterations
 
     def fitting(self, seconds: float) -> int:
         """A chunk that ends within `seconds` (a deadline's time left), one iteration at least:

@@ -17,6 +17,7 @@ from pydantic import (
 
 from engine import schema
 from engine.datasets import shown
+from engine.recurrent_spec import parameter_names
 from server.config import MAX_FPS, MAX_SPEED
 from server.message_base import Message, ProtocolError, error_message
 from server.room_messages import (
@@ -37,6 +38,8 @@ __all__ = ["ROOM_MESSAGE_TYPES", "Message", "ProtocolError", "error_message"]  #
 
 # The paths a `change` may name: the fields with a check of their own kind (not weights, points).
 CHANGEABLE = tuple(e.path for e in schema.fields() if e.kind in schema.CHECKED_KINDS)
+# What `edit.param` may name: a feed-forward layer's W or b, or a recurrent parameter's name.
+EDITABLE = tuple(dict.fromkeys(("W", "b", *parameter_names())))
 
 
 # The pydantic type of each kind of schema field; the engine then checks ranges and choices with
@@ -156,8 +159,10 @@ class Focus(Message):
 
 class Edit(Message):
     type: Literal["edit"]
-    param: Literal["W", "b"]
-    layer: Annotated[int, Field(ge=0)]
+    # A feed-forward network's W or b of a `layer`; a recurrent network's parameter by its name
+    # (W_hh, b_y, ...), with no layer. The run checks which fits it.
+    param: Literal[EDITABLE]  # type: ignore[valid-type]
+    layer: Annotated[int, Field(ge=0)] | None = None
     i: Annotated[int, Field(ge=0)] | None = None
     j: Annotated[int, Field(ge=0)]
     value: float

@@ -3,7 +3,8 @@ focus sequence unrolled in time, and the `data` message describing its sequences
 every number is one the engine computed; this module only chooses a precision for each.
 
 Frame (docs/protocol.md, "Recurrent frames"): header `recurrent` = {cell, task, steps, hidden,
-alphabet, grad_norms (per parameter), dh_norms (T,), forget_gates (T,) for an lstm}; arrays:
+alphabet, grad_norms (per parameter), dh_norms (T,), forget_gates (T,) and gates (i, f, g, o)
+for an lstm}; arrays:
 each weight matrix `W/<name>` as u8 (edge colours), `x`, `y`, `yhat` f32 (text: `x`, `y` as
 character indices u8, `yhat` the predicted distribution (T, K) u8), `mask` u8, `h` and `dh`
 (T, H) u8, `c` (T, H) u8 for an lstm.
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from engine.recurrent_run import RecurrentRun
+from engine.recurrent_spec import LSTM_GATES
 from server.frames import encode_entries, plain_entry, u8_entry
 
 
@@ -37,6 +39,8 @@ def recurrent_header(run: RecurrentRun, figures: dict[str, np.ndarray]) -> dict[
     }
     if "forget_gates" in figures:
         header["forget_gates"] = figures["forget_gates"].tolist()
+    if network.cell == "lstm":  # the order of W_h's column blocks, for the page's gate choice
+        header["gates"] = list(LSTM_GATES)
     return header
 
 
@@ -61,6 +65,24 @@ def recurrent_frame(run: RecurrentRun, header: dict[str, Any]) -> bytes:
     figures = run.unrolled()
     full = {"type": "frame", **header, "recurrent": recurrent_header(run, figures)}
     return encode_entries(full, recurrent_entries(run, figures))
+
+
+# What the page is sent of each recurrent phase: all but the batch arrays listed here. They grow
+# with the number of sequences (the loss phase's Yhat and Y are (T, n, K) each: 254 KB for an
+# lstm on text, 1 MB for 64 sequences of 60 steps), and the page draws the followed sequence
+# (the `focus` fields), the per-step figures and the recurrent weight's partial sums.
+BATCH_ONLY = {
+    "forward": ("x", "h", "yhat", "z", "gates", "c"),
+    "loss": ("Yhat", "Y", "mask"),
+    "backward": ("dh", "dz", "dgates", "dc"),
+}
+
+
+def recurrent_phase(phase: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an engine phase (engine/recurrent_phases.py) that the page is sent, every
+    array at full precision (server/frames.py phase_message)."""
+    left_out = BATCH_ONLY.get(phase["phase"], ())
+    return {key: value for key, value in phase.items() if key not in left_out}
 
 
 def recurrent_data(run: RecurrentRun) -> dict[str, Any]:

@@ -26,8 +26,17 @@ from engine.run import Limits, Run
 DTYPES = {"f64": np.dtype("<f8"), "i64": np.dtype("<i8"), "bool": np.dtype("bool")}
 MAX_DEPTH = 6
 # What the receiving Run makes itself from the config (the data and its features), or must
-# keep as its own (the receiving server's limits), or cannot carry over (a phase generator).
-REBUILT_FROM_CONFIG = ("limits", "data", "_X_train", "_X_test", "_phases", "_phase_context")
+# keep as its own (the receiving server's limits), or cannot carry over (a phase generator), or
+# computes again when asked (a recurrent run's forward pass held for its next frame).
+REBUILT_FROM_CONFIG = (
+    "limits",
+    "data",
+    "_X_train",
+    "_X_test",
+    "_phases",
+    "_phase_context",
+    "_held_trace",
+)
 
 
 def _is_engine_object(value: Any) -> bool:

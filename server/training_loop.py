@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.run import TrainStatus
-from server.pacing import max_training_seconds, tick_seconds
+from server.pacing import max_training_seconds, tick_iterations, tick_seconds
 from server.race import add_point
 
 if TYPE_CHECKING:
@@ -20,19 +20,21 @@ if TYPE_CHECKING:
 
 class TrainingLoop:
     async def train_loop(self: Session) -> None:
-        """While playing: each tick (a little shorter than the page's frame time), train `speed`
-        iterations, or for the time a frame leaves free at "max", then offer a frame."""
+        """While playing: each tick (a little shorter than the page's frame time), train for the
+        time a frame leaves free at "max", or `speed` iterations when they fit in that time (as
+        many as fit when they do not), then offer a frame."""
         while True:
             await self.play_event.wait()
             tick_start = time.monotonic()
             interval = tick_seconds(self.fps)
+            durations = self.engine.durations
+            frame = durations.get("frame", 0.0) + durations.get("history", 0.0)
+            budget = max_training_seconds(self.fps, frame, self.settings.slice_seconds)
             if self.speed == "max":
-                durations = self.engine.durations
-                frame = durations.get("frame", 0.0) + durations.get("history", 0.0)
-                budget = max_training_seconds(self.fps, frame, self.settings.slice_seconds)
                 await self.play_tick(None, deadline=tick_start + budget)
             else:
-                await self.play_tick(int(self.speed))
+                cost = self.chunk.cpu_per_iteration
+                await self.play_tick(tick_iterations(int(self.speed), budget, cost))
             if self.playing:
                 async with self.engine_lock:
                     await self.engine_call("history", self.record_history)
@@ -93,10 +95,12 @@ class TrainingLoop:
     async def train_slice(self: Session, chunk: int) -> TrainStatus:
         """`chunk` iterations of the run and its racers, in the session's turn of the engine."""
         async with self.engine.inline():
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             status = self.run.train(chunk)
             self.race.train(chunk)
-            self.chunk.measured(chunk, time.perf_counter() - started)  # wall: what others wait
+            # Wall time sizes the slice (what others wait); CPU time plans a tick's iterations.
+            elapsed = time.perf_counter() - started
+            self.chunk.measured(chunk, elapsed, time.thread_time() - cpu_started)
         self._metrics.forget()
         return status
 

@@ -1,9 +1,10 @@
 """The training loop's pacing: ticks a little shorter than the page's measured frame time, and
-speed "max" trains for the time of a tick that its frame leaves free, in slices that end by then."""
+speed "max" trains for the time of a tick that its frame leaves free, in slices that end by then,
+and a tick of speed N trains N iterations when they fit in that time (as many as fit when not)."""
 
 import pytest
 
-from server.pacing import ChunkSizer, max_training_seconds, tick_seconds
+from server.pacing import ChunkSizer, max_training_seconds, tick_iterations, tick_seconds
 
 
 def test_the_loop_ticks_a_little_faster_than_the_page_draws():
@@ -31,3 +32,17 @@ def test_a_chunk_fits_in_the_time_left_and_in_a_slice():
     assert sizer.fitting(1.0) == 200  # a slice at most, however much time is left
     assert sizer.fitting(0.001) == 50  # what ends by the deadline
     assert sizer.fitting(0.0) == sizer.fitting(-0.01) == 1  # one at least: the tick moves on
+
+
+def test_a_tick_trains_speed_iterations_or_as_many_as_fit_in_what_max_would_train():
+    assert tick_iterations(10, 0.004, 0.0001) == 10  # cheap iterations: the whole speed
+    assert tick_iterations(10, 0.010, 0.003) == 3  # an lstm over 30 steps: what fits
+    assert tick_iterations(10, 0.004, 0.050) == 1  # one at least, however costly
+    assert tick_iterations(10, 0.004, 0.0) == 10  # before the first measurement
+
+
+def test_a_tick_plans_with_the_cpu_time_of_an_iteration():
+    sizer = ChunkSizer(0.004)
+    sizer.measured(4, elapsed=0.040, cpu=0.008)  # preempted: the wall time says 10 ms each
+    assert sizer.cpu_per_iteration == pytest.approx(0.002)
+    assert sizer.size == 1  # the slice is sized by the wall time others wait

@@ -144,6 +144,43 @@ def test_inspect_lists_the_sum_over_time_with_its_gradient_check():
     assert error.value.field == "target.name"
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_edit_sets_one_entry_of_a_named_parameter(cell):
+    run = build_run(recurrent_config(network={"cell": cell, "hidden": 3}))
+    name = run.network.recurrent_name
+    before = run.network.params.copy()
+    run.edit(name, None, 2, 1, 0.75)
+    assert run.network.weights[name][2, 1] == 0.75
+    run.edit("b_y", None, None, 0, -2.0)  # a bias: j alone
+    assert run.network.weights["b_y"][0] == -2.0
+    changed = np.flatnonzero(run.network.params != before)
+    assert len(changed) == 2  # nothing else moved
+    result = run.inspect({"kind": "recurrent_weight", "name": name, "i": 2, "j": 1})
+    assert result["value"] == 0.75  # the chain rule is explained at the edited value
+
+
+@pytest.mark.parametrize(
+    ("param", "layer", "i", "j", "value", "field"),
+    [
+        ("W", None, 0, 0, 1.0, "param"),  # a feed-forward name
+        ("W_x", None, 0, 0, 1.0, "param"),  # an lstm's, in an rnn
+        ("W_hh", 0, 0, 0, 1.0, "layer"),
+        ("W_hh", None, 3, 0, 1.0, "i"),
+        ("W_hh", None, None, 0, 1.0, "i"),
+        ("b_h", None, None, 3, 1.0, "j"),
+        ("W_hh", None, 0, 0, 1e9, "value"),
+        ("W_hh", None, 0, 0, math.nan, "value"),
+    ],
+)
+def test_a_bad_edit_names_its_field_and_changes_nothing(param, layer, i, j, value, field):
+    run = build_run(recurrent_config(network={"cell": "rnn", "hidden": 3}))
+    before = run.network.params.copy()
+    with pytest.raises(FieldError) as error:
+        run.edit(param, layer, i, j, value)
+    assert error.value.field == field
+    assert np.array_equal(run.network.params, before)
+
+
 def test_live_options_clone_and_reset():
     run = build_run(recurrent_config())
     run.train(3)
@@ -206,3 +243,23 @@ def test_the_recurrent_lessons_are_in_the_lessons_panel_and_build():
     for lesson in RECURRENT_LESSONS:
         run = build_run(copy.deepcopy(lesson["config"]))
         assert run.config == lesson["config"]
+
+
+def test_a_frame_s_metrics_and_unrolled_view_share_one_forward_pass_and_let_it_go():
+    run = build_run(recurrent_config(network={"cell": "lstm", "hidden": 4}, data={"length": 5}))
+    calls = []
+    forward = run.network.forward_trace
+    run.network.forward_trace = lambda X, *rest: calls.append(X.shape) or forward(X, *rest)
+    metrics, figures = run.metrics(), run.unrolled()
+    train_shape = run.train_sequences[0].shape
+    assert calls.count(train_shape) == 1  # the test sequences' pass is the other one
+    assert run._held_trace is None  # nothing batch-sized held between frames
+    fresh = build_run(recurrent_config(network={"cell": "lstm", "hidden": 4}, data={"length": 5}))
+    assert metrics == fresh.metrics()
+    assert np.array_equal(figures["h"], fresh.unrolled()["h"])
+    run.metrics()  # held again for the next frame ...
+    run.train(1)  # ... whose weights then change: a new pass, not the held one
+    calls.clear()
+    fresh.train(1)
+    assert run.metrics() == fresh.metrics()  # the new weights' figures
+    assert calls.count(train_shape) == 1 and calls.count(run.test_sequences[0].shape) == 1

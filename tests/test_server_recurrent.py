@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from engine import schema
+from engine.recurrent_run import build_run
+from server import frames
 from server.recurrent_frames import recurrent_frame
 from tests.test_server_ws import connect, next_frame, next_phase, next_text
 
@@ -100,6 +102,67 @@ def test_the_phase_stream_runs_through_time():
         _update, arrays = phases[-1]
         assert arrays["dh_norms"].shape == (5,) and "grads/W_hh" in arrays
         assert session.run.iteration == 1
+
+
+LOSS_PHASE_BUDGET = 8 * 1024
+
+
+def raw_phases(socket, count: int) -> list[bytes]:
+    """The next `count` phase messages as sent (frames before them acked and skipped)."""
+    found = []
+    while len(found) < count:
+        message = socket.receive()
+        if message.get("bytes") is None:
+            continue
+        if frames.decode(message["bytes"])[0]["type"] == "phase":
+            found.append(message["bytes"])
+        else:
+            socket.send_json({"type": "ack"})
+    return found
+
+
+def lstm_on_text(sequences: int) -> dict:
+    return recurrent(
+        network={"cell": "lstm", "hidden": 16},
+        data={"task": "text", "length": 30, "n_sequences": sequences},
+    )
+
+
+def test_the_loss_phase_sends_the_followed_sequence_exactly_and_stays_small():
+    config = lstm_on_text(32)
+    engine_run = build_run(config)
+    expected = [engine_run.next_phase() for _ in range(31)]
+    with connect() as (socket, session, _):
+        start(socket, config)
+        socket.send_json({"type": "step", "unit": "phase", "count": 31})  # forward, then loss
+        sent = raw_phases(socket, 31)[-1]
+    header, arrays = frames.decode(sent)
+    loss = expected[-1]
+    assert header["phase"] == "loss" and header["loss"] == loss["loss"]
+    assert len(sent) <= LOSS_PHASE_BUDGET, len(sent)  # it was 254 KB with the batch's Yhat, Y
+    assert sorted(arrays) == ["focus/step_losses", "focus/yhat", "step_losses"]
+    for name, array in [
+        ("step_losses", loss["step_losses"]),
+        ("focus/step_losses", loss["focus"]["step_losses"]),
+        ("focus/yhat", loss["focus"]["yhat"]),
+    ]:
+        assert arrays[name].dtype == np.float64 and arrays[name].tobytes() == array.tobytes()
+    assert header["focus"]["loss"] == loss["focus"]["loss"]
+    assert arrays["focus/yhat"].shape == (30, len(session.run.alphabet))
+
+
+def test_no_phase_grows_with_the_number_of_sequences():
+    shapes, sizes = {}, {}
+    for sequences in (8, 256):
+        with connect() as (socket, _session, _):
+            start(socket, lstm_on_text(sequences))
+            socket.send_json({"type": "step", "unit": "phase", "count": 62})  # one iteration
+            sent = raw_phases(socket, 62)
+        decoded = [frames.decode(message)[1] for message in sent]
+        shapes[sequences] = [{name: a.shape for name, a in arrays.items()} for arrays in decoded]
+        sizes[sequences] = max(len(message) for message in sent)
+    assert shapes[8] == shapes[256]  # the same arrays: the followed sequence's, the weights'
+    assert sizes[256] <= 64 * 1024  # the update phase: gradient, change and weights, f64
 
 
 def test_inspect_a_recurrent_weight_lists_the_sum_over_time_with_its_check():
@@ -197,6 +260,49 @@ def test_a_bad_change_names_the_field_and_changes_nothing(path, value, field):
         assert reply["type"] == "error" and reply["field"] == field, reply
         after = snapshot(session)
         assert after[:2] == before[:2] and np.array_equal(after[2], before[2])
+
+
+def test_edit_sets_a_recurrent_weight_and_resends_state():
+    with connect() as (socket, session, _):
+        start(socket, recurrent(network={"cell": "lstm", "hidden": 4}))
+        socket.send_json({"type": "edit", "param": "W_h", "i": 1, "j": 9, "value": 1.25})
+        state = next_text(socket)
+        assert state["type"] == "state" and state["network"]["weights"]["W_h"][1][9] == 1.25
+        assert session.run.network.weights["W_h"][1, 9] == 1.25
+        socket.send_json({"type": "edit", "param": "b_y", "j": 0, "value": -0.5})
+        assert next_text(socket)["network"]["weights"]["b_y"] == [-0.5]
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ({"param": "W", "layer": 0, "i": 0, "j": 0, "value": 1}, "param"),
+        ({"param": "W_hh", "i": 0, "j": 0, "value": 1}, "param"),  # an rnn's, in an lstm
+        ({"param": "W_h", "layer": 1, "i": 0, "j": 0, "value": 1}, "layer"),
+        ({"param": "W_h", "i": 4, "j": 0, "value": 1}, "i"),
+        ({"param": "W_h", "i": 0, "j": 16, "value": 1}, "j"),
+        ({"param": "W_h", "i": 0, "j": 0, "value": 101}, "value"),
+    ],
+)
+def test_a_bad_recurrent_edit_names_its_field_and_changes_nothing(message, field):
+    with connect() as (socket, session, _):
+        start(socket, recurrent(network={"cell": "lstm", "hidden": 4}))
+        before = snapshot(session)
+        socket.send_json({"type": "edit", **message})
+        reply = next_text(socket)
+        assert reply["type"] == "error" and reply["field"] == field, reply
+        after = snapshot(session)
+        assert after[:2] == before[:2] and np.array_equal(after[2], before[2])
+
+
+def test_a_feed_forward_edit_needs_its_layer_and_takes_no_recurrent_name():
+    with connect() as (socket, session, _):
+        before = session.run.network.params.copy()
+        socket.send_json({"type": "edit", "param": "W", "i": 0, "j": 0, "value": 1})
+        assert next_text(socket)["field"] == "layer"
+        socket.send_json({"type": "edit", "param": "W_hh", "layer": 0, "i": 0, "j": 0, "value": 1})
+        assert next_text(socket)["field"] == "param"
+        assert np.array_equal(session.run.network.params, before)
 
 
 def test_nan_and_a_10_mb_text_are_refused_before_they_reach_the_run():

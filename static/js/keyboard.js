@@ -4,6 +4,8 @@
 
 import { describe } from "./inspector.js";
 import { $ } from "./notices.js";
+import { labelRecurrent, recurrentKey } from "./recurrentSelection.js";
+import { isRecurrent } from "./recurrentView.js";
 import { EXTENT, planeCursor } from "./surface.js";
 
 const PLANE_STEP = 0.5; // plane units per arrow press
@@ -24,6 +26,7 @@ function bindNetwork(app) {
   canvas.setAttribute("role", "application");
   canvas.setAttribute("aria-roledescription", "network");
   const label = () => {
+    if (isRecurrent(app.store)) return labelRecurrent(app);
     const chosen = app.store.selection;
     const columns = app.store.config?.network.layers?.length ?? 2; // none: a recurrent run
     const where = chosen ? `${describe(chosen, columns - 1)} selected; ` : "";
@@ -32,6 +35,12 @@ function bindNetwork(app) {
   label();
   canvas.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (isRecurrent(app.store)) {
+      if (!recurrentKey(app, event)) return;
+      event.preventDefault();
+      event.stopPropagation(); // → is also "step" everywhere else
+      return;
+    }
     const next = networkKey(app, event.key);
     if (next === undefined) return;
     event.preventDefault();

@@ -179,7 +179,7 @@ export class Loop {
       network.draw(ctx, { ...this.scene, trace: store.trace });
       this.dirty.network = false;
     }
-    if (this.dirty.surface) this.drawSurface();
+    if (this.dirty.surface && !recurrent) this.drawSurface(); // hidden for a recurrent run
     if (this.dirty.charts) this.drawCharts();
     // Ack only after the frame is on screen, so a slow page slows the stream instead of queueing it.
     if (frame) socket.send({ type: "ack" });

@@ -11,7 +11,9 @@ import { Loop } from "./loop.js";
 import * as network from "./network.js";
 import { $, setText, showError, showNotice } from "./notices.js";
 import { receivePhase } from "./phases.js";
-import { isRecurrent, mountFoldToggle, receiveRecurrentPhase, recurrentClick } from "./recurrentView.js";
+import { mountRecurrentTools } from "./recurrentTools.js";
+import { editRecurrent, recurrentClick } from "./recurrentSelection.js";
+import { isRecurrent, receiveRecurrentPhase } from "./recurrentView.js";
 import { PlanePoints } from "./points.js";
 import { Race } from "./race.js";
 import { Resume } from "./resume.js";
@@ -69,6 +71,7 @@ app.loop = new Loop({
     setPlaying: (playing) => app.transport.setPlaying(playing),
     afterFrame: (header) => {
       app.selection.afterFrame(header);
+      app.recurrentTools.afterFrame(header);
       app.sync.keepExactCopy(header);
     },
   }),
@@ -144,6 +147,7 @@ function loadLesson(lesson) {
   sync.sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...structuredClone(lesson.config) });
   if (hints.compare?.length) race.start(hints.compare);
   else if (race.running) race.toggle();
+  app.recurrentTools.applyHints(lesson); // unrolled, compare_cell, the gradient-through-time chart
   transport.stepMode = false;
   if (hints.mode === "step") transport.enterStepMode();
   if (hints.charts) view.pointAt(document.querySelector(`[data-chart="${hints.charts}"]`));
@@ -214,9 +218,12 @@ on("download-png", "click", () => files.downloadView(loop.canvases));
 on("error-close", "click", () => ($("error").hidden = true));
 on("focus-sample", "change", (event) => sync.sendFocus(Number(event.target.value)));
 loop.canvases.network.addEventListener("click", onNetworkClick);
-loop.onKind = mountFoldToggle(app); // a recurrent run: the folded/unrolled toggle
+app.recurrentTools = mountRecurrentTools(app); // a recurrent run: fold toggle, other cell
+loop.onKind = app.recurrentTools.onKind;
 // Double-click goes straight to typing a new value for the weight or bias.
-loop.canvases.network.addEventListener("dblclick", () => selection.edit());
+loop.canvases.network.addEventListener("dblclick", () =>
+  isRecurrent(store) ? editRecurrent(app) : selection.edit(),
+);
 loop.canvases.surface.addEventListener("click", onPlaneClick);
 window.addEventListener("hashchange", onHashChange);
 transport.bindKeys(document);

@@ -1,10 +1,12 @@
 // The page's side of a recurrent run (network.kind = recurrent): the phases of a step through
 // time kept for the unrolled view, the drawing call the loop makes instead of the feed-forward
-// network's, clicks on the unrolled view (a hidden state, or a W_hh weight: the inspector lists
-// its sum over time with the gradient check) and the folded/unrolled toggle. It draws and shows
-// only what the engine sent.
+// network's, and the inspector's sum over time with the gradient check. It draws and shows only
+// what the engine sent; what is selected on the view is recurrentSelection.js's, the buttons
+// over it recurrentTools.js's.
 
+import { createEditor } from "./inspector.js";
 import { $, setText } from "./notices.js";
+import { inspectRecurrent } from "./recurrentSelection.js";
 import { showSentence } from "./phases.js";
 import * as unrolled from "./unrolled.js";
 
@@ -14,7 +16,15 @@ export function isRecurrent(store) {
 }
 
 function emptyTrace() {
-  return { forward: new Map(), backward: new Map(), last: null, stepLosses: null, stepLossMax: 0, dhNorms: null };
+  return {
+    forward: new Map(),
+    backward: new Map(),
+    last: null,
+    stepLosses: null,
+    stepLossMax: 0,
+    dhNorms: null,
+    focusYhat: null,
+  };
 }
 
 const SENTENCES = {
@@ -38,6 +48,7 @@ export function receiveRecurrentPhase(app, { header, arrays }) {
   const trace = store.recurrentTrace;
   if (phase.phase === "forward") trace.forward.set(phase.t, { h: arrays.get("focus/h")?.data });
   if (phase.phase === "loss") {
+    trace.focusYhat = arrays.get("focus/yhat") ?? null; // (T, K) f64: the predictions drawn
     trace.stepLosses = Array.from(arrays.get("focus/step_losses")?.data ?? []);
     trace.stepLossMax = Math.max(0, ...trace.stepLosses.filter(Number.isFinite));
   }
@@ -64,30 +75,11 @@ export function drawRecurrent(loop) {
     arrays: frame?.arrays,
     trace: store.playing ? null : store.recurrentTrace,
     selection: store.recurrentSelection,
+    gate: store.recurrentGate,
+    highlight: loop.scene.highlight?.until > performance.now() ? loop.scene.highlight.chart : null,
   };
   const draw = store.view.folded ? unrolled.drawFolded : unrolled.draw;
   loop.scene.unrolled = draw(ctx, scene);
-}
-
-/** A click on the unrolled view: a hidden cell asks for its δ, a gap for a W_hh weight. */
-export function recurrentClick(app, event) {
-  const { store, loop, socket } = app;
-  const box = loop.canvases.network.getBoundingClientRect();
-  const hit = unrolled.hitTest(loop.scene.unrolled, event.clientX - box.left, event.clientY - box.top);
-  if (!hit) return;
-  $("inspector").classList.toggle("left", event.clientX - box.left > box.width / 2);
-  if (hit.kind === "hidden") {
-    store.recurrentSelection = hit;
-    socket.send({ type: "inspect", kind: "hidden_state", t: hit.t, j: hit.j });
-  } else {
-    const name = store.frame?.header?.recurrent?.cell === "lstm" ? "W_h" : "W_hh";
-    // The weight from unit i at step t−1 into unit j at step t: the row clicked is i; j is
-    // the hidden cell chosen before (the same row when none is).
-    const j = store.recurrentSelection?.kind === "hidden" ? store.recurrentSelection.j : hit.j;
-    store.recurrentSelection = { kind: "gap", t: Math.max(1, hit.t), i: hit.j, j };
-    socket.send({ type: "inspect", kind: "recurrent_weight", name, i: hit.j, j });
-  }
-  loop.invalidate("network");
 }
 
 /** Whether an `inspect` reply is a recurrent one (shown by `showRecurrentInspect`). */
@@ -102,9 +94,12 @@ function element(tag, className, text) {
   return node;
 }
 
-/** The inspector for a recurrent reply: the sum over time term by term, with the check. */
-export function showRecurrentInspect(reply) {
+/** The inspector for a recurrent reply: the sum over time term by term, with the check; for a
+ * weight, a box to type its new value (`app` sends it: the server checks it and names what it
+ * refuses). */
+export function showRecurrentInspect(reply, app) {
   const panel = $("inspector");
+  if (app) app.store.recurrentAsked = Math.max(0, (app.store.recurrentAsked ?? 0) - 1);
   if (!panel) return;
   const body = [];
   const header = element("div", "inspect-header");
@@ -117,13 +112,31 @@ export function showRecurrentInspect(reply) {
   close.setAttribute("aria-label", "Close inspector");
   close.addEventListener("click", () => (panel.hidden = true));
   header.append(close);
-  body.push(header, element("p", "inspect-formula", reply.formula));
+  body.push(header);
+  const editor = reply.kind === "recurrent_weight" && app ? valueEditor(app, reply) : null;
+  if (editor) body.push(editor);
+  body.push(element("p", "inspect-formula", reply.formula));
   if (reply.kind === "recurrent_weight") body.push(termsTable(reply), checkLine(reply));
   else body.push(hiddenParts(reply));
   body.push(element("p", "inspect-note", reply.note));
   panel.replaceChildren(...body);
   panel.dataset.testid = "inspector";
   panel.hidden = false;
+  if (editor && app.store.recurrentEditWanted && !app.store.recurrentAsked) {
+    editor.querySelector("input").select();
+    app.store.recurrentEditWanted = false;
+  }
+}
+
+/** The value box of the weight a reply explains: an edit, then the explanation again. */
+function valueEditor(app, reply) {
+  const editor = createEditor((value) => {
+    // A bias has no i: the engine ignores it there.
+    app.socket.send({ type: "edit", param: reply.name, i: reply.i, j: reply.j, value });
+    inspectRecurrent(app);
+  });
+  editor.querySelector("input").value = String(reply.value);
+  return editor;
 }
 
 function termsTable(reply) {
@@ -162,29 +175,4 @@ function hiddenParts(reply) {
     `h = ${fmt(reply.h)}; δ = own readout ${fmt(reply.own_part)} + step ${reply.t + 1} ` +
     `${fmt(reply.future_part)}${cut} = ${fmt(reply.delta)}`;
   return list;
-}
-
-/** The folded/unrolled toggle over the network canvas, shown only for a recurrent run. */
-export function mountFoldToggle(app) {
-  const canvas = app.loop.canvases.network;
-  const button = element("button", "fold-toggle", "folded view");
-  button.type = "button";
-  button.dataset.testid = "fold-toggle";
-  button.hidden = true;
-  button.addEventListener("click", () => {
-    app.store.view.folded = !app.store.view.folded;
-    button.textContent = app.store.view.folded ? "unrolled view" : "folded view";
-    app.loop.invalidate("network");
-  });
-  canvas.parentElement.append(button);
-  // The layer buttons and bias nodes are a feed-forward network's; "follow sample" stays (the
-  // focus sequence).
-  const layerTools = ["remove-layer", "add-layer", "hidden-count", "bias-nodes"].map((id) => {
-    const node = $(id);
-    return node?.closest("label") ?? node;
-  });
-  return (recurrent) => {
-    button.hidden = !recurrent;
-    for (const node of layerTools) if (node) node.hidden = recurrent;
-  };
 }

@@ -27,7 +27,7 @@ export class Sync {
       data: (message) => this.data(message),
       status: (message) => this.status(message),
       error: (message) => this.error(message),
-      inspect: (reply) => (isRecurrentReply(reply) ? showRecurrentInspect(reply) : app.selection.receive(reply)),
+      inspect: (reply) => (isRecurrentReply(reply) ? showRecurrentInspect(reply, app) : app.selection.receive(reply)),
       export: (message) => this.exported(message),
       cost: (message) => app.lessons?.showCostRow(message),
     };

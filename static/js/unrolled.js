@@ -10,9 +10,18 @@ const MARGIN = 34;
 const COMPRESS_AFTER = 20; // steps: beyond this the columns lose their per-step labels
 const MAX_EDGES = 4000; // W_hh edges drawn in every gap; above this only the active gap's
 
+// Each decoded array's values, expanded once: a frame is drawn, hit-tested and read for the
+// prediction at every step, and a frame's arrays never change.
+const expanded = new WeakMap();
+
 /** Values of a decoded array ({data, shape, range?}): u8 arrays expanded over their range. */
 export function values(array) {
   if (!array) return null;
+  if (!expanded.has(array)) expanded.set(array, expand(array));
+  return expanded.get(array);
+}
+
+function expand(array) {
   if (!array.range) return Array.from(array.data);
   const [lo, hi] = array.range;
   return Array.from(array.data, (q) => lo + (q / 255) * (hi - lo));
@@ -27,12 +36,17 @@ function scaleOf(list) {
 /** Where everything sits for `steps` columns of `hidden` cells in a width × height box. */
 export function unrolledLayout(steps, hidden, width, height) {
   const top = 44;
-  const chartHeight = Math.max(90, Math.round(height * 0.3));
-  const viewBottom = height - chartHeight - 26;
-  const columnWidth = (width - 2 * MARGIN) / steps;
-  const cellHeight = Math.max(3, Math.min(22, (viewBottom - top - 92) / hidden));
-  const cellWidth = Math.max(3, Math.min(30, columnWidth * 0.55));
   const hTop = top + 40;
+  const below = 64; // under the cells: δ, ŷ_t, its target and the step's loss bar
+  const chartGap = 20; // room for a chart's title
+  const bottom = 6;
+  const chartMin = Math.max(90, Math.round(height * 0.3));
+  const columnWidth = (width - 2 * MARGIN) / steps;
+  const cellRoom = height - bottom - chartMin - chartGap - below - hTop;
+  const cellHeight = Math.max(3, Math.min(22, cellRoom / hidden));
+  const cellWidth = Math.max(3, Math.min(30, columnWidth * 0.55));
+  // The charts take whatever height the cells leave (a small network: larger charts).
+  const chartTop = hTop + hidden * cellHeight + below + chartGap;
   const centre = (t) => MARGIN + (t + 0.5) * columnWidth;
   return {
     steps,
@@ -48,42 +62,70 @@ export function unrolledLayout(steps, hidden, width, height) {
     compressed: steps > COMPRESS_AFTER,
     centre,
     cell: (t, j) => ({ x: centre(t) - cellWidth / 2, y: hTop + j * cellHeight, w: cellWidth, h: cellHeight }),
-    chartTop: viewBottom + 20,
-    chartHeight,
+    chartTop,
+    chartHeight: height - bottom - chartTop + 10, // the box is 10 shorter (chartBox)
   };
 }
 
-/** The step and unit under a point of the canvas: {kind: "hidden", t, j}, or a W_hh gap
- * {kind: "gap", t} (between t−1 and t), or null. */
+/** What is under a point of the canvas: a hidden cell {kind: "hidden", t, j}, the W_hh edge
+ * nearest to it in a gap {kind: "edge", t, i, j} (from unit i at step t−1 into unit j at step
+ * t, as drawn), or null. */
 export function hitTest(layout, x, y) {
   if (!layout) return null;
   const t = Math.floor((x - MARGIN) / layout.columnWidth);
-  if (t < 0 || t >= layout.steps || y < layout.hTop || y > layout.hBottom) return null;
-  const j = Math.min(layout.hidden - 1, Math.floor((y - layout.hTop) / layout.cellHeight));
+  if (t < 0 || t >= layout.steps || y < layout.hTop - 4 || y > layout.hBottom + 4) return null;
   const offset = x - layout.centre(t);
-  if (Math.abs(offset) <= layout.cellWidth / 2 + 2) return { kind: "hidden", t, j };
-  return { kind: "gap", t: offset < 0 ? t : t + 1, j };
+  if (Math.abs(offset) <= layout.cellWidth / 2 + 1) {
+    const j = Math.max(0, Math.min(layout.hidden - 1, Math.floor((y - layout.hTop) / layout.cellHeight)));
+    return { kind: "hidden", t, j };
+  }
+  const to = offset < 0 ? t : t + 1;
+  return to >= 1 && to < layout.steps ? nearestEdge(layout, to, x, y) : null;
+}
+
+/** The edge of gap `t` (between steps t−1 and t) whose drawn line passes nearest to (x, y). */
+function nearestEdge(layout, t, x, y) {
+  const x0 = layout.centre(t - 1) + layout.cellWidth / 2;
+  const x1 = layout.centre(t) - layout.cellWidth / 2;
+  const along = Math.max(0, Math.min(1, (x - x0) / (x1 - x0)));
+  const middle = (unit) => layout.hTop + (unit + 0.5) * layout.cellHeight;
+  let best = null;
+  for (let i = 0; i < layout.hidden; i++) {
+    for (let j = 0; j < layout.hidden; j++) {
+      const rise = middle(j) - middle(i);
+      // Distance across the line, not straight down: steep edges are as easy to hit as flat ones.
+      const distance = Math.abs(middle(i) + along * rise - y) / Math.hypot(1, rise / (x1 - x0));
+      if (!best || distance < best.distance) best = { distance, i, j };
+    }
+  }
+  return { kind: "edge", t, i: best.i, j: best.j };
 }
 
 /**
  * Draws the unrolled view. `scene`: {width, height, recurrent (the frame header's figures),
  * arrays (the frame's), trace (the phases of the step being stepped through, or null),
- * selection ({t, i, j} of a W_hh weight or hidden cell, or null)}.
+ * selection (a hitTest result, or null), gate (an lstm's gate whose W_h the edges show, 0-3),
+ * highlight (the name of a chart to outline, or null)}. Returns the layout, with each chart's
+ * box in `charts`.
  */
 export function draw(ctx, scene) {
-  const { width, height, recurrent, arrays, trace } = scene;
+  const { width, height, recurrent, trace } = scene;
   ctx.clearRect(0, 0, width, height);
-  if (!recurrent || !arrays) return null;
+  if (!recurrent || !scene.arrays) return null;
+  // From the loss phase on, the predictions drawn are the step's own, every digit (f64).
+  const arrays = trace?.focusYhat ? new Map([...scene.arrays, ["yhat", trace.focusYhat]]) : scene.arrays;
   const layout = unrolledLayout(recurrent.steps, recurrent.hidden, width, height);
   const h = values(arrays.get("h"));
   const active = trace?.last ?? null;
   drawTitle(ctx, layout, recurrent, active);
-  drawEdges(ctx, layout, values(arrays.get("W/W_hh") ?? arrays.get("W/W_h")), active, recurrent);
+  drawEdges(ctx, layout, values(arrays.get("W/W_hh") ?? arrays.get("W/W_h")), active, scene.gate ?? 0);
   drawColumns(ctx, layout, { h, arrays, recurrent, trace, active });
+  const charts = { gradient_through_time: chartBox(layout, 0), sequence: chartBox(layout, 1) };
   drawGradientChart(ctx, layout, recurrent, trace);
   drawSequenceChart(ctx, layout, arrays, recurrent, trace);
+  if (charts[scene.highlight]) outlineChart(ctx, charts[scene.highlight]);
   if (scene.selection) outlineSelection(ctx, layout, scene.selection);
-  return layout;
+  return { ...layout, charts };
 }
 
 function drawTitle(ctx, layout, recurrent, active) {
@@ -103,11 +145,13 @@ function drawTitle(ctx, layout, recurrent, active) {
   }
 }
 
-function drawEdges(ctx, layout, W, active, recurrent) {
+/** The W_hh edges; an lstm's W_h has four columns per unit (gates i, f, g, o): the edges show
+ * the chosen `gate`'s weights, the ones a click on them inspects. */
+function drawEdges(ctx, layout, W, active, gate) {
   if (!W || layout.steps < 2) return;
   const H = layout.hidden;
-  const width = W.length / H; // 4H for an lstm: the weight into unit j sums its four gates' columns
-  const gates = width / H;
+  const width = W.length / H; // H for an rnn, 4H for an lstm
+  const column = (width > H ? gate : 0) * H;
   const scale = scaleOf(W);
   const all = H * H * (layout.steps - 1) <= MAX_EDGES;
   const activeGap = active?.t;
@@ -121,9 +165,7 @@ function drawEdges(ctx, layout, W, active, recurrent) {
     for (let i = 0; i < H; i++) {
       const from = layout.cell(t - 1, i);
       for (let j = 0; j < H; j++) {
-        let weight = 0;
-        for (let g = 0; g < gates; g++) weight += W[i * width + g * H + j];
-        ctx.strokeStyle = divergingCss(weight / gates / scale, lit ? 0.8 : 0.25);
+        ctx.strokeStyle = divergingCss(W[i * width + column + j] / scale, lit ? 0.8 : 0.25);
         const to = layout.cell(t, j);
         ctx.beginPath();
         ctx.moveTo(from.x + from.w, from.y + from.h / 2);
@@ -132,7 +174,6 @@ function drawEdges(ctx, layout, W, active, recurrent) {
       }
     }
   }
-  if (!recurrent) return;
 }
 
 function drawArrow(ctx, layout, t) {
@@ -255,20 +296,30 @@ export function shortNumber(value) {
   return Math.abs(value) >= 10 ? value.toFixed(0) : value.toFixed(Math.abs(value) >= 1 ? 1 : 2);
 }
 
+/** The selected cell, or the selected edge with the two cells it joins, in black over white so
+ * it shows on any colour. */
 function outlineSelection(ctx, layout, selection) {
-  ctx.strokeStyle = "#000";
-  ctx.lineWidth = 2;
-  if (selection.kind === "hidden") {
-    const cell = layout.cell(selection.t, selection.j);
+  const ring = (cell) => {
+    ctx.strokeStyle = "#fff";
+    ctx.lineWidth = 4;
     ctx.strokeRect(cell.x - 2, cell.y - 2, cell.w + 4, cell.h + 4);
-    return;
-  }
-  const from = layout.cell(Math.max(0, selection.t - 1), selection.i);
+    ctx.strokeStyle = "#000";
+    ctx.lineWidth = 2;
+    ctx.strokeRect(cell.x - 2, cell.y - 2, cell.w + 4, cell.h + 4);
+  };
+  if (selection.kind === "hidden") return ring(layout.cell(selection.t, selection.j));
+  const from = layout.cell(selection.t - 1, selection.i);
   const to = layout.cell(selection.t, selection.j);
-  ctx.beginPath();
-  ctx.moveTo(from.x + from.w, from.y + from.h / 2);
-  ctx.lineTo(to.x, to.y + to.h / 2);
-  ctx.stroke();
+  for (const [colour, width] of [["#fff", 5], ["#000", 2.5]]) {
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = width;
+    ctx.beginPath();
+    ctx.moveTo(from.x + from.w, from.y + from.h / 2);
+    ctx.lineTo(to.x, to.y + to.h / 2);
+    ctx.stroke();
+  }
+  ring(from);
+  ring(to);
 }
 
 // ----- the two charts under the unrolled view ---------------------------------------------
@@ -279,27 +330,41 @@ function chartBox(layout, index) {
   return { x: MARGIN + index * (width + gap), y: layout.chartTop, w: width, h: layout.chartHeight - 10 };
 }
 
-function frameBox(ctx, box, title) {
+/** A chart a lesson is about, outlined as the page outlines its other charts (main.css). */
+function outlineChart(ctx, box) {
+  ctx.strokeStyle = BACKWARD_COLOUR;
+  ctx.lineWidth = 3;
+  ctx.strokeRect(box.x - 1, box.y - 1, box.w + 2, box.h + 2);
+}
+
+/** A chart's frame and its title above it; `key` names its lines in their colours, after the
+ * title (above the plot, so no line runs through a label). */
+function frameBox(ctx, box, title, key = []) {
   ctx.strokeStyle = "#ccc";
   ctx.lineWidth = 1;
   ctx.strokeRect(box.x, box.y, box.w, box.h);
-  ctx.fillStyle = "#333";
   ctx.font = "11px system-ui, sans-serif";
   ctx.textAlign = "left";
-  ctx.fillText(title, box.x + 4, box.y - 4);
+  let x = box.x + 4;
+  for (const [text, colour] of [[title, "#333"], ...key]) {
+    ctx.fillStyle = colour;
+    ctx.fillText(text, x, box.y - 6);
+    x += ctx.measureText(text).width + 8;
+  }
 }
 
 /** ‖∂L/∂h_t‖ per step on a log scale (the frame's, or the step being stepped through), and for
  * an lstm the mean forget gate per step on a 0-1 scale. */
 function drawGradientChart(ctx, layout, recurrent, trace) {
   const box = chartBox(layout, 0);
-  frameBox(ctx, box, "gradient through time ‖∂L/∂h_t‖ (log scale)");
+  const key = recurrent.forget_gates ? [["forget gate 0-1 (dashed)", UPDATE_COLOUR]] : [];
+  frameBox(ctx, box, "‖∂L/∂h_t‖ through time (log scale)", key);
   const norms = trace?.dhNorms ?? recurrent.dh_norms ?? [];
   const positive = norms.filter((n) => n > 0);
   if (!positive.length) return;
-  let lo = Math.log10(Math.min(...positive));
-  let hi = Math.log10(Math.max(...positive));
-  if (hi - lo < 1) [lo, hi] = [Math.floor(lo), Math.floor(lo) + 1];
+  // Whole decades that hold every point, one at least.
+  const lo = Math.floor(Math.log10(Math.min(...positive)));
+  const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...positive))));
   const px = (t) => box.x + ((t + 0.5) / norms.length) * box.w;
   const py = (n) => box.y + box.h - 4 - ((Math.log10(n) - lo) / (hi - lo)) * (box.h - 14);
   ctx.fillStyle = "#777";
@@ -331,18 +396,15 @@ function drawGradientChart(ctx, layout, recurrent, trace) {
   });
   ctx.stroke();
   ctx.setLineDash([]);
-  ctx.fillStyle = UPDATE_COLOUR;
-  ctx.textAlign = "right";
-  ctx.fillText("forget gate (0-1, dashed)", box.x + box.w - 4, box.y + 12);
 }
 
 /** The focus sequence: input, target and prediction per step (text: predicted characters). */
 function drawSequenceChart(ctx, layout, arrays, recurrent, trace) {
   const box = chartBox(layout, 1);
-  frameBox(ctx, box, "focus sequence: input, target, prediction");
   const T = layout.steps;
   const px = (t) => box.x + ((t + 0.5) / T) * box.w;
   if (recurrent.alphabet) {
+    frameBox(ctx, box, "focus sequence: input, target, prediction");
     drawTextSequence(ctx, box, arrays, recurrent, px);
     return;
   }
@@ -353,13 +415,13 @@ function drawSequenceChart(ctx, layout, arrays, recurrent, trace) {
     { name: "target", colour: "#333", value: (t) => targetAt(arrays, recurrent, t), masked: true },
     { name: "prediction", colour: FORWARD_COLOUR, value: (t) => predictionAt(arrays, recurrent, t) },
   ];
+  frameBox(ctx, box, "focus sequence:", series.map((s) => [s.name, s.colour]));
   const all = series.flatMap((s) => Array.from({ length: T }, (_, t) => s.value(t)));
   const scale = scaleOf(all);
   const py = (v) => box.y + box.h / 2 - (v / scale) * (box.h / 2 - 8);
   const mask = arrays.get("mask")?.data;
-  series.forEach((s, index) => {
+  series.forEach((s) => {
     ctx.strokeStyle = s.colour;
-    ctx.fillStyle = s.colour;
     ctx.lineWidth = s.name === "prediction" ? 2 : 1;
     ctx.beginPath();
     let started = false;
@@ -374,8 +436,6 @@ function drawSequenceChart(ctx, layout, arrays, recurrent, trace) {
       started = true;
     }
     ctx.stroke();
-    ctx.textAlign = "left";
-    ctx.fillText(s.name, box.x + 6 + index * 70, box.y + 12);
   });
   if (trace?.last?.phase === "forward") {
     ctx.strokeStyle = FORWARD_COLOUR;

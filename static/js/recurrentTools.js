@@ -1,0 +1,134 @@
+// The controls over a recurrent run's view: the folded/unrolled toggle, an lstm's gate (which of
+// W_h's columns the edges show), the button that runs a lesson with the other cell (a lesson's
+// `compare_cell`), and the recurrent lessons' view hints
+// (engine/lessons_recurrent.py). Shown only for a recurrent run; the feed-forward layer tools
+// are hidden meanwhile.
+
+import { $ } from "./notices.js";
+import { inspectRecurrent, keepSelection, labelRecurrent } from "./recurrentSelection.js";
+
+const HIGHLIGHT_MS = 4000; // as long as view.pointAt outlines a chart
+const OTHER_CELL = { rnn: "lstm", lstm: "rnn" };
+const CELL_NAMES = { rnn: "RNN", lstm: "LSTM" };
+
+function button(className, testId) {
+  const node = document.createElement("button");
+  node.type = "button";
+  node.className = className;
+  node.dataset.testid = testId;
+  node.hidden = true;
+  return node;
+}
+
+/** The lstm gate select, in a label that names it. */
+function gateChoice() {
+  const label = document.createElement("label");
+  label.className = "gate-choice";
+  label.hidden = true;
+  label.title = "The LSTM gate whose W_h weights the edges show and a click inspects";
+  const select = document.createElement("select");
+  select.dataset.testid = "lstm-gate";
+  select.setAttribute("aria-label", "LSTM gate");
+  label.append("gate ", select);
+  return { label, select };
+}
+
+/** Mounts the controls; returns {onKind(recurrent), afterFrame(header), applyHints(lesson),
+ * setGate(index)} for main.js and the keyboard. */
+export function mountRecurrentTools(app) {
+  const { store, loop } = app;
+  const bar = document.createElement("div");
+  bar.className = "recurrent-tools";
+  const fold = button("fold-toggle", "fold-toggle");
+  const compare = button("compare-cell", "compare-cell");
+  const gate = gateChoice();
+  bar.append(gate.label, compare, fold);
+  store.recurrentGate = 0;
+  loop.canvases.network.parentElement.append(bar);
+  let comparing = null; // the lesson whose `compare_cell` the button offers
+
+  const setFolded = (folded) => {
+    store.view.folded = folded;
+    fold.textContent = folded ? "unrolled view" : "folded view";
+    fold.setAttribute("aria-pressed", String(folded));
+    loop.invalidate("network");
+  };
+  fold.addEventListener("click", () => setFolded(!store.view.folded));
+  setFolded(false);
+
+  // The lesson's run with the other cell (and the lesson's options for it), and back: the same
+  // data, training and seeds, so only the cell differs. Labelled from the run's cell now.
+  const otherCell = () => OTHER_CELL[store.config?.network?.cell] ?? "lstm";
+  const labelCompare = () => {
+    if (!comparing) return;
+    compare.textContent = `try the ${CELL_NAMES[otherCell()]}`;
+    compare.title = `This lesson's run with an ${CELL_NAMES[otherCell()]} cell`;
+  };
+  store.addEventListener("change", (event) => event.detail.includes("data") && labelCompare());
+  compare.addEventListener("click", () => {
+    const cell = otherCell();
+    const options = cell === comparing.config.network.cell ? {} : comparing.view.compare_cell;
+    const config = structuredClone(comparing.config);
+    config.network = { ...config.network, ...options, cell };
+    app.sync.sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...config });
+    labelCompare();
+  });
+
+  // The layer buttons and bias nodes are a feed-forward network's; "follow sample" stays (the
+  // focus sequence).
+  const layerTools = ["remove-layer", "add-layer", "hidden-count", "bias-nodes"].map((id) => {
+    const node = $(id);
+    return node?.closest("label") ?? node;
+  });
+
+  // An lstm's gate: which of W_h's four columns per unit the edges show and a click inspects.
+  const setGate = (index) => {
+    store.recurrentGate = index;
+    gate.select.value = String(index);
+    labelRecurrent(app);
+    if (store.recurrentSelection?.kind === "edge") inspectRecurrent(app);
+    loop.invalidate("network");
+  };
+  gate.select.addEventListener("change", () => setGate(Number(gate.select.value)));
+
+  return {
+    setGate,
+
+    /** Each frame: the selection stays inside the run, the gate choice follows its cell (the
+     * frame names an lstm's gates). */
+    afterFrame(header) {
+      keepSelection(app, header.recurrent);
+      const gates = header.recurrent?.gates ?? null;
+      gate.label.hidden = !gates;
+      const names = gates?.join() ?? "";
+      if (names === gate.select.dataset.gates) return;
+      gate.select.dataset.gates = names;
+      gate.select.replaceChildren(...(gates ?? []).map((name, index) => new Option(name, String(index))));
+      if (gates) setGate(Math.min(store.recurrentGate, gates.length - 1));
+    },
+
+    onKind(recurrent) {
+      fold.hidden = !recurrent;
+      compare.hidden = !recurrent || !comparing;
+      for (const node of layerTools) if (node) node.hidden = recurrent;
+      // The plane and the per-layer gradient charts are a feed-forward run's: main.css hides
+      // them and gives their room to the unrolled view and the loss chart.
+      document.querySelector(".layout").dataset.kind = recurrent ? "recurrent" : "feedforward";
+    },
+
+    /** A lesson's hints for the recurrent view, each set either way so that one lesson's view
+     * never leaks into the next: `unrolled` (false: the folded view), `charts:
+     * "gradient_through_time"` (outlined for a while, as view.pointAt does a chart of the
+     * output panel), `compare_cell` (the button above). */
+    applyHints(lesson) {
+      const hints = lesson.view ?? {};
+      setFolded(hints.unrolled === false);
+      const outlined = hints.charts === "gradient_through_time";
+      loop.scene.highlight = outlined ? { chart: hints.charts, until: performance.now() + HIGHLIGHT_MS } : null;
+      if (outlined) setTimeout(() => loop.invalidate("network"), HIGHLIGHT_MS + 50);
+      comparing = hints.compare_cell ? lesson : null;
+      labelCompare();
+      compare.hidden = !comparing || lesson.config.network.kind !== "recurrent";
+    },
+  };
+}
