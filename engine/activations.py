@@ -25,15 +25,19 @@ class Activation:
     value: Callable[[Array], Array]
     derivative: Callable[[Array, Array], Array] | None
     backprop: Callable[[Array, Array, Array], Array]
+    outputs: tuple[float, float] | None = None  # the range of f's values; None: unbounded
 
 
 def _elementwise(
-    name: str, value: Callable[[Array], Array], derivative: Callable[[Array, Array], Array]
+    name: str,
+    value: Callable[[Array], Array],
+    derivative: Callable[[Array, Array], Array],
+    outputs: tuple[float, float] | None = None,
 ) -> Activation:
     def backprop(Z: Array, A: Array, dA: Array) -> Array:
         return dA * derivative(Z, A)
 
-    return Activation(name, value, derivative, backprop)
+    return Activation(name, value, derivative, backprop, outputs)
 
 
 def _identity(Z: Array) -> Array:
@@ -89,12 +93,19 @@ def _softmax_backprop(Z: Array, A: Array, dA: Array) -> Array:
 
 ACTIVATIONS: dict[str, Activation] = {
     "linear": _elementwise("linear", _identity, _ones),
-    "sigmoid": _elementwise("sigmoid", _sigmoid, _sigmoid_derivative),
-    "tanh": _elementwise("tanh", np.tanh, _tanh_derivative),
+    "sigmoid": _elementwise("sigmoid", _sigmoid, _sigmoid_derivative, (0.0, 1.0)),
+    "tanh": _elementwise("tanh", np.tanh, _tanh_derivative, (-1.0, 1.0)),
     "relu": _elementwise("relu", _relu, _relu_derivative),
     "leaky_relu": _elementwise("leaky_relu", _leaky_relu, _leaky_relu_derivative),
-    "softmax": Activation("softmax", _softmax, None, _softmax_backprop),
+    "softmax": Activation("softmax", _softmax, None, _softmax_backprop, (0.0, 1.0)),
 }
 
 HIDDEN_ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu")
 OUTPUT_ACTIVATIONS = ("linear", "sigmoid", "softmax")
+
+
+def activation_facts(name: str) -> dict[str, list[float]]:
+    """What the page may know of an activation beyond its name (hello.schema's choices): the
+    range of its values when bounded, which its pictures are coloured over."""
+    outputs = ACTIVATIONS[name].outputs
+    return {"outputs": list(outputs)} if outputs else {}

@@ -11,11 +11,12 @@ hash (the key is the path), the lessons' validation and docs/options.md.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, activation_facts
 from .cells import CELLS, FORGET_BIAS_RANGE
 from .checks import (
     Range,
@@ -77,6 +78,7 @@ class Field:
     in_url: bool = True
     noun: str = "integers"  # integers: what the list holds, in words
     kinds: tuple[str, ...] = NETWORK_KINDS  # the network kinds whose runs have this field
+    facts: Callable[[str], dict[str, Any]] | None = None  # more about each choice, for the page
 
     @property
     def section(self) -> str:
@@ -128,7 +130,10 @@ class Field:
         if self.length is not None:
             entry["length"] = list(self.length)
         if self.choices:
-            entry["choices"] = [{"value": v, "label": label} for v, label in self.choices]
+            facts = self.facts or (lambda value: {})
+            entry["choices"] = [
+                {"value": v, "label": label, **facts(v)} for v, label in self.choices
+            ]
         if self.step is not None:
             entry["step"] = self.step
         if self.percent:
@@ -230,11 +235,11 @@ def _network_fields(limits: Limits) -> list[Field]:
         # A recurrent cell takes fewer (rnn: tanh, relu; lstm: fixed): state.allowed says which.
         Field("network.activation", "choice", "tanh", "activation",
               "The function every hidden neuron applies", choices=_named(HIDDEN_ACTIVATIONS),
-              control="select"),
+              control="select", facts=activation_facts),
         Field("network.output", "choice", "sigmoid", "output",
               "The output layer's function; a two-class set takes 1 sigmoid output or 2 softmax "
               "outputs (the +/- over the output switch)", choices=_named(OUTPUT_ACTIVATIONS),
-              control="select", kinds=FF_ONLY, when=FF_WHEN),
+              control="select", kinds=FF_ONLY, when=FF_WHEN, facts=activation_facts),
         Field("network.loss", "choice", DEFAULT_LOSS["sigmoid"], "loss",
               "What training minimises",
               choices=tuple((name, loss.label) for name, loss in LOSSES.items()), control="select",

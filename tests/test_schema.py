@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine import schema
-from engine.activations import HIDDEN_ACTIVATIONS
+from engine.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from engine.changes import OUTPUT_WIDTHS, allowed_choices, apply_change
 from engine.checks import FieldError
 from engine.config import validate_config
@@ -137,12 +138,24 @@ def test_allowed_choices_are_what_a_change_would_be_accepted_with():
     assert allowed_choices(regression, Limits())[OUTPUT_WIDTHS] == [1]
 
 
+def test_activation_choices_say_the_range_of_their_values_when_bounded():
+    entries = {entry["path"]: entry for entry in schema.describe()}
+    for path in ("network.activation", "network.output"):
+        for choice in entries[path]["choices"]:
+            bounds = ACTIVATIONS[choice["value"]].outputs
+            assert choice.get("outputs") == (list(bounds) if bounds else None), choice
+            if bounds:  # every value of the function lies within them
+                z = np.linspace(-50, 50, 201)[None, :]
+                a = ACTIVATIONS[choice["value"]].value(z)
+                assert bounds[0] <= a.min() and a.max() <= bounds[1]
+
+
 def test_the_page_restates_no_choice_default_or_range():
     """The page's scripts and templates carry no registry name, default or limit of the schema:
     they read them from hello.schema or the server renders them."""
     sources = [*ROOT.glob("static/js/*.js"), *ROOT.glob("templates/*.html")]
     text = {path.name: path.read_text() for path in sources}
-    names = [*DATASETS, *OPTIMIZERS, "xavier", "leaky_relu", "x1sq", "sinx2", "three_gauss"]
+    names = [*DATASETS, *OPTIMIZERS, *ACTIVATIONS, "xavier", "x1sq", "sinx2", "three_gauss"]
     for name, source in text.items():
         for registry_name in names:
             assert not re.search(rf"[\"']{registry_name}[\"']", source), (name, registry_name)

@@ -32,6 +32,18 @@ export function choiceLabel(schema, path, value) {
   return entry?.choices?.find((choice) => choice.value === value)?.label ?? value;
 }
 
+/** The range of values of an activation chosen for `path` (engine/activations.py says which
+ * are bounded, through hello.schema), else null: unbounded, or not an activation. */
+export function choiceOutputs(schema, path, value) {
+  const entry = schemaByPath(schema).get(path);
+  return entry?.choices?.find((choice) => choice.value === value)?.outputs ?? null;
+}
+
+/** The range of the run's output activation's values when bounded, else null. */
+export function outputRange(store) {
+  return choiceOutputs(store.hello?.schema, "network.output", store.config?.network.output);
+}
+
 function formatReadout(entry, value) {
   if (entry?.percent) return `${Math.round(value * 100)}%`;
   return String(value);

@@ -6,7 +6,7 @@
 
 import { fitCanvas } from "./canvasSize.js";
 import { ChartPanel } from "./chartPanel.js";
-import { choiceLabel } from "./controls.js";
+import { choiceLabel, choiceOutputs, outputRange } from "./controls.js";
 import * as network from "./network.js";
 import { drawRecurrent, isRecurrent } from "./recurrentView.js";
 import { $ } from "./notices.js";
@@ -137,12 +137,14 @@ export class Loop {
   buildThumbnails(arrays) {
     const { store } = this;
     const { network: spec } = store.config;
-    const columns = [surfacePictures("inputs", arrays.get("surface/inputs"), "linear")];
+    const schema = store.hello?.schema;
+    const hidden = choiceOutputs(schema, "network.activation", spec.activation);
+    const columns = [surfacePictures("inputs", arrays.get("surface/inputs"), null)];
     for (let l = 0; l < spec.layers.length - 2; l++) {
-      columns.push(surfacePictures(`hidden/${l}`, arrays.get(`surface/hidden/${l}`), spec.activation));
+      columns.push(surfacePictures(`hidden/${l}`, arrays.get(`surface/hidden/${l}`), hidden));
     }
     const output = arrays.get("surface/output");
-    columns.push(surfacePictures("output", output, spec.output, store.view.discretize));
+    columns.push(surfacePictures("output", output, outputRange(store), store.view.discretize));
     this.scene.pictures = columns;
     store.surface = output ?? store.surface;
   }
@@ -223,15 +225,14 @@ export class Loop {
     const { ctx, width, height } = this.fitCanvas(this.canvases.surface);
     // Until the server answers, show the points as drawn (all as training points).
     const data = store.data && points.visible(store.data);
-    // While stepping, ring the sample the phases actually follow (the chosen one may not be in
-    // this batch; the engine then follows another).
+    // While stepping, ring the sample the phases follow (the chosen one, in the batch or not).
     const followed = store.trace.last?.focus_sample ?? store.focus;
     const focus = points.unconfirmed ? null : followed;
     surface.draw(ctx, {
       width,
       height,
       surface: store.surface,
-      output: store.config?.network.output,
+      outputs: outputRange(store),
       data,
       view: store.view,
       focus,

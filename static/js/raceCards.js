@@ -2,6 +2,7 @@
 // frame carries it: array `compare/<k>/surface/output`, k its place in the header's `compare`)
 // beside its own loss curve, all curves on one shared y scale so the cards compare at a glance.
 
+import { outputRange } from "./controls.js";
 import { CLASS_COLOURS } from "./palette.js";
 import { LineChart, valueText } from "./lineChart.js";
 import * as surface from "./surface.js";
@@ -85,7 +86,7 @@ export class RaceCards {
       width: size,
       height: size,
       surface: picture,
-      output: store.config?.network.output,
+      outputs: outputRange(store),
       data: store.data,
       view: { ...store.view, showTest: false },
       focus: null,

@@ -16,7 +16,8 @@ function toCanvas([x1, x2], width, height) {
   return [((x1 + EXTENT) / (2 * EXTENT)) * width, ((EXTENT - x2) / (2 * EXTENT)) * height];
 }
 
-/** scene = {width, height, surface (u8 array), output (activation), data, view, focus, cursor}. */
+/** scene = {width, height, surface (u8 array), outputs (the output activation's range when
+ * bounded, else null), data, view, focus, cursor}. */
 export function draw(ctx, scene) {
   const { width, height, surface, data, view } = scene;
   ctx.clearRect(0, 0, width, height);
@@ -64,7 +65,7 @@ function drawSurface(ctx, scene) {
   const { surface, width, height } = scene;
   ctx.imageSmoothingEnabled = true;
   if (surface.shape[0] === 1) {
-    const [picture] = surfacePictures("output-plane", surface, scene.output, scene.view.discretize);
+    const [picture] = surfacePictures("output-plane", surface, scene.outputs, scene.view.discretize);
     ctx.globalAlpha = 0.85;
     drawPicture(ctx, picture, 0, 0, width, height);
     ctx.globalAlpha = 1;
@@ -105,11 +106,11 @@ function argmaxCanvas(surface, discretize) {
 
 /** Point colour: the class colour, or the diverging colour of a regression target. */
 function pointColour(scene) {
-  const { data, output, surface } = scene;
+  const { data, outputs, surface } = scene;
   if (data.kind === "classification" && (data.n_classes ?? 2) > 2) {
     return (target) => CLASS_COLOURS[Math.round(target) % CLASS_COLOURS.length];
   }
-  const { centre, scale } = colourScale(output, surface?.range ?? targetRange(data));
+  const { centre, scale } = colourScale(outputs, surface?.range ?? targetRange(data));
   return (target) => divergingCss((target - centre) / scale);
 }
 

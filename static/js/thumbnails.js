@@ -8,10 +8,10 @@ import { quantisedLut } from "./palette.js";
 const GUTTER = 1;
 const atlases = new Map(); // key → {canvas, context, image, count, size}
 
-/** Colour centre and half-width of an activation's output, so 0.5 is white for sigmoid. */
-export function colourScale(activation, range) {
-  if (activation === "sigmoid" || activation === "softmax") return { centre: 0.5, scale: 0.5 };
-  if (activation === "tanh") return { centre: 0, scale: 1 };
+/** Colour centre and half-width for values of a bounded activation (`outputs`, [lo, hi] from
+ * hello.schema: white at 0.5 for sigmoid), else of `range` around 0 (an unbounded one). */
+export function colourScale(outputs, range) {
+  if (outputs) return { centre: (outputs[0] + outputs[1]) / 2, scale: (outputs[1] - outputs[0]) / 2 };
   const [lo, hi] = range ?? [-1, 1];
   return { centre: 0, scale: Math.max(Math.abs(lo), Math.abs(hi), 1e-6) };
 }
@@ -31,13 +31,14 @@ function atlas(key, count, size) {
 
 /**
  * The pictures of a u8 surface array {data, shape: [n, g, g], range}, index = neuron:
- * {source, x, y, size}, a size × size region of the shared atlas canvas `source`.
+ * {source, x, y, size}, a size × size region of the shared atlas canvas `source`. `outputs`:
+ * the range of the layer's activation when bounded (`choiceOutputs`), else null.
  */
-export function surfacePictures(key, array, activation, discretize = false) {
+export function surfacePictures(key, array, outputs, discretize = false) {
   if (!array) return [];
   const [count, size] = array.shape;
   const range = array.range ?? [0, 1];
-  const { centre, scale } = colourScale(activation, range);
+  const { centre, scale } = colourScale(outputs, range);
   const lut = quantisedLut(range, centre, scale, discretize);
   const entry = atlas(key, count, size);
   const pictures = [];
