@@ -308,6 +308,7 @@ RACE_CARDS_WITH_ONE_SURFACE = """async () => {
             arrays: new Map([['compare/1/surface/output',
                               {data, shape: [1, g, g], range: [0, 1]}]])},
     config: {network: {output: 'sigmoid'}}, data: null, view: {showTest: true},
+    hello: window.backpropLab.store.hello, // sigmoid's range of values, as the server says it
   };
   new RaceCards(box).draw(store);
   const pixel = (canvas, fx) => {

@@ -30,6 +30,7 @@ export class Room {
       options: () => app.store.hello.challenge,
     });
     document.body.append(this.card, this.joinForm, this.contest.board, this.contest.form);
+    keepBelowTopBar(this.bar.closest("header"));
     this.hook();
     this.render();
     if (this.offReason) showNotice(this.offReason, 15000);
@@ -316,4 +317,11 @@ export class Room {
     this.joinForm.hidden = false;
     this.joinForm.querySelector(code ? "[data-testid=join-name]" : "[data-testid=join-code]").focus();
   }
+}
+
+/** The room's cards open below the top bar, which wraps to a second row on a narrow window or
+ * with a long readout: its bottom edge is kept in --topbar-bottom. */
+function keepBelowTopBar(header) {
+  const place = () => document.body.style.setProperty("--topbar-bottom", `${header.getBoundingClientRect().bottom}px`);
+  new ResizeObserver(place).observe(header);
 }
