@@ -26,13 +26,21 @@ TIME_DRAWING = """async (repeats) => {
   const ctx = canvas.getContext("2d");
   // The baseline's name for the same function, so --baseline works across the rename.
   const surfacePictures = thumbnails.surfacePictures ?? thumbnails.surfaceCanvases;
+  // Pictures are coloured by the activation's range of values (hello.schema); a baseline from
+  // before that took the activation's name.
+  const controls = await import("/static/js/controls.js");
+  const colouring = (path, name) =>
+    controls.choiceOutputs ? controls.choiceOutputs(store.hello.schema, path, name) : name;
   const pictures = () => {
-    const columns = [surfacePictures("inputs", arrays.get("surface/inputs"), "linear")];
+    const inputs = arrays.get("surface/inputs");
+    const columns = [surfacePictures("inputs", inputs, colouring("", "linear"))];
+    const hiddenColouring = colouring("network.activation", config.activation);
     for (let l = 0; l < config.layers.length - 2; l++) {
       const hidden = arrays.get(`surface/hidden/${l}`);
-      columns.push(surfacePictures(`hidden/${l}`, hidden, config.activation));
+      columns.push(surfacePictures(`hidden/${l}`, hidden, hiddenColouring));
     }
-    columns.push(surfacePictures("output", arrays.get("surface/output"), config.output));
+    const output = colouring("network.output", config.output);
+    columns.push(surfacePictures("output", arrays.get("surface/output"), output));
     return columns;
   };
   const pictureMs = [], drawMs = [];
