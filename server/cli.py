@@ -106,11 +106,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-per-address",
         type=int,
-        default=defaults.max_sessions_per_address,
+        default=None,
         metavar="N",
         help="sessions one client address may hold (loopback is not capped); a class behind one "
         f"NAT shows the server one address for every laptop (default "
-        f"{defaults.max_sessions_per_address})",
+        f"{defaults.max_sessions_per_address}, or --max-connections when fewer)",
     )
     args = parser.parse_args(argv)
     if args.workers is None:
@@ -125,6 +125,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if not args.workers <= args.max_connections <= MAX_CONNECTIONS:
         message = f"must be in [{args.workers} (one per worker), {MAX_CONNECTIONS}]"
         parser.error(f"--max-connections: {message}, got {args.max_connections}")
+    if args.max_per_address is None:  # the default, within a smaller --max-connections
+        args.max_per_address = min(defaults.max_sessions_per_address, args.max_connections)
     if not 1 <= args.max_per_address <= args.max_connections:
         message = f"must be in [1, {args.max_connections}] (--max-connections)"
         parser.error(f"--max-per-address: {message}, got {args.max_per_address}")

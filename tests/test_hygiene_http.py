@@ -145,6 +145,9 @@ def test_the_session_caps_are_options_with_clear_limits(capsys):
     args = cli.parse_args(["--max-connections", "200", "--max-per-address", "120"])
     assert (args.max_connections, args.max_per_address) == (200, 120)
     assert cli.parse_args([]).max_connections == Settings().max_connections
+    assert cli.parse_args([]).max_per_address == Settings().max_sessions_per_address
+    fewer = cli.parse_args(["--max-connections", "20"])  # the per-address default fits in it
+    assert (fewer.max_connections, fewer.max_per_address) == (20, 20)
     for argv, said in (
         (["--max-connections", "0"], "--max-connections: must be in [1 (one per worker)"),
         (["--max-connections", "10", "--max-per-address", "11"], "--max-per-address: must be in"),
