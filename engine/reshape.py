@@ -81,16 +81,28 @@ def carry_weights(
     return {**_structure(new_spec), "weights": weights, "biases": biases}
 
 
+# Where one output's z decides class 1 (accuracy counts an output above 0.5 as class 1).
+CLASS_ONE_ABOVE = {"sigmoid": 0.0, "linear": 0.5}
+
+
 def _same_predictions_head(
     old: dict[str, Any], new: dict[str, Any], W: Array, b: Array
 ) -> tuple[Array, Array] | None:
-    """The output layer's W, b rewritten for the new head when one sigmoid output becomes two
-    softmax outputs or back, so the network predicts exactly what it did; None otherwise."""
-    heads = (old["output"], old["layers"][-1]), (new["output"], new["layers"][-1])
-    if heads == (("sigmoid", 1), ("softmax", 2)):  # logits (0, z): class 1's chance is σ(z)
-        return np.column_stack([np.zeros_like(W[:, 0]), W[:, 0]]), np.array([0.0, b[0]])
-    if heads == (("softmax", 2), ("sigmoid", 1)):  # z = z₁ − z₀
-        return (W[:, 1] - W[:, 0])[:, None], np.array([b[1] - b[0]])
+    """The output layer's W, b rewritten when one output (class 1's score) becomes two softmax
+    outputs (class 0, class 1) or back, so every point keeps its class: a sigmoid output keeps
+    its very probabilities, a linear one its decision boundary. None for any other change."""
+    old_width, new_width = old["layers"][-1], new["layers"][-1]
+    if (old_width, new_width) == (1, 2) and new["output"] == "softmax":
+        threshold = CLASS_ONE_ABOVE.get(old["output"])
+        if threshold is None:
+            return None
+        # logits (0, z - t): class 1's chance is σ(z - t), above one half where z is above t
+        return np.column_stack([np.zeros_like(W[:, 0]), W[:, 0]]), np.array([0.0, b[0] - threshold])
+    if (old_width, new_width) == (2, 1) and old["output"] == "softmax":
+        threshold = CLASS_ONE_ABOVE.get(new["output"])
+        if threshold is None:
+            return None
+        return (W[:, 1] - W[:, 0])[:, None], np.array([b[1] - b[0] + threshold])  # z₁ − z₀ + t
     return None
 
 

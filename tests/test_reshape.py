@@ -124,3 +124,19 @@ def test_one_sigmoid_output_becomes_two_softmax_outputs_and_back_with_the_same_p
     one = carried(trained_two, layers=[2, 3, 4, 1], output="sigmoid", loss="bce")
     back, before = Network.from_spec(one), Network.from_spec(trained_two)
     assert np.allclose(back.forward(X)[:, 0], before.forward(X)[:, 1], rtol=1e-13, atol=1e-16)
+
+
+def test_one_linear_output_and_two_softmax_outputs_keep_each_points_class():
+    """A linear output counts above 0.5 as class 1, softmax its larger output: the carried head
+    keeps the decision boundary either way (a plain copy of neuron 0 flipped every class)."""
+    X = np.random.default_rng(2).normal(size=(200, 2)) * 3
+    net = Network.from_spec({"layers": [2, 3, 1], "output": "linear", "loss": "mse", "seed": 3})
+    net.params[...] = np.random.default_rng(4).normal(size=net.params.size)
+    linear = net.to_spec()
+    two = carried(linear, layers=[2, 3, 2], output="softmax", loss="ce")
+    class_one = Network.from_spec(linear).forward(X)[:, 0] > 0.5
+    assert 20 < class_one.sum() < 180  # both classes present, so a flip would show
+    softmax = Network.from_spec(two).forward(X)
+    assert np.array_equal(np.argmax(softmax, axis=1) == 1, class_one)
+    back = Network.from_spec(carried(two, layers=[2, 3, 1], output="linear", loss="mse"))
+    assert np.array_equal(back.forward(X)[:, 0] > 0.5, class_one)
