@@ -4,6 +4,7 @@ the streams and the locks these use."""
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from engine.recurrent_run import build_run
 from engine.run import Run
 from engine.schema import FEED_FORWARD, RECURRENT
 from server import frames, messages, protocol
-from server.pacing import COST_ROW_SECONDS, phase_tokens
+from server.pacing import COST_ROW_SECONDS, ChunkSizer, phase_tokens
 from server.recurrent_frames import recurrent_phase
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ class MessageHandlers:
         on it, and the page told by `state` (and `data` when the data changed)."""
         if run is not None:
             self.run = run
+            # Its iterations may cost far more or less than the last run's: measure them anew.
+            self.chunk = ChunkSizer(self.settings.slice_seconds)
         self.run_id += 1
         self.race.restart(self.run)
         self.history.clear()
@@ -167,9 +170,11 @@ class MessageHandlers:
             raise protocol.ProtocolError(
                 "a recurrent network has no layers for the cost table", field="cost.current"
             )
+        # A copy taken now (no engine lock: see session.WITHOUT_ENGINE_LOCK) and the run it is of.
+        network, run_id = copy.deepcopy(self.run.config["network"]), self.run_id
         measure = functools.partial(network_cost_row, budget_seconds=COST_ROW_SECONDS)
-        row = await self.engine_call("cost", measure, self.run.config["network"])
-        reply = {"type": "cost", "lesson": lesson, "current": True, "run": self.run_id}
+        row = await self.engine_call("cost", measure, network)
+        reply = {"type": "cost", "lesson": lesson, "current": True, "run": run_id}
         await self.send_json({**reply, "row": row})
 
     async def on_restore(self: Session, message: protocol.Restore) -> None:

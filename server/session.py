@@ -43,6 +43,10 @@ from server.training_loop import TrainingLoop
 # Close codes the page acts on (docs/protocol.md): a policy breach (no ack, not reading), and
 # an idle session, which the page does not reconnect by itself but offers to resume.
 CLOSE_POLICY = 1008
+# Handlers that read no more of the run than a copy of its config, taken before they wait:
+# the cost table times the numerical gradient for up to a quarter of a second a row, which
+# under the engine lock would stop the run's training and frames each time.
+WITHOUT_ENGINE_LOCK = frozenset({"cost"})
 CLOSE_IDLE = 4000
 
 
@@ -290,6 +294,10 @@ class Session(MessageHandlers, TrainingLoop):
         if self.room.following:
             raise self.room.refusal()
         handler = getattr(self, f"on_{message.type}")
+        if message.type in WITHOUT_ENGINE_LOCK:
+            await handler(message)  # it measures copies: training and frames go on meanwhile
+            self.applied += 1
+            return
         async with self.engine_lock:
             await handler(message)
             self.applied += 1

@@ -33,8 +33,12 @@ class TrainingLoop:
             if self.speed == "max":
                 await self.play_tick(None, deadline=tick_start + budget)
             else:
+                # Planned with the last measured cost, and stopped at the same deadline: a new
+                # run far costlier than the last (an lstm after a small network) cannot hold
+                # the frame back for the tick its old cost planned.
                 cost = self.chunk.cpu_per_iteration
-                await self.play_tick(tick_iterations(int(self.speed), budget, cost))
+                iterations = tick_iterations(int(self.speed), budget, cost)
+                await self.play_tick(iterations, deadline=tick_start + budget)
             if self.playing:
                 async with self.engine_lock:
                     await self.engine_call("history", self.record_history)
@@ -52,11 +56,11 @@ class TrainingLoop:
             # At least one slice per call: on a busy machine the deadline may be gone already.
             if deadline is not None and sliced and time.monotonic() >= deadline:
                 return
+            # No slice past the deadline (the first one goes anyway).
+            left = deadline - time.monotonic() if deadline is not None else math.inf
+            chunk = self.chunk.size if not sliced else self.chunk.fitting(left)
             if remaining is not None:
-                chunk = min(self.chunk.size, remaining)
-            else:  # at "max": no slice past the deadline (the first one goes anyway)
-                left = deadline - time.monotonic() if deadline is not None else math.inf
-                chunk = self.chunk.size if not sliced else self.chunk.fitting(left)
+                chunk = min(chunk, remaining)
             sliced = True
             async with self.engine_lock:
                 if not self.playing:  # paused (or a new run) while we waited for the lock

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from contextlib import ExitStack, contextmanager
 from itertools import pairwise
@@ -981,3 +982,51 @@ def test_the_cost_tables_row_for_the_persons_own_network_follows_its_changes():
         while reply["type"] != "error":
             reply = next_text(socket)
         assert reply["field"] == "cost.current"
+
+
+def test_the_run_trains_on_while_its_own_cost_row_is_measured(monkeypatch):
+    """The own-network cost row is measured on a copy, outside the engine lock: a playing run
+    keeps training and sending frames until the row is ready (here held until it has)."""
+    from server import handlers
+
+    measured = threading.Event()
+    measure = handlers.network_cost_row
+
+    def held_until_measured(network, **options):
+        assert measured.wait(10), "the run did not train while its cost row was measured"
+        return measure(network, **options)
+
+    monkeypatch.setattr(handlers, "network_cost_row", held_until_measured)
+    with connect() as (socket, session, _greeting):
+        socket.send_json({"type": "play"})
+        socket.send_json({"type": "cost", "lesson": "backprop-cost", "current": True})
+        wait_until(lambda: session.run.iteration > 0)
+        started = session.run.iteration
+        wait_until(lambda: session.run.iteration > started + 50)
+        measured.set()
+        reply = next_text(socket)
+        while reply["type"] != "cost":
+            reply = next_text(socket)
+        assert reply["current"] is True and reply["row"]["layers"] == [2, 4, 2, 1]
+
+
+def test_a_costly_new_run_is_not_planned_with_the_last_runs_cost():
+    """Played fast on a small network, then rebuilt as an lstm over 60 steps at speed 1000:
+    the new run's first frame comes after the iterations that fit in a tick (its cost measured
+    anew), not after the hundreds the small network's cost would plan."""
+    with connect() as (socket, session, _greeting):
+        socket.send_json({"type": "set", "speed": 1000})
+        socket.send_json({"type": "play"})
+        wait_until(lambda: session.run.iteration > 2000)  # the small network's cost measured
+        lstm = default_config("recurrent")
+        lstm["network"].update(cell="lstm", hidden=32)
+        lstm["data"].update(length=60, n_sequences=64)
+        socket.send_json({"type": "config", **lstm})
+        socket.send_json({"type": "play"})
+        while True:  # the frames of the small network, then the lstm's paused first frame
+            header, _arrays = next_frame(socket)
+            socket.send_json({"type": "ack"})
+            if header["run"] == session.run_id and header["iteration"] > 0:
+                break
+        # ~10 ms an iteration here: a 33 ms tick fits a few (43 came with the old run's cost)
+        assert header["iteration"] <= 10, header["iteration"]
