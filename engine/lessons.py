@@ -52,8 +52,7 @@ LESSONS: list[dict] = [
         ),
         "try": (
             "Check a hidden neuron's z by hand: each input times its weight, plus the bias. "
-            "Then pick another sample to follow and step again (every step here uses the whole "
-            "training set, so any sample can be followed)."
+            "Then pick another sample to follow and step again."
         ),
         "config": lesson_config(
             network={"layers": [2, 2, 1], "activation": "tanh"},

@@ -174,7 +174,8 @@ class RecurrentRun(Stepping):
     def _train_trace(self, keep: bool) -> RecurrentTrace:
         """The training sequences' forward pass at the current parameters. A frame needs it
         twice, for its metrics (first: `keep`) and its unrolled view (last: the held pass is
-        let go, so a session holds no batch-sized arrays between frames). Held passes are
+        let go). A session holds at most one such pass between frames (metrics recorded while
+        the frame window is full keep theirs until the next frame). Held passes are
         compared by parameter values, so any change of the weights (a step, an edit) is seen."""
         params, held = self.network.params, self._held_trace
         self._held_trace = None

@@ -15,7 +15,7 @@ export class Store extends EventTarget {
     this.network = null; // spec with weights, from the last `state`
     this.data = null; // {train, test, kind, n_classes}
     this.frame = null; // newest decoded frame {header, arrays}, as drawn
-    this.pendingFrames = []; // frames received, not drawn yet, oldest first (at most two)
+    this.pendingFrames = []; // frames received, not drawn yet, oldest first (at most hello.limits.frame_window)
     this.weights = { W: [], b: [] }; // parameters as drawn, {data, shape} per layer; never replaced
     this.surface = null; // the newest output surface (u8 array with its range)
     this.helloSeen = false; // a later hello is a reconnect
