@@ -1,11 +1,13 @@
 """Shared parts of the page benchmarks: servers in subprocesses (this tree, or another git ref
 exported beside it for a before/after in one run), headless Chromium, and the in-page counter.
 
-Imported by page_fps.py and vs_playground.py (run them as scripts: this directory is on sys.path).
+Imported by page_fps.py, recurrent_fps.py and vs_playground.py (run them as scripts: this
+directory is on sys.path).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import socket
@@ -16,9 +18,11 @@ import tarfile
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
@@ -166,3 +170,63 @@ def medians(samples: list[dict[str, float]]) -> dict[str, float]:
     """Each figure's median over repeated measurements (a shared machine's load comes in
     bursts: the median of interleaved rounds compares builds under the same conditions)."""
     return {key: statistics.median(sample[key] for sample in samples) for key in samples[0]}
+
+
+def frame_rate_arguments(description: str) -> argparse.Namespace:
+    """The options every frame-rate benchmark takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per build, median")
+    parser.add_argument("--speed", help='a speed of the slider ("10", "max", ...)')
+    parser.add_argument("--baseline", help="a git ref to measure side by side (e.g. main)")
+    return parser.parse_args()
+
+
+def measure_cases(
+    args: argparse.Namespace, viewports: list[tuple[int, int]], cases: dict[str, str]
+) -> list[tuple[str, str, str, dict[str, float]]]:
+    """Each case (name: the link's hash) at each window size, every build measured
+    `args.rounds` times, builds interleaved round by round: (window, case, build, medians)."""
+    rows = []
+    with builds(args.baseline) as servers, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        for width, height in viewports:
+            for case, hash_ in cases.items():
+                samples: dict[str, list] = {build.label: [] for build in servers}
+                for _ in range(args.rounds):
+                    for build in servers:
+                        page = new_page(browser, width, height)
+                        play(page, build.url, hash_, args.speed)
+                        samples[build.label].append(measure(page, args.seconds))
+                        page.close()
+                for label, runs in samples.items():
+                    rows.append((f"{width}x{height}", case, label, medians(runs)))
+        browser.close()
+    return rows
+
+
+def print_frame_rates(
+    title: str, column: str, rows: list, met: Callable[[str, dict[str, float]], bool]
+) -> None:
+    """The rows of `measure_cases` as a markdown table; `met(case, figures)` says whether the
+    case's goal is met."""
+    print(title)
+    print(
+        f"| window | {column} | build | frames drawn/s | ticks/s | drawn/ticks | iterations/s "
+        "| drawing ms/tick | goal met |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for window, case, label, r in rows:
+        drawn = drawn_share(r)
+        print(
+            f"| {window} | {case} | {label} | {r['framesPerSecond']:.1f} | "
+            f"{r['ticksPerSecond']:.1f} | {drawn:.0%} | {r['iterationsPerSecond']:.0f} | "
+            f"{r['drawMsPerTick']:.1f} | {'yes' if met(case, r) else 'no'} |"
+        )
+
+
+def drawn_share(figures: dict[str, float]) -> float:
+    """Frames drawn per animation tick."""
+    return figures["framesPerSecond"] / max(figures["ticksPerSecond"], 1e-9)
