@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .gradcheck import _trained_indices, numeric_derivative, numeric_gradient, relative_error
+from .gradcheck import numeric_derivative, numeric_gradient, relative_error, trained_indices
 from .network import Network
 
 # Enough samples for the timings to measure arithmetic rather than Python's call overhead.
@@ -69,7 +69,8 @@ def network_cost_row(
     net = Network.from_spec({**spec, "seed": seed})
     X = rng.normal(size=(n, net.layers[0]))
     Y = (rng.random((n, net.layers[-1])) < 0.5).astype(np.float64)
-    parameters = int(net.params.size)
+    trained = trained_indices(net)  # without biases when the network has none
+    parameters = len(trained)
     backprop_seconds, analytic = _timed(
         lambda: net.backward(net.forward_trace(X), Y).flat, repeat_seconds
     )
@@ -90,7 +91,7 @@ def network_cost_row(
         "multiply_add_ratio": numeric_adds / backprop_adds,
         "numeric_seconds": numeric_seconds,
         "numeric_timed_parameters": len(indices),
-        "numeric_estimated": len(indices) < len(_trained_indices(net)),
+        "numeric_estimated": len(indices) < parameters,
         "backprop_seconds": backprop_seconds,
         "seconds_ratio": numeric_seconds / backprop_seconds,
         "relative_error": relative_error(analytic[indices], numeric),
@@ -110,7 +111,7 @@ def _numeric_timing(
     Parameter by parameter until done or budget_seconds ran out (then the time is scaled up to
     every parameter); a whole gradient faster than repeat_seconds is timed again as in `_timed`.
     """
-    order = rng.permutation(_trained_indices(net))
+    order = rng.permutation(trained_indices(net))
     derivatives = []
     start = time.perf_counter()
     for index in order:

@@ -34,7 +34,7 @@ def numeric_derivative(net: Network, X: Array, Y: Array, index: int, eps: float 
 def numeric_gradient(net: Network, X: Array, Y: Array, eps: float = 1e-6) -> Array:
     """Central-difference gradient of every parameter, in the layout of `net.params`."""
     gradient = np.zeros_like(net.params)
-    trained = _trained_indices(net)
+    trained = trained_indices(net)
     for index in trained:
         gradient[index] = numeric_derivative(net, X, Y, index, eps)
     return gradient
@@ -87,7 +87,7 @@ def parameter_index(net: Network, param: str, layer: int, i: int, j: int) -> int
     return start + fan_in * fan_out + j
 
 
-def _trained_indices(net: Network) -> Array:
+def trained_indices(net: Network) -> Array:
     """Indices of the parameters that exist: biases are not parameters when `bias` is false."""
     if net.bias:
         return np.arange(net.params.size)

@@ -54,3 +54,11 @@ def test_a_large_network_is_timed_within_the_budget_and_says_it_is_an_estimate()
 def test_a_network_within_the_budget_is_timed_whole():
     row = network_cost_row([2, 4, 1], n=20, repeat_seconds=0.0, budget_seconds=1.0)
     assert row["numeric_estimated"] is False and row["numeric_timed_parameters"] == 17
+
+
+def test_a_network_without_biases_counts_only_its_weights():
+    row = network_cost_row({"layers": [2, 4, 1], "bias": False}, repeat_seconds=0.0)
+    assert row["parameters"] == 2 * 4 + 4 * 1
+    assert row["numeric_forward_passes"] == 2 * row["parameters"]
+    assert row["numeric_timed_parameters"] == row["parameters"]
+    assert not row["numeric_estimated"]
