@@ -353,3 +353,21 @@ def test_the_sequence_chart_forgets_a_stepped_iteration(page, live_server, chang
     page.wait_for_timeout(200)
     assert sequence_chart_is_the_frames(page)
     assert page.console_errors == []
+
+
+def test_a_refused_inspect_leaves_the_next_double_click_typing(page, live_server):
+    open_recurrent(page, live_server, "data.length=6&network.hidden=4")
+    # An inspect the server refuses (step 99 of 6) gets an error, never an inspect reply.
+    page.evaluate(
+        """async () => {
+            const { inspectRecurrent } = await import('/static/js/recurrentSelection.js');
+            const { store, socket } = window.backpropLab;
+            store.recurrentSelection = { kind: "hidden", t: 99, j: 0 };
+            inspectRecurrent({ store, socket });
+        }"""
+    )
+    expect(page.get_by_test_id("error")).to_contain_text("target.t")
+    page.mouse.dblclick(*edge_point(page, 2, 3, 1, along=0.25))
+    expect(page.get_by_test_id("inspector")).to_contain_text("W_hh[3,1]")
+    expect(page.get_by_test_id("inspect-edit")).to_be_focused()
+    assert page.evaluate(f"{STORE}.recurrentAsked") == 0

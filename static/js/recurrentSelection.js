@@ -61,9 +61,12 @@ export function inspectRecurrent(app) {
   const { store, socket } = app;
   const chosen = store.recurrentSelection;
   if (!chosen) return;
-  store.recurrentAsked = (store.recurrentAsked ?? 0) + 1; // replies still to come
-  if (chosen.kind === "hidden") socket.send({ type: "inspect", kind: "hidden_state", t: chosen.t, j: chosen.j });
-  else socket.send({ type: "inspect", kind: "recurrent_weight", ...edgeWeight(store, chosen) });
+  const target =
+    chosen.kind === "hidden"
+      ? { kind: "hidden_state", t: chosen.t, j: chosen.j }
+      : { kind: "recurrent_weight", ...edgeWeight(store, chosen) };
+  // Replies still to come (sync.js zeroes it on a new run or a refused inspect).
+  if (socket.send({ type: "inspect", ...target })) store.recurrentAsked = (store.recurrentAsked ?? 0) + 1;
 }
 
 /** A double-click: straight to typing the selected weight's new value (its box comes with the
