@@ -14,7 +14,8 @@ const HELP =
 /** The recurrent weight's name and column of an edge {i, j} for this frame's cell and gate. */
 function edgeWeight(store, edge) {
   const recurrent = store.frame?.header?.recurrent;
-  if (recurrent?.cell !== "lstm") return { name: "W_hh", i: edge.i, j: edge.j };
+  // A cell with gates (the frame names them) has one W_h column block per gate.
+  if (!recurrent?.gates) return { name: "W_hh", i: edge.i, j: edge.j };
   return { name: "W_h", i: edge.i, j: store.recurrentGate * recurrent.hidden + edge.j };
 }
 
