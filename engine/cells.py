@@ -3,7 +3,9 @@ without importing the recurrent network (engine/recurrent_spec.py uses them too)
 
 from .checks import Range
 
-CELLS = ("rnn", "lstm")
+# name -> the label the page shows (hello.schema's network.cell choices).
+CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM"}
+CELLS = tuple(CELL_LABELS)
 RNN_ACTIVATIONS = ("tanh", "relu")
 # Gate order inside W_x, W_h and b (column blocks of width H), as in torch.nn.LSTM.
 LSTM_GATES = ("i", "f", "g", "o")

@@ -77,7 +77,8 @@ RECURRENT_LESSONS: list[dict[str, Any]] = [
             "for the RNN, a much flatter line for the LSTM."
         ),
         "try": (
-            "Switch the cell to lstm and compare the chart and the echo accuracy. Then give the "
+            "Press “try the LSTM” over the view (this lesson's run with an LSTM cell and a "
+            "forget bias of 2) and compare the chart and the echo accuracy. Then give the "
             "RNN Adam (lr 0.02): Adam divides each weight's step by the size of that weight's "
             "recent gradients, which makes up for much of the fading, and the RNN now most "
             "often learns the echo too."

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, activation_facts
-from .cells import CELLS, FORGET_BIAS_RANGE
+from .cells import CELL_LABELS, FORGET_BIAS_RANGE
 from .checks import (
     Range,
     check_boolean,
@@ -217,7 +217,7 @@ def _network_fields(limits: Limits) -> list[Field]:
               choices=_named(NETWORK_KINDS), control="select"),
         Field("network.cell", "choice", "rnn", "cell",
               "rnn: h_t = f(x_t W_xh + h_(t-1) W_hh + b); lstm: gates and a memory cell",
-              choices=_named(CELLS), control="select", kinds=RECURRENT_ONLY,
+              choices=tuple(CELL_LABELS.items()), control="select", kinds=RECURRENT_ONLY,
               when=RECURRENT_WHEN),
         Field("network.hidden", "integer", 8, "hidden units", "The size of the hidden state h_t",
               range=Range(1, limits.max_neurons), control="number", step=1,

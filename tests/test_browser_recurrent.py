@@ -306,3 +306,68 @@ def test_a_recurrent_weight_is_edited_in_the_inspector(page, live_server):
     expect(page.get_by_test_id("error")).to_contain_text("500")
     assert page.evaluate(f"{STORE}.network.weights.W_h[3][9]") == 1.5
     assert page.console_errors == []
+
+
+def sequence_chart_is_the_frames(page) -> bool:
+    """Whether the sequence chart on the page is, pixel for pixel, the one drawn from the
+    newest frame alone (no stepped iteration's predictions)."""
+    return page.evaluate(
+        """async () => {
+            const unrolled = await import('/static/js/unrolled.js');
+            const { store, scene } = window.backpropLab;
+            const live = document.querySelector('[data-testid="network-canvas"]');
+            const canvas = document.createElement('canvas');
+            canvas.width = live.width;
+            canvas.height = live.height;
+            const ctx = canvas.getContext('2d');
+            ctx.setTransform(live.getContext('2d').getTransform());
+            unrolled.draw(ctx, {
+                width: live.clientWidth, height: live.clientHeight,
+                recurrent: store.frame.header.recurrent, arrays: store.frame.arrays, trace: null,
+                selection: null, gate: store.recurrentGate, highlight: null,
+            });
+            const box = scene.unrolled.charts.sequence;
+            const scale = live.width / live.clientWidth;
+            const area = [box.x, box.y, box.w, box.h].map((v) => Math.round(v * scale));
+            const drawn = live.getContext('2d').getImageData(...area).data;
+            const fromFrame = ctx.getImageData(...area).data;
+            return drawn.every((value, k) => value === fromFrame[k]);
+        }"""
+    )
+
+
+@pytest.mark.parametrize("change", ["follow another sequence", "play then pause"])
+def test_the_sequence_chart_forgets_a_stepped_iteration(page, live_server, change):
+    open_recurrent(page, live_server, "data.length=8")
+    step_phases(page, 8 + 1)  # forward through every step, then the loss
+    assert page.evaluate(f"{STORE}.recurrentTrace.focusYhat !== null")  # the step's predictions
+    if change == "follow another sequence":
+        page.get_by_test_id("focus-sample").fill("3")
+        page.get_by_test_id("focus-sample").dispatch_event("change")
+        page.wait_for_function(f"{STORE}.frame.header.focus_sample === 3")
+    else:
+        page.get_by_role("button", name="Play").click()
+        page.wait_for_function(f"{STORE}.frame.header.playing === true")
+        page.get_by_role("button", name="Pause").click()
+        page.wait_for_function(f"{STORE}.playing === false")
+    page.wait_for_timeout(200)
+    assert sequence_chart_is_the_frames(page)
+    assert page.console_errors == []
+
+
+def test_a_refused_inspect_leaves_the_next_double_click_typing(page, live_server):
+    open_recurrent(page, live_server, "data.length=6&network.hidden=4")
+    # An inspect the server refuses (step 99 of 6) gets an error, never an inspect reply.
+    page.evaluate(
+        """async () => {
+            const { inspectRecurrent } = await import('/static/js/recurrentSelection.js');
+            const { store, socket } = window.backpropLab;
+            store.recurrentSelection = { kind: "hidden", t: 99, j: 0 };
+            inspectRecurrent({ store, socket });
+        }"""
+    )
+    expect(page.get_by_test_id("error")).to_contain_text("target.t")
+    page.mouse.dblclick(*edge_point(page, 2, 3, 1, along=0.25))
+    expect(page.get_by_test_id("inspector")).to_contain_text("W_hh[3,1]")
+    expect(page.get_by_test_id("inspect-edit")).to_be_focused()
+    assert page.evaluate(f"{STORE}.recurrentAsked") == 0

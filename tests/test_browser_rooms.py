@@ -132,6 +132,25 @@ def test_a_teacher_and_two_students(classroom, live_server):
         assert tab.console_errors == []
 
 
+def test_a_follower_s_cost_table_says_its_own_row_is_not_measured(classroom, live_server):
+    teacher, student, _ = classroom
+    open_page(teacher, live_server)
+    teacher.get_by_test_id("room-open").click()
+    join(student, teacher.get_by_test_id("room-url").text_content(), "Ada")
+    teacher.get_by_test_id("lesson-backprop-cost").click()
+    expect(teacher.get_by_test_id("cost-yours")).to_contain_text("weights")  # measured
+    # A follower's page is read-only (the server would refuse its asks) and its network is the
+    # teacher's: nothing is left "measuring…", and no refusal is shown.
+    expect(student.get_by_test_id("cost-yours")).to_have_text(
+        "Your network: not measured here (you follow the teacher's run)."
+    )
+    expect(student.get_by_test_id("cost-table")).to_contain_text("measured on the teacher's page")
+    expect(student.get_by_test_id("cost-table")).not_to_contain_text("measuring")
+    expect(student.get_by_test_id("error")).not_to_contain_text("read-only")
+    for tab in (teacher, student):
+        assert tab.console_errors == []
+
+
 def test_a_reloaded_teacher_tab_takes_its_room_back(classroom, live_server):
     teacher, student, _ = classroom
     open_page(teacher, live_server)

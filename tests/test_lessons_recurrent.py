@@ -8,6 +8,7 @@ from functools import cache
 import numpy as np
 import pytest
 
+from engine.cells import CELL_LABELS
 from engine.lessons import LESSONS
 from engine.lessons_recurrent import RECURRENT_LESSONS, LessonRun, get_recurrent_lesson
 from engine.recurrent_phases import explain_recurrent_weight
@@ -48,6 +49,17 @@ def test_presets_are_complete_and_build() -> None:
         assert np.isfinite(built.step().loss)
     with pytest.raises(ValueError, match="lesson: unknown id 'nope'"):
         get_recurrent_lesson("nope")
+
+
+def test_a_lesson_offering_the_other_cell_points_its_try_at_the_button() -> None:
+    """The button runs the other cell with the lesson's options for it (an LSTM's forget bias);
+    switching the cell control alone would not, so the "try" names the button."""
+    for lesson in RECURRENT_LESSONS:
+        if "compare_cell" not in lesson["view"]:
+            continue
+        cell = lesson["config"]["network"]["cell"]
+        other = next(name for name in CELL_LABELS if name != cell)
+        assert f"“try the {CELL_LABELS[other]}”" in lesson["try"], lesson["id"]
 
 
 # ----- 14: backpropagation through time ------------------------------------------------------

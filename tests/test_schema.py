@@ -10,6 +10,7 @@ import pytest
 
 from engine import schema
 from engine.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from engine.cells import CELLS
 from engine.changes import OUTPUT_WIDTHS, allowed_choices, apply_change
 from engine.checks import FieldError
 from engine.config import validate_config
@@ -155,7 +156,7 @@ def test_the_page_restates_no_choice_default_or_range():
     they read them from hello.schema or the server renders them."""
     sources = [*ROOT.glob("static/js/*.js"), *ROOT.glob("templates/*.html")]
     text = {path.name: path.read_text() for path in sources}
-    names = [*DATASETS, *OPTIMIZERS, *ACTIVATIONS, "xavier", "x1sq", "sinx2", "three_gauss"]
+    names = [*DATASETS, *OPTIMIZERS, *ACTIVATIONS, *CELLS, "xavier", "x1sq", "sinx2", "three_gauss"]
     for name, source in text.items():
         for registry_name in names:
             assert not re.search(rf"[\"']{registry_name}[\"']", source), (name, registry_name)

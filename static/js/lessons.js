@@ -43,6 +43,16 @@ function costTable(networks) {
   return box;
 }
 
+/** A follower's page asks the server nothing (it is read-only): the table is measured on the
+ * teacher's page, and the follower's network is the teacher's. */
+function showCostTableNotMeasured(detail) {
+  const table = detail.querySelector(".cost-table");
+  if (!table) return;
+  table.querySelector(".cost-caption").textContent = "One gradient, two ways: measured on the teacher's page.";
+  for (const item of table.querySelectorAll("li")) item.textContent = item.textContent.split(":")[0];
+  table.querySelector(".cost-yours").textContent = "Your network: not measured here (you follow the teacher's run).";
+}
+
 /** Two significant digits below 10 ms (a small network's backward pass takes 0.02 ms). */
 function milliseconds(seconds) {
   const ms = seconds * 1000;
@@ -136,12 +146,20 @@ function lessonButton(lesson, index, onPick) {
 /**
  * Renders the lessons into `container`. `lessons` is hello.lessons (engine.lessons.LESSONS);
  * `loadLesson(lesson)` is the page's hook that applies lesson.config and lesson.view.
+ * `requestOwnCost(lessonId)` asks for the run's own row (false: not sent); `following()` says
+ * whether the page follows a room's teacher (read-only: it asks for no cost table).
  * Returns {select(id, {load})} so the page can open a lesson named in the URL: with
  * load: false it only shows the lesson's text, keeping a run the link itself describes.
  */
 export function mountLessons(
   container,
-  { lessons = [], loadLesson = () => {}, requestCost = () => {}, requestOwnCost = () => false } = {},
+  {
+    lessons = [],
+    loadLesson = () => {},
+    requestCost = () => {},
+    requestOwnCost = () => false,
+    following = () => false,
+  } = {},
 ) {
   const list = element("ol", { className: "lesson-list", testId: "lesson-list" });
   const detail = element("section", { className: "lesson-detail", testId: "lesson-detail" });
@@ -158,7 +176,8 @@ export function mountLessons(
     open = lesson;
     renderDetail(detail, lesson);
     own.reset();
-    if (lesson.view?.cost_table) requestCost(lesson.id);
+    if (following()) showCostTableNotMeasured(detail);
+    else if (lesson.view?.cost_table) requestCost(lesson.id);
     // A lesson that loads its own run is measured when that run's state comes.
     own.update(!load && lesson.view?.cost_table ? lesson : null, layers);
     if (load) loadLesson(lesson);

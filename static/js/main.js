@@ -130,6 +130,7 @@ function buildPanels(hello) {
     requestCost: (lesson) => app.socket.send({ type: "cost", lesson }),
     // A follower's network is the teacher's: it cannot ask the server about it.
     requestOwnCost: (lesson) => app.room?.role !== "follower" && app.socket.send({ type: "cost", lesson, current: true }),
+    following: () => app.room?.role === "follower",
   });
 }
 

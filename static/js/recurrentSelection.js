@@ -14,7 +14,8 @@ const HELP =
 /** The recurrent weight's name and column of an edge {i, j} for this frame's cell and gate. */
 function edgeWeight(store, edge) {
   const recurrent = store.frame?.header?.recurrent;
-  if (recurrent?.cell !== "lstm") return { name: "W_hh", i: edge.i, j: edge.j };
+  // A cell with gates (the frame names them) has one W_h column block per gate.
+  if (!recurrent?.gates) return { name: "W_hh", i: edge.i, j: edge.j };
   return { name: "W_h", i: edge.i, j: store.recurrentGate * recurrent.hidden + edge.j };
 }
 
@@ -61,9 +62,12 @@ export function inspectRecurrent(app) {
   const { store, socket } = app;
   const chosen = store.recurrentSelection;
   if (!chosen) return;
-  store.recurrentAsked = (store.recurrentAsked ?? 0) + 1; // replies still to come
-  if (chosen.kind === "hidden") socket.send({ type: "inspect", kind: "hidden_state", t: chosen.t, j: chosen.j });
-  else socket.send({ type: "inspect", kind: "recurrent_weight", ...edgeWeight(store, chosen) });
+  const target =
+    chosen.kind === "hidden"
+      ? { kind: "hidden_state", t: chosen.t, j: chosen.j }
+      : { kind: "recurrent_weight", ...edgeWeight(store, chosen) };
+  // Replies still to come (sync.js zeroes it on a new run or a refused inspect).
+  if (socket.send({ type: "inspect", ...target })) store.recurrentAsked = (store.recurrentAsked ?? 0) + 1;
 }
 
 /** A double-click: straight to typing the selected weight's new value (its box comes with the

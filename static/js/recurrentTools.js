@@ -4,12 +4,11 @@
 // (engine/lessons_recurrent.py). Shown only for a recurrent run; the feed-forward layer tools
 // are hidden meanwhile.
 
+import { choiceLabel, schemaByPath } from "./controls.js";
 import { $ } from "./notices.js";
 import { inspectRecurrent, keepSelection, labelRecurrent } from "./recurrentSelection.js";
 
 const HIGHLIGHT_MS = 4000; // as long as view.pointAt outlines a chart
-const OTHER_CELL = { rnn: "lstm", lstm: "rnn" };
-const CELL_NAMES = { rnn: "RNN", lstm: "LSTM" };
 
 function button(className, testId) {
   const node = document.createElement("button");
@@ -58,11 +57,17 @@ export function mountRecurrentTools(app) {
 
   // The lesson's run with the other cell (and the lesson's options for it), and back: the same
   // data, training and seeds, so only the cell differs. Labelled from the run's cell now.
-  const otherCell = () => OTHER_CELL[store.config?.network?.cell] ?? "lstm";
+  // The cells are hello.schema's network.cell choices; the other one is the first that is not
+  // the run's.
+  const otherCell = () =>
+    schemaByPath(store.hello.schema)
+      .get("network.cell")
+      .choices.find((choice) => choice.value !== store.config?.network?.cell).value;
   const labelCompare = () => {
     if (!comparing) return;
-    compare.textContent = `try the ${CELL_NAMES[otherCell()]}`;
-    compare.title = `This lesson's run with an ${CELL_NAMES[otherCell()]} cell`;
+    const name = choiceLabel(store.hello.schema, "network.cell", otherCell());
+    compare.textContent = `try the ${name}`;
+    compare.title = `This lesson's run with an ${name} cell`;
   };
   store.addEventListener("change", (event) => event.detail.includes("data") && labelCompare());
   compare.addEventListener("click", () => {

@@ -4,6 +4,7 @@
 // what the engine sent; what is selected on the view is recurrentSelection.js's, the buttons
 // over it recurrentTools.js's.
 
+import { choiceLabel } from "./controls.js";
 import { createEditor } from "./inspector.js";
 import { $, setText } from "./notices.js";
 import { inspectRecurrent } from "./recurrentSelection.js";
@@ -72,6 +73,7 @@ export function drawRecurrent(loop) {
     width,
     height,
     recurrent: frame?.header?.recurrent,
+    cellLabel: choiceLabel(store.hello?.schema, "network.cell", frame?.header?.recurrent?.cell),
     arrays: frame?.arrays,
     trace: store.playing ? null : store.recurrentTrace,
     selection: store.recurrentSelection,

@@ -21,6 +21,7 @@ export class Store extends EventTarget {
     this.helloSeen = false; // a later hello is a reconnect
     this.exact = null; // {iteration, network}: float64 weights of the last state or export
     this.trace = emptyTrace(); // phases of the iteration being stepped; replaced, never shared
+    this.recurrentTrace = null; // a recurrent run's phases of it (recurrentView.js), or null
     this.playing = false;
     this.inspect = null; // last inspect reply
     this.selection = null; // {kind, layer, i?, j}
@@ -64,6 +65,7 @@ export class Store extends EventTarget {
   /** The stepped iteration is over or was restarted: its phases no longer describe the run. */
   resetTrace() {
     this.trace = emptyTrace();
+    this.recurrentTrace = null; // else the unrolled view draws the old step's predictions
   }
 
   /** Parameters of a frame, a phase or a state; layers a message lacks are kept. */

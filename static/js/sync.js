@@ -98,6 +98,7 @@ export class Sync {
       if (store.run !== null) store.clearHistory();
       if (store.run !== null && this.changePending) showNotice("network rebuilt");
       store.run = message.run;
+      store.recurrentAsked = 0; // no inspect of another run is answered
       loop.dropPendingFrames();
     }
     store.config = message.config;
@@ -142,6 +143,8 @@ export class Sync {
     if (!this.app.controls?.showError(message.field, text)) showError(text);
     if (message.field?.startsWith("cost")) this.app.lessons?.costRefused();
     if (points.unconfirmed && message.field?.startsWith("points")) points.refused();
+    // A refused inspect (its target, or a message dropped over the rate limit) gets no reply.
+    if (!message.field || /^(target|inspect)\b/.test(message.field)) store.recurrentAsked = 0;
     // Nothing changed on the server: the box shows the sample it follows, not a refused one.
     $("focus-sample").value = String(store.focus);
     if (!this.configPending && !this.changePending) return;

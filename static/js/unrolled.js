@@ -105,8 +105,8 @@ function nearestEdge(layout, t, x, y) {
  * Draws the unrolled view. `scene`: {width, height, recurrent (the frame header's figures),
  * arrays (the frame's), trace (the phases of the step being stepped through, or null),
  * selection (a hitTest result, or null), gate (an lstm's gate whose W_h the edges show, 0-3),
- * highlight (the name of a chart to outline, or null)}. Returns the layout, with each chart's
- * box in `charts`.
+ * cellLabel (the cell's name, hello.schema's), highlight (the name of a chart to outline, or
+ * null)}. Returns the layout, with each chart's box in `charts`.
  */
 export function draw(ctx, scene) {
   const { width, height, recurrent, trace } = scene;
@@ -117,7 +117,7 @@ export function draw(ctx, scene) {
   const layout = unrolledLayout(recurrent.steps, recurrent.hidden, width, height);
   const h = values(arrays.get("h"));
   const active = trace?.last ?? null;
-  drawTitle(ctx, layout, recurrent, active);
+  drawTitle(ctx, layout, recurrent, active, scene.cellLabel);
   drawEdges(ctx, layout, values(arrays.get("W/W_hh") ?? arrays.get("W/W_h")), active, scene.gate ?? 0);
   drawColumns(ctx, layout, { h, arrays, recurrent, trace, active });
   const charts = { gradient_through_time: chartBox(layout, 0), sequence: chartBox(layout, 1) };
@@ -128,13 +128,12 @@ export function draw(ctx, scene) {
   return { ...layout, charts };
 }
 
-function drawTitle(ctx, layout, recurrent, active) {
+function drawTitle(ctx, layout, recurrent, active, cellLabel) {
   ctx.fillStyle = "#333";
   ctx.font = "13px system-ui, sans-serif";
   ctx.textAlign = "left";
-  const cell = recurrent.cell === "lstm" ? "LSTM" : "RNN";
   const truncate = recurrent.truncate ? `, truncated to ${recurrent.truncate} steps` : "";
-  ctx.fillText(`${cell} unrolled over ${layout.steps} steps, ${layout.hidden} hidden units${truncate}`, MARGIN, 18);
+  ctx.fillText(`${cellLabel ?? recurrent.cell} unrolled over ${layout.steps} steps, ${layout.hidden} hidden units${truncate}`, MARGIN, 18);
   if (active) {
     const words = { forward: "forward", loss: "loss", backward: "backward through time", update: "update" };
     const colour = { forward: FORWARD_COLOUR, backward: BACKWARD_COLOUR, update: UPDATE_COLOUR }[active.phase] ?? "#333";
