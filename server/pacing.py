@@ -13,8 +13,10 @@ from server.config import Settings
 MAX_CHUNK = 1000  # iterations per engine call, whatever the speed
 # The page says how many frames a second it draws (`set.fps`, measured by its own clock). The
 # training loop ticks this much faster, so a frame is always waiting when the page's next
-# animation frame comes; the credit window keeps the surplus from being built or sent.
-TICK_LEAD = 1.1
+# animation frame comes; the credit window keeps the surplus from being built or sent. At 1.1
+# a server on a shared two-core machine left 2-3 % of the page's animation frames without a new
+# frame (benchmarks/vs_playground.py: 58.6 frames drawn of 60.1 ticks at "max"); at 1.25, 0.2 %.
+TICK_LEAD = 1.25
 # Rate-limit tokens per message: building a run and sending its data, or a gradient check,
 # costs far more than a slider move (a person does not need ten of them a second).
 MESSAGE_COST = {
