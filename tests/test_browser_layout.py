@@ -83,6 +83,18 @@ def play_for(page, frames: int) -> None:
     page.get_by_role("button", name="Pause").click()
 
 
+def settled_box(page, locator, still_ms: int = 500) -> dict:
+    """The element's box once it has not moved for `still_ms` (10 s at most)."""
+    box = locator.bounding_box()
+    for _ in range(10_000 // still_ms):
+        page.wait_for_timeout(still_ms)
+        now = locator.bounding_box()
+        if now == box:
+            return box
+        box = now
+    raise AssertionError(f"still moving after 10 s: {box}")
+
+
 def size_of(page, test_id: str) -> tuple[float, float]:
     box = page.get_by_test_id(test_id).bounding_box()
     return box["width"], box["height"]
@@ -138,7 +150,9 @@ def test_the_loss_chart_reads_values_at_the_cursor_and_switches_to_a_log_scale(p
     page.wait_for_function(
         f"{STORE}.frame.header.playing === false && {STORE}.pendingFrames.length === 0"
     )
-    page.wait_for_timeout(300)  # the charts redraw at most 10 times a second
+    # The plot settles: its last redraws (at most 10 a second) may still resize the y axis's
+    # labels and move the plot's left edge by a few pixels, past where the cursor goes.
+    plot = settled_box(page, chart.locator(".u-over"))
     newest = legend.locator(".u-series").nth(1).locator(".u-value").text_content()
     page.mouse.move(plot["x"] + 6, plot["y"] + plot["height"] / 2)
     page.mouse.move(plot["x"] + 3, plot["y"] + plot["height"] / 2)  # the cursor at the start
