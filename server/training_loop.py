@@ -5,7 +5,6 @@ sessions get in between, then offers a frame. A part of `Session` (server/sessio
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -45,20 +44,17 @@ class TrainingLoop:
                 self.offer_frame()  # the figures just recorded are the frame's: keep them
             await asyncio.sleep(max(0.0, tick_start + interval - time.monotonic()))
 
-    async def play_tick(
-        self: Session, iterations: int | None, deadline: float | None = None
-    ) -> None:
-        """One display tick of a playing run: `iterations`, or until `deadline` when None (one
-        slice at least). The engine lock is taken per slice so that messages get in between
-        slices; a pause stops the tick at the next slice."""
+    async def play_tick(self: Session, iterations: int | None, deadline: float) -> None:
+        """One display tick of a playing run: `iterations` (None: as many as fit), in slices
+        that end by `deadline` (one slice at least). The engine lock is taken per slice so that
+        messages get in between slices; a pause stops the tick at the next slice."""
         remaining, sliced = iterations, False
         while remaining is None or remaining > 0:
             # At least one slice per call: on a busy machine the deadline may be gone already.
-            if deadline is not None and sliced and time.monotonic() >= deadline:
+            if sliced and time.monotonic() >= deadline:
                 return
             # No slice past the deadline (the first one goes anyway).
-            left = deadline - time.monotonic() if deadline is not None else math.inf
-            chunk = self.chunk.size if not sliced else self.chunk.fitting(left)
+            chunk = self.chunk.fitting(deadline - time.monotonic()) if sliced else self.chunk.size
             if remaining is not None:
                 chunk = min(chunk, remaining)
             sliced = True
