@@ -15,10 +15,6 @@ import { surfacePictures } from "./thumbnails.js";
 
 // Which views a store change touches; the loop redraws those on its next tick.
 const REDRAWS = { data: ["surface"], view: ["network", "surface", "charts"] };
-// Frames received and not drawn yet, at most: the server's credit window (hello's
-// limits.frame_window) lets the others wait while one is drawn, so an animation frame finds a
-// new one even when the next is late.
-const QUEUE = 4; // until hello says
 // The frame rate told to the server: measured over animation frames, sent when it moved by
 // this much (the protocol's range is 1..60 frames a second).
 const RATE_CHANGE = 0.1;
@@ -85,7 +81,9 @@ export class Loop {
    * gradient norms, racers) are kept: the server sends each once. */
   receive(frame) {
     const { store, socket } = this;
-    if (store.pendingFrames.length >= (store.hello?.limits?.frame_window ?? QUEUE)) {
+    // At most the server's credit window (hello comes before any frame): the others wait
+    // while one is drawn, so an animation frame finds a new one even when the next is late.
+    if (store.pendingFrames.length >= store.hello.limits.frame_window) {
       store.addHistory(store.pendingFrames.shift().header);
       socket.send({ type: "ack" }); // never drawn: release its credit
     }

@@ -5,19 +5,11 @@
 // are hidden meanwhile.
 
 import { choiceLabel, schemaByPath } from "./controls.js";
+import { button } from "./dom.js";
 import { $ } from "./notices.js";
 import { inspectRecurrent, keepSelection, labelRecurrent } from "./recurrentSelection.js";
 
 const HIGHLIGHT_MS = 4000; // as long as view.pointAt outlines a chart
-
-function button(className, testId) {
-  const node = document.createElement("button");
-  node.type = "button";
-  node.className = className;
-  node.dataset.testid = testId;
-  node.hidden = true;
-  return node;
-}
 
 /** The lstm gate select, in a label that names it. */
 function gateChoice() {
@@ -38,8 +30,9 @@ export function mountRecurrentTools(app) {
   const { store, loop } = app;
   const bar = document.createElement("div");
   bar.className = "recurrent-tools";
-  const fold = button("fold-toggle", "fold-toggle");
-  const compare = button("compare-cell", "compare-cell");
+  const fold = button("", "fold-toggle", () => setFolded(!store.view.folded), "fold-toggle");
+  const compare = button("", "compare-cell", () => runOtherCell(), "compare-cell");
+  fold.hidden = compare.hidden = true; // shown for a recurrent run (onKind)
   const gate = gateChoice();
   bar.append(gate.label, compare, fold);
   store.recurrentGate = 0;
@@ -52,7 +45,6 @@ export function mountRecurrentTools(app) {
     fold.setAttribute("aria-pressed", String(folded));
     loop.invalidate("network");
   };
-  fold.addEventListener("click", () => setFolded(!store.view.folded));
   setFolded(false);
 
   // The lesson's run with the other cell (and the lesson's options for it), and back: the same
@@ -70,14 +62,14 @@ export function mountRecurrentTools(app) {
     compare.title = `This lesson's run with an ${name} cell`;
   };
   store.addEventListener("change", (event) => event.detail.includes("data") && labelCompare());
-  compare.addEventListener("click", () => {
+  const runOtherCell = () => {
     const cell = otherCell();
     const options = cell === comparing.config.network.cell ? {} : comparing.view.compare_cell;
     const config = structuredClone(comparing.config);
     config.network = { ...config.network, ...options, cell };
     app.sync.sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...config });
     labelCompare();
-  });
+  };
 
   // The layer buttons and bias nodes are a feed-forward network's; "follow sample" stays (the
   // focus sequence).
