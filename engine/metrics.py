@@ -16,6 +16,10 @@ TANH_SATURATION = 0.99
 SIGMOID_SATURATION = 0.01
 
 
+# One output is class 1's score: class 1 where it is above this (a sigmoid's one half).
+CLASS_ONE_ABOVE = 0.5
+
+
 def accuracy(Yhat: np.ndarray, Y: np.ndarray) -> float | None:
     """Share of samples classified right: argmax over columns, or Yhat > 0.5 for one column.
 
@@ -24,7 +28,7 @@ def accuracy(Yhat: np.ndarray, Y: np.ndarray) -> float | None:
     if len(Y) == 0:
         return None
     if Y.shape[1] == 1:
-        predicted, actual = Yhat[:, 0] > 0.5, Y[:, 0] > 0.5
+        predicted, actual = Yhat[:, 0] > CLASS_ONE_ABOVE, Y[:, 0] > CLASS_ONE_ABOVE
     else:
         predicted, actual = np.argmax(Yhat, axis=1), np.argmax(Y, axis=1)
     return share(predicted == actual)

@@ -18,12 +18,14 @@ A change of init, init_scale or seed asks for new weights: do not carry them (se
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .inits import initial_weights
+from .metrics import CLASS_ONE_ABOVE
 from .network import _validate_spec
 
 # Changing one of these means "start from other weights", so nothing is carried.
@@ -81,8 +83,12 @@ def carry_weights(
     return {**_structure(new_spec), "weights": weights, "biases": biases}
 
 
-# Where one output's z decides class 1 (accuracy counts an output above 0.5 as class 1).
-CLASS_ONE_ABOVE = {"sigmoid": 0.0, "linear": 0.5}
+# The z above which one output says class 1 (metrics.CLASS_ONE_ABOVE of its value): a sigmoid's
+# is the logit of that threshold, a linear output's the threshold itself.
+Z_CLASS_ONE_ABOVE = {
+    "sigmoid": math.log(CLASS_ONE_ABOVE / (1 - CLASS_ONE_ABOVE)),
+    "linear": CLASS_ONE_ABOVE,
+}
 
 
 def _same_predictions_head(
@@ -93,13 +99,13 @@ def _same_predictions_head(
     its very probabilities, a linear one its decision boundary. None for any other change."""
     old_width, new_width = old["layers"][-1], new["layers"][-1]
     if (old_width, new_width) == (1, 2) and new["output"] == "softmax":
-        threshold = CLASS_ONE_ABOVE.get(old["output"])
+        threshold = Z_CLASS_ONE_ABOVE.get(old["output"])
         if threshold is None:
             return None
         # logits (0, z - t): class 1's chance is σ(z - t), above one half where z is above t
         return np.column_stack([np.zeros_like(W[:, 0]), W[:, 0]]), np.array([0.0, b[0] - threshold])
     if (old_width, new_width) == (2, 1) and old["output"] == "softmax":
-        threshold = CLASS_ONE_ABOVE.get(new["output"])
+        threshold = Z_CLASS_ONE_ABOVE.get(new["output"])
         if threshold is None:
             return None
         return (W[:, 1] - W[:, 0])[:, None], np.array([b[1] - b[0] + threshold])  # z₁ − z₀ + t
