@@ -177,7 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates = Jinja2Templates(env=environment)
     app.mount("/static", StaticFiles(directory=asset_dir("static")), name="static")
 
-    limits = Limits(settings.max_hidden_layers, settings.max_neurons, settings.max_points)
+    limits = settings.run_limits()
 
     def page(request: Request, room_code: str = "") -> HTMLResponse:
         context = {

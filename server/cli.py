@@ -57,8 +57,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="backprop-lab", description="Serve the backpropagation visualiser."
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    defaults = Settings()
+    parser.add_argument(
+        "--host", default=defaults.host, help=f"address to bind (default {defaults.host})"
+    )
+    parser.add_argument(
+        "--port", type=int, default=defaults.port, help=f"port to bind (default {defaults.port})"
+    )
     parser.add_argument(
         "--no-browser", action="store_true", help="do not open the page in a web browser"
     )
@@ -84,8 +89,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         default=None,
         help="server processes sharing the port and the connection cap; each session lives in "
-        f"one (default 1, so classroom rooms work; with --redis {DEFAULT_WORKERS}: one per core, "
-        "at most 2)",
+        f"one (default {defaults.workers}, so classroom rooms work; with --redis "
+        f"{DEFAULT_WORKERS}: one per core, at most 2)",
     )
     parser.add_argument(
         "--redis",
@@ -94,7 +99,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="share classroom rooms through this Redis server (redis://host:6379/0), so they "
         "work across --workers and across hosts behind one load balancer",
     )
-    defaults = Settings()
     parser.add_argument(
         "--max-connections",
         type=int,
@@ -115,7 +119,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.workers is None:
         # Without a broker, rooms live in one process: the default keeps them working.
-        args.workers = DEFAULT_WORKERS if args.redis else 1
+        args.workers = DEFAULT_WORKERS if args.redis else defaults.workers
     if args.redis is not None and not args.redis.startswith(REDIS_SCHEMES):
         parser.error(f"--redis: must start with redis://, rediss:// or unix://, got {args.redis!r}")
     if not 1 <= args.port <= 65535:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from server.hosts import is_loopback_host, normal_allowed_host, normal_origin
+
+if TYPE_CHECKING:
+    from engine.schema import Limits
 
 PROTOCOL_VERSION = 1
 MAX_SPEED = 1000  # iterations per frame
@@ -22,6 +26,19 @@ POINT_BYTES = 3 * NUMBER_BYTES + 4
 SETTINGS_VARIABLE = "BACKPROP_LAB_SETTINGS"
 
 
+def engine_limit(name: str) -> Callable[[], int]:
+    """The default of a size limit: the engine's own (engine/schema.py's Limits). Read when a
+    Settings is made, not when this module is imported: the engine loads NumPy, which the
+    console script may do only after it has set the BLAS variables (server/cli.py)."""
+
+    def default() -> int:
+        from engine.schema import Limits
+
+        return getattr(Limits(), name)
+
+    return default
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every tunable of the server; the defaults are the documented limits of docs/protocol.md."""
@@ -31,9 +48,9 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()  # normalised to scheme://host[:port]
     allowed_hosts: tuple[str, ...] = ()  # more names a Host may carry on a bind open to the room
     # Size of the networks and data sets a client may ask for (passed on to engine.Limits).
-    max_hidden_layers: int = 8
-    max_neurons: int = 32
-    max_points: int = 5000
+    max_hidden_layers: int = field(default_factory=engine_limit("max_hidden_layers"))
+    max_neurons: int = field(default_factory=engine_limit("max_neurons"))
+    max_points: int = field(default_factory=engine_limit("max_points"))
     # Hostile-client protection.
     max_message_bytes: int = 64 * 1024
     max_json_depth: int = 8
@@ -159,6 +176,12 @@ class Settings:
         fields["allowed_origins"] = tuple(fields.get("allowed_origins", ()))
         fields["allowed_hosts"] = tuple(fields.get("allowed_hosts", ()))
         return cls(**fields)
+
+    def run_limits(self) -> Limits:
+        """The engine's limits of every run this server builds."""
+        from engine.schema import Limits
+
+        return Limits(self.max_hidden_layers, self.max_neurons, self.max_points)
 
     def limits(self) -> dict[str, float]:
         """The limits a client is told about in `hello`."""

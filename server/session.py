@@ -24,7 +24,7 @@ from fastapi import WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect
 
-from engine.run import Limits, Run, default_config
+from engine.run import Run, default_config
 from server import frames, messages, protocol
 from server.config import Settings
 from server.fairness import Engine, Lanes
@@ -65,11 +65,7 @@ class Session(MessageHandlers, TrainingLoop):
         self.websocket, self.settings = websocket, settings
         # The worker's engine, shared fairly with its other sessions (server/fairness.py).
         self.engine = Engine(lanes or Lanes(), settings.slice_seconds)
-        self.limits = Limits(
-            max_hidden_layers=settings.max_hidden_layers,
-            max_neurons=settings.max_neurons,
-            max_points=settings.max_points,
-        )
+        self.limits = settings.run_limits()
         self.run = Run(default_config(), limits=self.limits)
         self.run_id = 1
         self.race = Race(settings.history_cap)
