@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import schema
-from .cells import RNN_ACTIVATIONS
+from .cells import LSTM_ACTIVATION, RNN_ACTIVATIONS
 from .checks import FieldError
 from .config import _validate_network, output_widths, validate_config
 from .datasets import DATASETS, train_count
@@ -108,9 +108,9 @@ def with_dependents(config: dict[str, Any], path: str, value: Any) -> dict[str, 
         _fit_batch(changed)
     elif path == "network.cell":  # an lstm's activations are fixed; only it has a forget gate
         if value == "lstm":
-            network["activation"] = "tanh"
+            network["activation"] = LSTM_ACTIVATION
         else:
-            network["forget_bias"] = 0.0
+            network["forget_bias"] = schema.field("network.forget_bias").default
     elif path == "data.length" and data.get("task") == "echo":
         data["delay"] = min(data["delay"], value - 1)  # the echo must fit in the sequence
     elif path == "network.layers":

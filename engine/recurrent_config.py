@@ -1,7 +1,8 @@
 """A recurrent run's configuration: validation of a config whose network.kind is "recurrent"
 against the run schema's fields of that kind (engine/schema.py), and the rules that tie them
 together: the sequence task decides the network's inputs, outputs, readout and loss; an echo's
-delay must be shorter than the sequence; an lstm has fixed activations."""
+delay must be shorter than the sequence (the spec itself checks the rest: an lstm's fixed
+activations, a forget bias only for an lstm, the sizes)."""
 
 from __future__ import annotations
 
@@ -53,11 +54,6 @@ def validate_network(given: Any, data: dict[str, Any], limits: Limits) -> dict[s
     """The recurrent network section, checked against the (validated) data section's task."""
     base = schema.section_defaults("network", RECURRENT)
     network = _checked_section("network", given, base, limits, RECURRENT)
-    if network["cell"] == "lstm" and network["activation"] != "tanh":
-        raise FieldError(
-            "network.activation",
-            f"an lstm's activations are fixed (sigmoid gates, tanh), got {network['activation']}",
-        )
     net = Recurrent.from_spec(network_spec(network, data))  # FieldErrors name the field
     validated = {"kind": RECURRENT, **{key: network[key] for key in NETWORK_KEYS}}
     validated["forget_bias"] = net.to_spec()["forget_bias"]

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import schema
-from .cells import CELLS, FORGET_BIAS_RANGE, LSTM_GATES, RNN_ACTIVATIONS
+from .cells import CELLS, FORGET_BIAS_RANGE, LSTM_ACTIVATION, LSTM_GATES, RNN_ACTIVATIONS
 from .checks import FieldError, check_choice, check_number, is_integer
 from .datasets import shown
 from .inits import initial_weights
@@ -29,14 +29,14 @@ SPEC_KEYS = (
     "forget_bias",
     "weights",
 )
+# The run schema's defaults of the keys it declares; a spec's readout (the task's, in a run)
+# defaults to a linear one.
 DEFAULTS: dict[str, Any] = {
-    "cell": "rnn",
-    "activation": "tanh",
+    **{
+        key: schema.field(f"network.{key}").default
+        for key in ("cell", "activation", "init", "init_scale", "forget_bias", "seed")
+    },
     "output": "linear",
-    "init": "xavier",
-    "init_scale": 1.0,
-    "forget_bias": 0.0,
-    "seed": 0,
 }
 SIZE_KEYS = ("inputs", "hidden", "outputs")
 
@@ -109,13 +109,13 @@ def _size(key: str, value: Any) -> int:
 def _check_activation(fields: dict[str, Any], spec: dict[str, Any]) -> None:
     if fields["cell"] == "lstm":
         # The LSTM's nonlinearities are part of the cell: sigmoid gates, tanh candidate and state.
-        if spec.get("activation", "tanh") != "tanh":
+        if spec.get("activation", LSTM_ACTIVATION) != LSTM_ACTIVATION:
             raise FieldError(
                 "network.activation",
                 f"the lstm cell has fixed activations (sigmoid gates, tanh); "
                 f"got {shown(spec['activation'])}",
             )
-        fields["activation"] = "tanh"
+        fields["activation"] = LSTM_ACTIVATION
         return
     fields["activation"] = check_choice("network.activation", fields["activation"], RNN_ACTIVATIONS)
 

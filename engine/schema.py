@@ -32,7 +32,7 @@ from .features import FEATURES
 from .inits import INITS, MAX_INIT_SCALE
 from .losses import DEFAULT_LOSS, LOSSES
 from .optimizers import OPTIMIZERS
-from .sequences import DEFAULT_TEXT, MAX_DELAY, MAX_TEXT, SEQUENCE_TASKS
+from .sequences import DEFAULT_DELAY, DEFAULT_TEXT, MAX_DELAY, MAX_TEXT, SEQUENCE_TASKS
 from .sequences import check_text as check_sequence_text
 
 SEED_MAX = 2**63 - 1
@@ -173,12 +173,12 @@ def _data_fields(limits: Limits) -> list[Field]:
         Field("data.length", "integer", 10, "sequence length", "Time steps per sequence",
               range=Range(2, MAX_SEQUENCE_LENGTH), control="number", step=1,
               kinds=RECURRENT_ONLY, when=RECURRENT_WHEN),
-        Field("data.delay", "integer", 3, "delay",
+        Field("data.delay", "integer", DEFAULT_DELAY, "delay",
               "Echo: the target is the input this many steps ago", live=False,
               range=Range(1, MAX_DELAY), control="number", step=1, kinds=RECURRENT_ONLY,
               when=("data.task", ("echo",))),
         Field("data.text", "text", DEFAULT_TEXT, "text",
-              "The string whose next character is predicted (at most 64 characters)",
+              f"The string whose next character is predicted (at most {MAX_TEXT} characters)",
               range=Range(2, MAX_TEXT), control="text", kinds=RECURRENT_ONLY,
               when=("data.task", ("text",))),
         Field("data.n_sequences", "integer", 32, "sequences",

@@ -24,9 +24,12 @@ MAX_SEQUENCES = 10_000
 MAX_DELAY = 30
 MAX_TEXT = 64
 DEFAULT_TEXT = "backpropagation through time"
+DEFAULT_DELAY = 3
 
 
-def echo(n: int, length: int, noise: float, rng: np.random.Generator, delay: int = 3) -> Sequences:
+def echo(
+    n: int, length: int, noise: float, rng: np.random.Generator, delay: int = DEFAULT_DELAY
+) -> Sequences:
     """A random ±1 stream; the target is the input `delay` steps ago (no target before that).
     Noise adds Gaussian noise of std noise/100 to what the network sees, not to the targets."""
     stream = rng.choice([-1.0, 1.0], size=(length, n))
@@ -126,7 +129,9 @@ class SequenceTask:
 
 
 SEQUENCE_TASKS: dict[str, SequenceTask] = {
-    "echo": SequenceTask("Echo (delayed copy)", "regression", "linear", "mse", echo, {"delay": 3}),
+    "echo": SequenceTask(
+        "Echo (delayed copy)", "regression", "linear", "mse", echo, {"delay": DEFAULT_DELAY}
+    ),
     "adding": SequenceTask("Adding problem", "regression", "linear", "mse", adding, {}),
     "sine": SequenceTask("Sine wave, one step ahead", "regression", "linear", "mse", sine, {}),
     "parity": SequenceTask("Running parity (XOR)", "classification", "sigmoid", "bce", parity, {}),
@@ -189,7 +194,8 @@ def _options(task: str, entry: SequenceTask, given: dict[str, Any], length: int)
 
 
 def check_text(value: Any) -> str:
-    """A string of 2 to 64 characters with at least 2 different ones; ValueError names text."""
+    """A string of at most MAX_TEXT characters, at least 2 of them different; ValueError names
+    data.text."""
     if not isinstance(value, str):
         raise FieldError("data.text", f"must be a string, got {shown(value)}")
     if len(value) > MAX_TEXT:

@@ -34,7 +34,7 @@ def default_options() -> dict[str, Any]:
 
 # Options only a Recurrent network takes: truncate = k steps per BPTT window (0: none); the run
 # schema's training.truncate (a recurrent run's field) bounds it to the page's sequences.
-RECURRENT_OPTIONS: dict[str, Any] = {"truncate": 0}
+RECURRENT_OPTIONS: dict[str, Any] = {"truncate": schema.field("training.truncate").default}
 # torch.nn.utils.clip_grad_norm_ divides by norm + 1e-6; the same here, bit for bit.
 CLIP_EPS = 1e-6
 
