@@ -15,12 +15,10 @@ import numpy as np
 
 from .recurrent import Recurrent, RecurrentBackward, gradient_norms_through_time
 from .schema import RECURRENT, default_config
-from .sequences import SEQUENCE_TASKS, Sequences, generate_sequences
+from .sequences import SEQUENCE_TASKS, TEST_SEED_OFFSET, Sequences, generate_sequences
 from .trainer import StepResult, Trainer
 
-# Fresh sequences to test on are drawn from the data seed plus this (never trained on).
-TEST_SEED_OFFSET = 1000
-TEST_SEQUENCES = 256
+TEST_SEQUENCES = 256  # fresh sequences a lesson's claims are measured on
 
 
 def _config(network: dict, training: dict, data: dict) -> dict[str, Any]:

@@ -28,11 +28,9 @@ from .recurrent_config import network_spec, task_options, validate_recurrent_tra
 from .recurrent_phases import explain_hidden_state, explain_recurrent_weight
 from .run import MAX_EDIT, Run, Stepping
 from .schema import RECURRENT, Limits
-from .sequences import SEQUENCE_TASKS, alphabet, generate_sequences
+from .sequences import SEQUENCE_TASKS, TEST_SEED_OFFSET, alphabet, generate_sequences
 from .trainer import Trainer
 
-# Fresh sequences to test on come from the data seed plus this (as in engine/lessons_recurrent.py).
-TEST_SEED_OFFSET = 1000
 TEST_SEQUENCES = 64
 
 
