@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.hosts import is_loopback_host, normal_allowed_host, normal_origin
+from server.rooms import MAX_NAME_CHARS
 
 if TYPE_CHECKING:
     from engine.schema import Limits
@@ -198,4 +199,5 @@ class Settings:
             "ack_timeout": self.ack_timeout,
             "idle_timeout": self.idle_timeout,
             "resume_grace": self.resume_grace,
+            "max_name_chars": MAX_NAME_CHARS,  # a student's name in a room
         }

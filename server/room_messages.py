@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from server.message_base import Message
+from server.rooms import CHALLENGE_ACCURACY, CHALLENGE_GOALS, CHALLENGE_SECONDS
 
 RoomCode = Annotated[str, Field(max_length=32)]
 RoomToken = Annotated[str, Field(max_length=256)]
@@ -41,12 +42,6 @@ class Fork(Message):
 
 class Follow(Message):
     type: Literal["follow"]
-
-
-# A challenge's goals, with the words the page shows for them (hello.challenge carries both).
-CHALLENGE_GOALS = {"lowest_test_loss": "lowest test loss", "fewest_neurons": "fewest neurons"}
-CHALLENGE_SECONDS = (10, 3600, 120)  # low, high, default
-CHALLENGE_ACCURACY = 0.95  # the threshold a "fewest neurons" challenge starts from
 
 
 class Challenge(Message):

@@ -23,9 +23,11 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 6
 TOKEN_BYTES = 32  # 256 bits; the issue asks for at least 128
 MAX_NAME_CHARS = 24
-CHALLENGE_GOALS = ("lowest_test_loss", "fewest_neurons")
-MIN_CHALLENGE_SECONDS, MAX_CHALLENGE_SECONDS = 10, 3600
-MAX_LEADERBOARD_ROWS = 100  # a room may hold 500: the teacher's table shows the best 100
+# A challenge's goals, with the words the page shows for them (hello.challenge carries both).
+CHALLENGE_GOALS = {"lowest_test_loss": "lowest test loss", "fewest_neurons": "fewest neurons"}
+CHALLENGE_SECONDS = (10, 3600, 120)  # low, high, default
+CHALLENGE_ACCURACY = 0.95  # the threshold a "fewest neurons" challenge starts from
+MAX_LEADERBOARD_ROWS = 100  # a room may hold hundreds: the teacher's table shows the best 100
 
 
 def new_code() -> str:
@@ -122,9 +124,9 @@ class Challenge:
         """A challenge on the data section `data` of the teacher's config, from `now`."""
         if goal not in CHALLENGE_GOALS:
             raise ValueError(f"goal: must be one of {', '.join(CHALLENGE_GOALS)}, got {goal!r}")
-        if not MIN_CHALLENGE_SECONDS <= seconds <= MAX_CHALLENGE_SECONDS:
-            bounds = f"[{MIN_CHALLENGE_SECONDS}, {MAX_CHALLENGE_SECONDS}]"
-            raise ValueError(f"seconds: must be in {bounds}, got {seconds}")
+        low, high, _ = CHALLENGE_SECONDS
+        if not low <= seconds <= high:
+            raise ValueError(f"seconds: must be in [{low}, {high}], got {seconds}")
         if goal == "fewest_neurons":
             if accuracy is None or not 0 < accuracy <= 1:
                 raise ValueError(f"accuracy: fewest_neurons needs one in (0, 1], got {accuracy}")

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
+from server.rooms import MAX_NAME_CHARS
 from tests.browser_helpers import STORE, open_page
 
 pytestmark = pytest.mark.browser
@@ -164,3 +165,12 @@ def test_a_reloaded_teacher_tab_takes_its_room_back(classroom, live_server):
     teacher.get_by_test_id("step").click()
     student.wait_for_function(f"{STORE}.frame?.header.iteration >= 1")  # still its teacher
     expect(student.get_by_test_id("room-banner")).to_contain_text("Following")
+
+
+def test_the_join_form_takes_a_name_as_long_as_the_server_keeps(page, live_server):
+    open_page(page, live_server)
+    page.get_by_test_id("room-join").click()
+    name = page.get_by_test_id("join-name")
+    name.press_sequentially("x" * (MAX_NAME_CHARS + 5))
+    expect(name).to_have_value("x" * MAX_NAME_CHARS)  # the input stops where rooms.py cuts
+    assert page.console_errors == []

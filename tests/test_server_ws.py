@@ -117,10 +117,9 @@ def test_greeting_hello_data_then_first_frame():
     with connect() as (_, session, greeting):
         hello, data, (header, arrays) = greeting["hello"], greeting["data"], greeting["frame"]
         assert hello["protocol"] == 1
-        assert hello["limits"]["max_hidden_layers"] == 8 and hello["limits"]["max_neurons"] == 32
-        assert hello["limits"]["max_points"] == 5000
-        assert hello["limits"]["max_message_bytes"] == 64 * 1024
-        assert hello["limits"]["max_config_bytes"] == session.settings.max_config_bytes
+        assert hello["limits"] == session.settings.limits()
+        # A server with default settings limits its runs exactly as the engine does.
+        assert session.limits == Limits()
         assert hello["defaults"] == default_config()
         assert hello["schema"] == schema.describe(session.limits)
         assert hello["state"]["run"] == 1 and header["run"] == 1

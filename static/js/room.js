@@ -45,6 +45,7 @@ export class Room {
     const error = handlers.error;
     handlers.hello = (message) => {
       hello(message);
+      this.joinForm.querySelector("[data-testid=join-name]").maxLength = message.limits.max_name_chars;
       this.connected();
     };
     handlers.error = (message) => {
@@ -291,7 +292,6 @@ export class Room {
     code.autocomplete = "off";
     const name = element("input");
     name.dataset.testid = "join-name";
-    name.maxLength = 24;
     name.placeholder = "your name";
     const submit = element("button", "primary", "Join");
     submit.type = "submit";
