@@ -32,14 +32,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-FEATURES = ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"]
-# The largest run the limits allow: 8 x 32, 5,000 points, the largest batch (every training point).
-LARGEST = {
-    "type": "config",
-    "network": {"layers": [7] + [32] * 8 + [3], "output": "softmax"},
-    "training": {"batch_size": 2500},
-    "data": {"dataset": "three_gauss", "features": FEATURES, "n_points": 5000},
-}
+from tests.largest_run import largest_run  # noqa: E402
+
+# The largest run the limits allow: every feature, the most layers and neurons and points, the
+# largest batch (every training point); read from the run schema, as the server's limits are.
+LARGEST = {"type": "config", **largest_run()}
 WARM_UP = 3.0  # seconds the hostile pattern runs before the window opens
 
 

@@ -7,26 +7,28 @@ Run: OPENBLAS_NUM_THREADS=1 python benchmarks/phase_cost.py
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine.run import Limits, Run
 from server import frames
+from tests.largest_run import largest_run
 
-FEATURES = ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"]
 SHAPES = [(1, 4), (2, 8), (4, 16), (8, 32), (2, 32), (8, 8)]  # hidden layers x neurons
 BATCHES = [10, 100, 1000, 2500]
-LIMITS = Limits(max_hidden_layers=8, max_neurons=32, max_points=5000)
+LIMITS = Limits()  # the server's by default
 
 
 def measure(hidden: int, width: int, batch: int) -> tuple[float, float]:
     """Mean CPU seconds and bytes of one phase over three whole iterations, after a warm-up."""
-    config = {
-        "network": {"layers": [7] + [width] * hidden + [3], "output": "softmax"},
-        "training": {"batch_size": batch},
-        "data": {"dataset": "three_gauss", "features": FEATURES, "n_points": 5000},
-    }
+    config = largest_run(LIMITS)  # every feature, the most points, three classes
+    layers = config["network"]["layers"]
+    config["network"]["layers"] = [layers[0], *[width] * hidden, layers[-1]]
+    config["training"]["batch_size"] = batch
     run = Run(config, limits=LIMITS)
     phases_per_iteration = 2 * (hidden + 1) + 2
     for _ in range(phases_per_iteration):

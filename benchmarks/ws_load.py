@@ -27,6 +27,9 @@ from browser_bench import wait_until_up  # this directory is on sys.path
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from server.config import Settings  # noqa: E402  (the server's defaults, which it runs with)
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -107,8 +110,13 @@ async def stalled_browser(url: str, seconds: float) -> None:
     """A tab that asks for a lot and never reads: the server must not buffer for it."""
     async with connect(url, max_size=2**24) as socket_:
         await socket_.send(json.dumps({"type": "play"}))
-        big = {"type": "config", "data": {"n_points": 5000}, "network": {"layers": [2, 32, 1]}}
-        for _ in range(200):  # the rate limit's burst
+        defaults = Settings()
+        big = {
+            "type": "config",
+            "data": {"n_points": defaults.max_points},
+            "network": {"layers": [2, defaults.max_neurons, 1]},
+        }
+        for _ in range(defaults.rate_limit_burst):
             await socket_.send(json.dumps(big))
         await asyncio.sleep(seconds)
 

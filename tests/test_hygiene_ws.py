@@ -13,7 +13,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from server.config import Settings
-from tests.test_server_ws import ALL_FEATURES, connect, next_text
+from tests.largest_run import largest_run
+from tests.test_server_ws import connect, next_text
 from tests.uvicorn_helpers import free_port, room_address, running_server
 
 ROOM = room_address()
@@ -120,14 +121,15 @@ def test_no_error_repeats_a_long_input(message):
 
 
 def largest_run_with_drawn_points(rng: np.random.Generator) -> dict:
-    """The largest network the limits allow, Adam, with 5,000 points drawn at full precision."""
-    xy, classes = rng.uniform(-6, 6, size=(5000, 2)), rng.integers(0, 3, 5000)
-    points = [[float(x1), float(x2), int(c)] for (x1, x2), c in zip(xy, classes, strict=True)]
-    return {
-        "network": {"layers": [7] + [32] * 8 + [3], "output": "softmax"},
-        "training": {"optimizer": "adam", "lr": 0.001},
-        "data": {"dataset": "three_gauss", "features": ALL_FEATURES, "points": points},
-    }
+    """The largest network the limits allow, Adam, with the most points drawn at full
+    precision, one of each class after another."""
+    config = largest_run()
+    n, classes = config["data"].pop("n_points"), config["network"]["layers"][-1]
+    xy = rng.uniform(-6, 6, size=(n, 2))
+    points = [[float(x1), float(x2), index % classes] for index, (x1, x2) in enumerate(xy)]
+    config["data"]["points"] = points
+    config["training"] = {"optimizer": "adam", "lr": 0.001}
+    return config
 
 
 def test_the_largest_export_with_5000_drawn_points_is_imported_back():
@@ -152,7 +154,7 @@ def test_the_largest_export_with_5000_drawn_points_is_imported_back():
         assert state["type"] == "state", state
         assert state["network"]["weights"] == exported["config"]["network"]["weights"]
         assert state["config"]["data"]["points"] == exported["config"]["data"]["points"]
-        assert len(state["config"]["data"]["points"]) == 5000
+        assert len(state["config"]["data"]["points"]) == settings.max_points
         # Its progress (Adam's state of every parameter, the batch order) fits the cap too.
         restore = json.dumps({"type": "restore", "progress": exported["progress"]})
         assert len(restore) <= settings.max_config_bytes

@@ -20,6 +20,7 @@ from server.app import create_app
 from server.config import Settings
 from server.parking import Parking
 from server.session import CLOSE_IDLE, CLOSE_POLICY
+from tests.largest_run import largest_run
 from tests.test_server_ws import WS_URL, next_frame, wait_until
 from tests.uvicorn_helpers import free_port, running_server
 
@@ -163,11 +164,7 @@ def test_an_idle_session_is_closed_with_a_reason_and_a_playing_one_is_not():
 def test_a_client_that_stops_reading_phases_is_closed():
     settings = Settings(port=free_port(), send_timeout=1.0, rate_limit_burst=10_000)
     url = f"ws://127.0.0.1:{settings.port}/ws"
-    largest = {
-        "network": {"layers": [2] + [32] * 8 + [1]},
-        "training": {"batch_size": 250},
-        "data": {"dataset": "circle", "n_points": 500},
-    }
+    largest = largest_run(n_points=500)  # its phases are big: a few fill the socket's buffers
     # max_queue=1: the client library stops reading from the socket once one message waits.
     with running_server(settings) as server, ws_connect(url, max_size=None, max_queue=1) as reader:
         assert receive(reader)["type"] == "hello"  # the session exists from here on

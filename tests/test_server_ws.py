@@ -21,6 +21,7 @@ from engine.run import Limits, Run, default_config
 from server import frames
 from server.app import create_app
 from server.config import Settings
+from tests.largest_run import largest_run
 from tests.published_worked_example import TOTAL_ERROR
 
 BASE = "http://127.0.0.1:8000"  # the page's own origin; a loopback bind wants a loopback Host
@@ -399,12 +400,8 @@ def test_export_gives_the_runs_config_with_its_weights_to_the_last_bit():
         assert again["config"]["network"] == reply["config"]["network"]
 
 
-ALL_FEATURES = ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"]
-# The biggest network the limits allow: every feature in, 8 hidden layers of 32, 3 classes out.
-LARGEST = {
-    "network": {"layers": [7] + [32] * 8 + [3], "output": "softmax"},
-    "data": {"dataset": "three_gauss", "features": ALL_FEATURES, "n_points": 60},
-}
+# The biggest network the limits allow, on a few points (the weights make the message big).
+LARGEST = largest_run(n_points=60)
 
 
 def test_an_export_of_the_largest_network_comes_back_as_a_config():
@@ -415,7 +412,8 @@ def test_an_export_of_the_largest_network_comes_back_as_a_config():
         while (exported := next_text(socket))["type"] != "export":
             pass
         text = json.dumps({"type": "config", **exported["config"]})
-        assert len(text) > 64 * 1024  # what a reconnect's restore and an import send
+        # Over an ordinary message's cap: what a reconnect's restore and an import send.
+        assert len(text) > Settings().max_message_bytes
         socket.send_text(text)
         state = next_text(socket)
         assert state["type"] == "state", state
