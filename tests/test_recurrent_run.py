@@ -39,7 +39,7 @@ def test_the_recurrent_options_are_schema_fields_of_the_recurrent_kind():
     for path, values in expected.items():
         assert schema.field(path).values == values
         assert schema.field(path).kinds == ("recurrent",)
-    assert schema.field("network.hidden").range == (1, 32, "[]")
+    assert schema.field("network.hidden").range == (1, Limits().max_neurons, "[]")
     assert schema.field("data.length").range == (2, 60, "[]")
     assert schema.field("training.truncate").live
     for path in ("data.dataset", "network.layers", "training.batch_size", "training.dropout"):

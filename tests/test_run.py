@@ -67,14 +67,17 @@ def test_the_public_api_comes_from_engine_run_and_engine() -> None:
     assert engine.config.validate_config({}, engine.Limits()) == engine.default_config()
 
 
+# The limits a run is held to, as the schema reads them: a test of "over the limit" asks one more.
+LIMITS = Limits()
+HIDDEN, NEURONS, POINTS = LIMITS.max_hidden_layers, LIMITS.max_neurons, LIMITS.max_points
 BAD_FIELDS = [
     ({"extra": {}}, "config.extra: unknown key"),
     ({"network": []}, "network: must be an object"),
     ({"network": {"layer": [2, 1]}}, "network.layer: unknown key"),
-    ({"network": {"layers": [2] + [4] * 9 + [1]}}, "network.layers: .*at most 8 hidden layers"),
-    ({"network": {"layers": [2]}}, "network.layers: must be a list of 2 to 10"),
+    ({"network": {"layers": [2, *[4] * (HIDDEN + 1), 1]}}, f"layers: .*at most {HIDDEN} hidden"),
+    ({"network": {"layers": [2]}}, f"network.layers: must be a list of 2 to {HIDDEN + 2}"),
     ({"network": {"layers": "2,1"}}, "network.layers: must be a list"),
-    ({"network": {"layers": [2, 33, 1]}}, r"network.layers\[1\]: must be an integer in \[1, 32\]"),
+    ({"network": {"layers": [2, NEURONS + 1, 1]}}, rf"network.layers\[1\]: .*\[1, {NEURONS}\]"),
     ({"network": {"layers": [2, 0, 1]}}, r"network.layers\[1\]: must be an integer"),
     ({"network": {"layers": [2, True, 1]}}, r"network.layers\[1\]: must be an integer"),
     ({"network": {"layers": [2, 2.0, 1]}}, r"network.layers\[1\]: must be an integer"),
@@ -124,8 +127,8 @@ BAD_FIELDS = [
     ({"training": {"frozen": [1, 1]}}, "training.frozen: each at most once"),
     ({"data": {"dataset": "plane"}}, "network.loss: the regression set plane needs mse, got bce"),
     ({"data": {"dataset": "iris"}}, "data.dataset: must be one of circle, xor"),
-    ({"data": {"n_points": 0}}, r"data.n_points: must be an integer in \[1, 5000\]"),
-    ({"data": {"n_points": 5001}}, r"data.n_points: must be an integer in \[1, 5000\]"),
+    ({"data": {"n_points": 0}}, rf"data.n_points: must be an integer in \[1, {POINTS}\]"),
+    ({"data": {"n_points": POINTS + 1}}, rf"data.n_points: must be an integer in \[1, {POINTS}\]"),
     ({"data": {"noise": 51}}, r"data.noise: must be a finite number in \[0, 50\]"),
     ({"data": {"noise": NAN}}, "data.noise: must be a finite number"),
     ({"data": {"train_ratio": 0.01}}, r"data.train_ratio: must be a finite number in \[0.05, 1\]"),
@@ -301,7 +304,7 @@ def test_set_points_replaces_the_data_and_keeps_the_weights() -> None:
     [
         ([], "points: must be a non-empty list"),
         ([[0, 0, 1], [0, 0, NAN]], r"points\[1\]: every entry must be a finite number"),
-        ([[0, 0, 1]] * 5001, "points: at most 5000 points"),
+        ([[0, 0, 1]] * (POINTS + 1), f"points: at most {POINTS} points"),
         ([[0, 0, 0.5]], r"points\[0\]: the target must be a class index \(0, 1\)"),
         ([[0, 7, 1]], r"points\[0\]: x1 and x2 must lie in \[-6, 6\]"),
         ([[0, 0, 1, 1]], r"points\[0\]: must be \[x1, x2, target\]"),
