@@ -863,10 +863,10 @@ def test_a_refused_change_names_the_field_and_changes_nothing():
         for path, value, field in [
             ("training.lr", -1, "training.lr"),
             ("training.lr", "fast", "training.lr"),
-            ("network.layers", [2, 40, 1], "network.layers[1]"),
+            ("network.layers", [2, Limits().max_neurons + 1, 1], "network.layers[1]"),
             ("data.features", [], "data.features"),
             ("network.loss", "ce", "network.loss"),
-            ("training.batch_size", 10_000, "training.batch_size"),
+            ("training.batch_size", Limits().max_points + 1, "training.batch_size"),
         ]:
             socket.send_json({"type": "change", "path": path, "value": value})
             reply = next_text(socket)
