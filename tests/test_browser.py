@@ -373,9 +373,32 @@ def test_a_refused_change_leaves_the_page_showing_the_running_network(page, live
     lr = page.get_by_test_id("control-training.lr")
     lr.fill("-5")
     lr.press("Enter")
-    # Refused: the message beside the learning rate, which shows the value the run keeps.
+    # Refused: the control is marked (an outline, and invalid for a screen reader), the message
+    # is beside it, and it shows the value the run keeps.
+    message = page.locator(".control", has=lr).get_by_role("alert")
+    expect(message).to_have_text(re.compile(r"^training\.lr: must be a finite number"))
     expect(lr).to_have_accessible_description(re.compile(r"training\.lr: must be a finite number"))
+    expect(lr).to_have_attribute("aria-invalid", "true")
+    error_colour = message.evaluate("(box) => getComputedStyle(box).color")
+    expect(lr).to_have_css("outline-color", error_colour)
     expect(lr).to_have_value("0.03")
+    # A change the server takes clears the mark and the message.
+    lr.fill("0.1")
+    lr.press("Enter")
+    page.wait_for_function(f"{STORE}.config.training.lr === 0.1")
+    expect(message).to_be_hidden()
+    expect(lr).not_to_have_attribute("aria-invalid", "true")
+    expect(lr).not_to_have_css("outline-color", error_colour)
+    # A refused list: no feature at all. The group is marked, its boxes show the run's features.
+    page.get_by_test_id("feature-x2").uncheck()
+    page.wait_for_function(f"{STORE}.config.data.features.join() === 'x1'")
+    page.get_by_test_id("feature-x1").click()  # not uncheck(): the refusal may check it first
+    features = page.get_by_test_id("control-data.features")
+    expect(features.get_by_role("alert")).to_contain_text("data.features")
+    expect(features).to_have_css("outline-color", error_colour)
+    expect(page.get_by_test_id("feature-x1")).to_be_checked()
+    expect(page.get_by_test_id("feature-x1")).to_have_attribute("aria-invalid", "true")
+    assert page.console_errors == []
 
 
 def test_regression_data_gets_mse_and_the_loss_select_offers_only_valid_losses(page, live_server):

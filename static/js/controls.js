@@ -133,8 +133,18 @@ function showFieldError(form, field, message) {
   const box = form.querySelector(`#error-${CSS.escape(path)}`);
   box.textContent = message;
   box.hidden = false;
-  box.closest(".control, .control-group")?.classList.add("invalid");
+  markInvalid(box, true);
   return true;
+}
+
+/** The outline a person sees (main.css) and the state a screen reader announces. */
+function markInvalid(box, invalid) {
+  const control = box.closest(".control, .control-group");
+  control?.classList.toggle("invalid", invalid);
+  for (const input of control?.querySelectorAll("input:not([type=hidden]), select") ?? []) {
+    if (invalid) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  }
 }
 
 function clearFieldError(form, path) {
@@ -142,5 +152,5 @@ function clearFieldError(form, path) {
   if (!box) return;
   box.hidden = true;
   box.textContent = "";
-  box.closest(".control, .control-group")?.classList.remove("invalid");
+  markInvalid(box, false);
 }
