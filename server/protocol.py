@@ -330,13 +330,20 @@ def _depth(document: Any) -> int:
     return deepest
 
 
+# What pydantic says was wrong, at most: an error never grows with the schema or the input.
+LONGEST_REASON = 160
+
+
 def _describe(error: ValidationError) -> ProtocolError:
     """The first problem, naming the schema field where the message carries one (`set.lr` is
     `training.lr`, `config.network.seed` is `network.seed`)."""
     first = error.errors(include_url=False)[0]
     value = first.get("input")
     got = "" if isinstance(value, dict | list) else f", got {shown(value)}"
-    return ProtocolError(f"{first['msg']}{got}", field=_field_name(first["loc"]))
+    reason = first["msg"]
+    if len(reason) > LONGEST_REASON:  # a long list of choices: change.path's is every field
+        reason = reason[: LONGEST_REASON - 1] + "…"
+    return ProtocolError(f"{reason}{got}", field=_field_name(first["loc"]))
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:

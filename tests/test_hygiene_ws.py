@@ -105,6 +105,16 @@ BAD_MESSAGES = [
     {"type": "compare", "variants": [{"label": LONG}, {"label": "b"}]},
     {"type": "compare", "variants": [{"label": "a", "optimizer": LONG}, {"label": "b"}]},
     {"type": "compare", "variants": [{"label": "a", HUGE_KEY: 1}, {"label": "b"}]},
+    {"type": "change", "path": LONG, "value": 1},
+    {"type": "change", "path": "data.dataset", "value": LONG},
+    {"type": "change", "path": "network.layers", "value": [2, LONG, 1]},
+    {"type": "change", "path": "training.lr", "value": LONG},
+    {"type": "change", "path": "data.features", "value": [LONG]},
+    {"type": "change", "path": "data.text", "value": LONG},
+    {"type": "config", "network": {"kind": LONG}},
+    {"type": "config", "network": {"kind": "recurrent", "cell": LONG}},
+    {"type": "config", "network": {"kind": "recurrent"}, "data": {"task": LONG}},
+    {"type": "config", "network": {"kind": "recurrent"}, "data": {"task": "text", "text": LONG}},
 ]
 
 
