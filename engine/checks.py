@@ -12,6 +12,10 @@ import numpy as np
 
 from .datasets import shown
 
+# The largest integer a page carries exactly: its JSON numbers are doubles (JavaScript's
+# Number.MAX_SAFE_INTEGER). A seed or a count above it would not survive a link or a message.
+MAX_EXACT_INTEGER = 2**53 - 1
+
 
 class FieldError(ValueError):
     """A value refused by the engine; `field` is its dotted path (`training.lr`, `layer`)."""
@@ -39,9 +43,9 @@ class Range(NamedTuple):
 
 
 def _number(value: float) -> str:
-    """A bound as a person reads it: 9223372036854775807 is 2^63 − 1, not 9.22337e+18."""
-    if value == 2**63 - 1:
-        return "2^63 − 1"
+    """A bound as a person reads it: 9007199254740991 is 2^53 − 1, not 9.0072e+15."""
+    if value == MAX_EXACT_INTEGER:
+        return "2^53 − 1"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

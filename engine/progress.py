@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import FieldError
+from .checks import MAX_EXACT_INTEGER, FieldError
 from .datasets import is_finite_number, shown
 from .run import Run
 
@@ -58,7 +58,7 @@ def restore(run: Run, given: Any) -> None:
 
 
 def _count(field: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_EXACT_INTEGER:
         raise FieldError(field, f"must be a whole number >= 0, got {shown(value)}")
     return value
 

@@ -19,6 +19,7 @@ from typing import Any
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, activation_facts
 from .cells import CELL_LABELS, FORGET_BIAS_RANGE
 from .checks import (
+    MAX_EXACT_INTEGER,
     Range,
     check_boolean,
     check_choice,
@@ -35,7 +36,7 @@ from .optimizers import OPTIMIZERS
 from .sequences import DEFAULT_DELAY, DEFAULT_TEXT, MAX_DELAY, MAX_TEXT, SEQUENCE_TASKS
 from .sequences import check_text as check_sequence_text
 
-SEED_MAX = 2**63 - 1
+SEED_MAX = MAX_EXACT_INTEGER  # every seed a page can send exactly
 SECTIONS = ("data", "network", "training")
 # Kinds a generic check handles; "rows" (data.points) and "parameters" (weights, biases) have
 # checks of their own in the engine (their shape depends on other fields).

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .checks import FieldError
+from .checks import MAX_EXACT_INTEGER, FieldError
 from .datasets import MAX_NOISE, is_finite_number, shown
 
 Array = np.ndarray
@@ -155,7 +155,7 @@ def generate_sequences(
         raise FieldError(
             "data.noise", f"must be a finite number in [0, {MAX_NOISE:g}], got {shown(noise)}"
         )
-    _integer("seed", seed, 0, 2**63 - 1)
+    _integer("seed", seed, 0, MAX_EXACT_INTEGER)
     options = _options(task, entry, options, length)
     return entry.generate(n, length, float(noise), np.random.default_rng(seed), **options)
 
