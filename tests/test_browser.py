@@ -11,6 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from engine.run import Run, default_config
+from engine.schema import describe
+from engine.schema import fields as schema_fields
 from server import frames
 from tests.browser_helpers import STORE, open_page
 
@@ -119,35 +121,59 @@ def test_url_hash_restores_its_configuration(page, live_server):
     assert page.console_errors == []
 
 
+def unlike_default(entry: dict):
+    """A value of a schema entry (hello.schema's JSON) other than its default, hard to carry:
+    an integer at the top of its range, a number with every digit a double has."""
+    kind, default, limits = entry["kind"], entry["default"], entry.get("range")
+    if kind == "boolean":
+        return not default
+    if kind == "choice":
+        return next(c["value"] for c in reversed(entry["choices"]) if c["value"] != default)
+    if kind == "choices":
+        return [choice["value"] for choice in reversed(entry["choices"])]
+    if kind == "text":
+        return "a,b&c=d é#%+"  # every character a link must escape, and the list separator
+    if kind == "integers":
+        return [int(limits["high"])] * max(entry["length"][0], 1)
+    if kind == "integer":
+        return int(limits["high"])
+    return limits["low"] + (limits["high"] - limits["low"]) / 3
+
+
 def test_url_table_round_trips_every_property(page, live_server):
     open_page(page, live_server)
+    schema = page.evaluate(f"{STORE}.hello.schema")
+    assert [entry["path"] for entry in schema] == [entry["path"] for entry in describe()]
+    linked = [entry for entry in describe() if entry["url"]]  # the server's, not a JS copy
+    # Every field a link carries, of both kinds of network, at a value other than its default.
+    config: dict = {}
+    for entry in linked:
+        section, key = entry["path"].split(".")
+        config.setdefault(section, {})[key] = unlike_default(entry)
+        assert config[section][key] != entry["default"], entry["path"]
     result = page.evaluate(
-        """async () => {
+        """async ({config, schema}) => {
             const url = await import('/static/js/url.js');
-            const config = structuredClone(window.backpropLab.store.config);
-            config.training.frozen = [0, 2];
-            config.data.features = ['x1', 'x1sq', 'sinx2'];
             const view = {hide: ['charts', 'controls'], presenter: true, biasNodes: true,
                           showTest: false, discretize: true, logLoss: true, lesson: 'vanishing'};
-            const schema = window.backpropLab.store.hello.schema;
             const written = url.serialise(config, view, schema);
             const parsed = url.parse('#' + written, {}, schema);
             const bad = url.parse('#training.lr=abc&nonsense=1', config, schema);
             const keys = written.split('&').map((pair) => pair.split('=')[0]);
-            const kind = config.network.kind;  // the fields of this kind of run
-            const linked = schema.filter((entry) => entry.url && entry.kinds.includes(kind))
-                .map((entry) => entry.path);
-            return {config, parsed, view, errors: bad.errors, lr: bad.config.training.lr,
-                    keys, linked};
-        }"""
+            return {parsed, view, errors: bad.errors, lr: bad.config.training.lr, keys};
+        }""",
+        {"config": config, "schema": schema},
     )
-    # Every field of the schema that links carry is written under its own path, and a
-    # server-normalised config comes back whole, so nothing is lost on the way.
-    assert set(result["linked"]) <= set(result["keys"]) and len(result["linked"]) >= 20
-    assert result["parsed"]["config"] == result["config"]
+    # Every field links carry is written under its own path and read back to the same value.
+    assert [key for key in result["keys"] if "." in key] == [e["path"] for e in linked]
+    assert {e.path for e in schema_fields() if e.in_url} == {e["path"] for e in linked}
+    parsed = result["parsed"]["config"]
+    for section, values in config.items():
+        for key, value in values.items():
+            assert parsed[section][key] == value, f"{section}.{key}"
     assert result["parsed"]["view"] == result["view"]
     assert result["errors"] == ['training.lr: not a number: "abc"', 'unknown setting "nonsense"']
-    assert result["lr"] == result["config"]["training"]["lr"]
+    assert result["lr"] == config["training"]["lr"]
 
 
 def test_server_error_is_shown_as_text_never_as_html(page, live_server):
