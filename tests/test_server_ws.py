@@ -467,6 +467,13 @@ def test_compare_races_clones_and_reports_their_losses_in_each_frame():
         sgd = header["compare"][0]
         assert sgd["train_loss"] == pytest.approx(header["train_loss"], rel=1e-6)  # same options
         assert header["compare"][1]["train_loss"] != pytest.approx(sgd["train_loss"])
+        # Each racer trains with its own variant's options, in the order they were given.
+        racers = [
+            (variant.label, variant.run.config["training"]) for variant in session.race.variants
+        ]
+        assert [label for label, _ in racers] == ["sgd", "adam"]
+        assert racers[0][1] == session.run.config["training"]
+        assert racers[1][1] == {**session.run.config["training"], "optimizer": "adam", "lr": 0.01}
         socket.send_json({"type": "compare", "variants": []})
         socket.send_json({"type": "pause"})
         next_text(socket)
