@@ -53,7 +53,27 @@ MMAP_ABOVE_BYTES = 32 * 1024 * 1024  # glibc's own upper bound for the adaptive 
 KEEP_ALIVE_SECONDS = 5
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+# The Settings field each option sets (docs/settings.md names the option beside the setting).
+SETTING_OF = {
+    "host": "host",
+    "port": "port",
+    "allow_origin": "allowed_origins",
+    "allow_host": "allowed_hosts",
+    "workers": "workers",
+    "redis": "redis_url",
+    "max_connections": "max_connections",
+    "max_per_address": "max_sessions_per_address",
+}
+
+
+def main_settings(args: argparse.Namespace) -> Settings:
+    """The settings the options ask for (a repeated option's list as a tuple)."""
+    given = {SETTING_OF[dest]: getattr(args, dest) for dest in SETTING_OF}
+    return Settings(**{name: tuple(v) if isinstance(v, list) else v for name, v in given.items()})
+
+
+def option_parser() -> argparse.ArgumentParser:
+    """The console script's options; the defaults are Settings' (docs/settings.md lists both)."""
     parser = argparse.ArgumentParser(
         prog="backprop-lab", description="Serve the backpropagation visualiser."
     )
@@ -116,6 +136,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         f"NAT shows the server one address for every laptop (default "
         f"{defaults.max_sessions_per_address}, or --max-connections when fewer)",
     )
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = option_parser()
+    defaults = Settings()
     args = parser.parse_args(argv)
     if args.workers is None:
         # Without a broker, rooms live in one process: the default keeps them working.
@@ -184,16 +210,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.environ.setdefault(name, "1")
     args = parse_args(argv)
     keep_freed_memory()  # this process serves when there is one worker
-    settings = Settings(
-        host=args.host,
-        port=args.port,
-        allowed_origins=tuple(args.allow_origin),
-        allowed_hosts=tuple(args.allow_host),
-        workers=args.workers,
-        redis_url=args.redis,
-        max_connections=args.max_connections,
-        max_sessions_per_address=args.max_per_address,
-    )
+    settings = main_settings(args)
     problem = redis_problem(settings.redis_url)
     if problem:
         print(f"backprop-lab: {problem}", file=sys.stderr, flush=True)

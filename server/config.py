@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +26,13 @@ POINT_BYTES = 3 * NUMBER_BYTES + 4
 SETTINGS_VARIABLE = "BACKPROP_LAB_SETTINGS"
 
 
-def engine_limit(name: str) -> Callable[[], int]:
-    """The default of a size limit: the engine's own (engine/schema.py's Limits). Read when a
+def setting(default: Any, help: str) -> Any:
+    """A field of Settings with the sentence docs/settings.md shows for it."""
+    return field(default=default, metadata={"help": help})
+
+
+def engine_limit(name: str, help: str) -> Any:
+    """A size limit whose default is the engine's own (engine/schema.py's Limits). Read when a
     Settings is made, not when this module is imported: the engine loads NumPy, which the
     console script may do only after it has set the BLAS variables (server/cli.py)."""
 
@@ -37,58 +41,74 @@ def engine_limit(name: str) -> Callable[[], int]:
 
         return getattr(Limits(), name)
 
-    return default
+    return field(default_factory=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every tunable of the server; the defaults are the documented limits of docs/protocol.md."""
+    """Every tunable of the server. docs/settings.md is generated from these fields and their
+    help (python -m server.settings_doc > docs/settings.md)."""
 
-    host: str = "127.0.0.1"
-    port: int = 8000
-    allowed_origins: tuple[str, ...] = ()  # normalised to scheme://host[:port]
-    allowed_hosts: tuple[str, ...] = ()  # more names a Host may carry on a bind open to the room
+    host: str = setting("127.0.0.1", "Address to bind")
+    port: int = setting(8000, "Port to bind")
+    allowed_origins: tuple[str, ...] = setting(
+        (), "More origins whose pages may open the websocket (normalised to scheme://host[:port])"
+    )
+    allowed_hosts: tuple[str, ...] = setting(
+        (), "More names a Host header may carry on a bind open to the room"
+    )
     # Size of the networks and data sets a client may ask for (passed on to engine.Limits).
-    max_hidden_layers: int = field(default_factory=engine_limit("max_hidden_layers"))
-    max_neurons: int = field(default_factory=engine_limit("max_neurons"))
-    max_points: int = field(default_factory=engine_limit("max_points"))
+    max_hidden_layers: int = engine_limit("max_hidden_layers", "Hidden layers a network may have")
+    max_neurons: int = engine_limit("max_neurons", "Neurons one layer may have")
+    max_points: int = engine_limit("max_points", "Points a data set may have")
     # Hostile-client protection.
-    max_message_bytes: int = 64 * 1024
-    max_json_depth: int = 8
-    rate_limit_per_second: float = 100.0
-    rate_limit_burst: int = 200
-    max_connections: int = 64  # over all worker processes together
-    # Sessions one client address may hold (loopback is not capped). Sized for a class of 30
-    # behind one NAT (a school network often shows the server one address for every laptop),
-    # one tab each: a prankster on an address of his own can take at most half the slots.
-    max_sessions_per_address: int = 32
-    # Server processes sharing the port; sessions are per connection, so they share nothing.
-    workers: int = 1
+    max_message_bytes: int = setting(64 * 1024, "Bytes a message may have (a config: its own cap)")
+    max_json_depth: int = setting(8, "Levels a message's JSON may nest")
+    rate_limit_per_second: float = setting(100.0, "Message tokens a session earns a second")
+    rate_limit_burst: int = setting(200, "Message tokens a session may save up")
+    max_connections: int = setting(64, "Websocket sessions at once, over all worker processes")
+    # Sized for a class of 30 behind one NAT (a school network often shows the server one
+    # address for every laptop), one tab each: a prankster on an address of his own can take at
+    # most half the slots.
+    max_sessions_per_address: int = setting(
+        32, "Sessions one client address may hold (loopback is not capped)"
+    )
+    # Sessions are per connection, so the processes share nothing but rooms (through Redis).
+    workers: int = setting(1, "Server processes sharing the port")
     # Streaming.
-    ack_timeout: float = 60.0
-    # A message (text, phase or frame) the client has not taken in this long: it stopped reading.
-    send_timeout: float = 30.0
-    # A session that neither plays nor sends for this long is closed (the page offers a resume).
-    idle_timeout: float = 600.0
-    # A session whose socket dropped is kept this long for the page to resume it with its token.
-    resume_grace: float = 120.0
-    # Frames sent and not yet acked, at most. Four, not two: a page drawing 2-32x8-1 spends a
-    # whole animation frame drawing, and a frame sent meanwhile waits behind it to be read, so
-    # with two in flight a quarter of its animation frames found none new (benchmarks/page_fps.py
-    # drawn/ticks at 1280x720: 74 % with two, 84-87 % with three, 96 % with four; 2-8x6-1 96 %
-    # -> 99 %). The cost: the page shows a frame up to four frames after it was built.
-    frame_window: int = 4
-    default_fps: int = 30
-    history_cap: int = 64
-    output_grid: int = 48
-    neuron_grid: int = 16  # per-neuron thumbnails; keeps the default frame within 6 KB
-    # The longest stretch of engine work between two yields to the event loop, in seconds.
-    slice_seconds: float = 0.004
+    ack_timeout: float = setting(
+        60.0, "Seconds a client may hold frames unacked before it is closed"
+    )
+    send_timeout: float = setting(
+        30.0, "Seconds a message (text, phase or frame) may wait for a client that stopped reading"
+    )
+    idle_timeout: float = setting(
+        600.0, "Seconds a session may neither play nor send before it is closed (it may resume)"
+    )
+    resume_grace: float = setting(
+        120.0, "Seconds a session whose socket dropped is kept for its page to resume it"
+    )
+    # Four, not two: a page drawing 2-32x8-1 spends a whole animation frame drawing, and a frame
+    # sent meanwhile waits behind it to be read, so with two in flight a quarter of its animation
+    # frames found none new (benchmarks/page_fps.py drawn/ticks at 1280x720: 74 % with two,
+    # 84-87 % with three, 96 % with four; 2-8x6-1 96 % -> 99 %). The cost: the page shows a frame
+    # up to four frames after it was built.
+    frame_window: int = setting(4, "Frames sent and not yet acked, at most")
+    default_fps: int = setting(30, "Frames a second until the page says the rate it draws at")
+    history_cap: int = setting(64, "Loss points a frame carries at most (those since the last)")
+    output_grid: int = setting(48, "Points per side of the output surface's grid")
+    # 16: keeps the default network's frame within 6 KB.
+    neuron_grid: int = setting(16, "Points per side of each neuron's picture")
+    slice_seconds: float = setting(
+        0.004, "Seconds of engine work, at most, between two yields to the event loop"
+    )
     # Classroom rooms (server/rooms.py): in this process, or in Redis shared by every worker.
-    redis_url: str | None = None
-    room_cap: int = 500  # students in one room
-    room_grace_seconds: float = 300.0  # a room outlives its teacher's connection this long
-    join_attempts_per_minute: int = 20  # from one address, wrong codes included
+    redis_url: str | None = setting(None, "The Redis server rooms go through (none: in-process)")
+    room_cap: int = setting(500, "Students in one room")
+    room_grace_seconds: float = setting(
+        300.0, "Seconds a room outlives its teacher's connection, for a reload to reclaim it"
+    )
+    join_attempts_per_minute: int = setting(20, "Wrong room codes one address may try a minute")
 
     def __post_init__(self) -> None:
         positive = {

@@ -130,6 +130,18 @@ def test_cli_defaults_and_repeatable_origins():
     assert args.allow_origin == ["http://a:1", "http://b:2"]
 
 
+def test_the_committed_settings_doc_is_the_settings_table():
+    # Regenerate with: python -m server.settings_doc > docs/settings.md
+    from server.settings_doc import HEADER, markdown_table, options
+
+    assert (ROOT / "docs" / "settings.md").read_text() == HEADER + markdown_table()
+    # Every option but --no-browser sets a setting, whose default is the option's default.
+    flags = {flag for action in cli.option_parser()._actions for flag in action.option_strings}
+    assert flags - set(options().values()) == {"-h", "--help", "--no-browser"}
+    settings = cli.main_settings(cli.parse_args([]))
+    assert settings == Settings()
+
+
 def test_cli_refuses_a_bad_port(capsys):
     with pytest.raises(SystemExit):
         cli.parse_args(["--port", "70000"])
