@@ -277,8 +277,9 @@ class Run(Stepping):
         """The network's outputs over the plane alone (engine.surfaces.output_surface)."""
         return output_surface(self.network, self.config["data"]["features"], output_grid)
 
-    def surfaces(self, output_grid: int = 48, neuron_grid: int = 20) -> dict[str, Any]:
-        """Every neuron's output over the plane (see engine.surfaces), float64 arrays."""
+    def surfaces(self, output_grid: int, neuron_grid: int) -> dict[str, Any]:
+        """Every neuron's output over the plane (see engine.surfaces), float64 arrays; the grids
+        are the caller's (the server's settings)."""
         return surfaces(self.network, self.config["data"]["features"], output_grid, neuron_grid)
 
     # ----- changes by hand ----------------------------------------------------------------

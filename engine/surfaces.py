@@ -40,7 +40,7 @@ def _check_size(name: str, size: object) -> int:
 
 
 def surfaces(
-    network: Network, features: list[str], output_grid: int = 48, neuron_grid: int = 20
+    network: Network, features: list[str], output_grid: int, neuron_grid: int
 ) -> dict[str, object]:
     """Outputs of the network's neurons over the plane, without dropout.
 

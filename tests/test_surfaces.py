@@ -66,9 +66,9 @@ def test_network_without_hidden_layers_has_no_hidden_surfaces() -> None:
 @pytest.mark.parametrize("size", [1, 0, 257, 2.5, True, "20"])
 def test_grid_size_is_checked(size: object) -> None:
     with pytest.raises(ValueError, match="output_grid: must be an integer in"):
-        surfaces(_network([2, 1]), ["x1", "x2"], output_grid=size)
+        surfaces(_network([2, 1]), ["x1", "x2"], output_grid=size, neuron_grid=4)
     with pytest.raises(ValueError, match="neuron_grid: must be an integer in"):
-        surfaces(_network([2, 1]), ["x1", "x2"], neuron_grid=size)
+        surfaces(_network([2, 1]), ["x1", "x2"], output_grid=4, neuron_grid=size)
 
 
 def test_one_forward_pass_serves_every_grid(monkeypatch: pytest.MonkeyPatch) -> None:
