@@ -172,8 +172,8 @@ def parameter_entries(
 
 
 def phase_message(phase: Mapping[str, Any]) -> bytes:
-    """A `phase`: array fields (nested ones named `focus/Z`, `W/0`, ...) as f64, the rest in the
-    header with every digit; a boolean mask travels as u8 0/1.
+    """A `phase`: array fields (nested ones named `focus/Z`, `W/0`, ...) as f64 (a dropout mask
+    too: 0 or 1/(1 − p), as the engine applies it), the rest in the header with every digit.
 
     Step mode shows the engine's numbers as they are (a published worked example's total error
     to the last digit); a phase is sent on request, one at a time, so its size does not matter.
@@ -193,10 +193,10 @@ def _split_phase(
     for key, value in fields.items():
         name = f"{prefix}{key}"
         if isinstance(value, np.ndarray):
-            entries.append(_phase_entry(name, value))
+            entries.append(f64_entry(name, value))
         elif isinstance(value, list | tuple) and value and isinstance(value[0], np.ndarray):
             for index, item in enumerate(value):
-                entries.append(_phase_entry(f"{name}/{index}", item))
+                entries.append(f64_entry(f"{name}/{index}", item))
         elif isinstance(value, Mapping):
             nested: dict[str, Any] = {}
             _split_phase(value, f"{name}/", nested, entries)
@@ -204,9 +204,3 @@ def _split_phase(
                 header[key] = nested
         else:
             header[key] = value
-
-
-def _phase_entry(name: str, array: np.ndarray) -> tuple[dict[str, Any], bytes]:
-    if array.dtype == np.bool_ or array.dtype == np.uint8:  # a dropout mask: raw 0/1
-        return plain_entry(name, array.astype(np.uint8))
-    return f64_entry(name, array)

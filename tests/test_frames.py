@@ -73,7 +73,7 @@ def test_phase_message_splits_arrays_from_header():
         "phase": "forward",
         "layer": 1,
         "Z": np.ones((4, 2)),
-        "mask": np.array([[True, False]]),
+        "mask": np.array([[2.0, 0.0]]),  # dropout 0.5: a kept unit scaled by 1 / (1 - p)
         "focus": {"Z": np.ones(2), "loss": 0.5},
         "W": [np.ones((2, 2)), np.ones((2, 1))],
     }
@@ -81,7 +81,8 @@ def test_phase_message_splits_arrays_from_header():
     assert header["type"] == "phase" and header["phase"] == "forward" and header["layer"] == 1
     assert header["iteration"] == 7 and header["focus"] == {"loss": 0.5}
     assert sorted(arrays) == ["W/0", "W/1", "Z", "focus/Z", "mask"]
-    assert arrays["mask"].dtype == np.uint8 and arrays["mask"].tolist() == [[1, 0]]
+    assert all(array.dtype == np.float64 for array in arrays.values())
+    assert arrays["mask"].tolist() == [[2.0, 0.0]]
 
 
 def test_frame_message_quantises_every_surface():
@@ -110,7 +111,7 @@ def test_phase_arrays_travel_as_f64_on_8_byte_boundaries_with_exact_header_numbe
     phase = {
         "phase": "loss",
         "loss": 0.1 + 0.2,  # 0.30000000000000004: every digit must arrive
-        "mask": np.array([True, False, True]),  # 3 bytes: the next array needs padding
+        "mask": np.array([2.0, 0.0, 2.0]),  # a dropout mask of p = 0.5, as the engine sends it
         "Yhat": np.array([[1 / 3, 2 / 3]]),
         "focus": {"loss": 1 / 7, "Z": np.array([np.pi, -1e-300])},
         "W": [np.arange(3) / 7],
@@ -119,7 +120,7 @@ def test_phase_arrays_travel_as_f64_on_8_byte_boundaries_with_exact_header_numbe
     header, arrays = frames.decode(message)
     assert header["loss"] == 0.1 + 0.2 and header["focus"]["loss"] == 1 / 7
     dtypes = {entry["name"]: entry["dtype"] for entry in header["arrays"]}
-    assert dtypes == {"mask": "u8", "Yhat": "f64", "focus/Z": "f64", "W/0": "f64"}
+    assert dtypes == {"mask": "f64", "Yhat": "f64", "focus/Z": "f64", "W/0": "f64"}
     for name, expected in [("Yhat", phase["Yhat"]), ("focus/Z", phase["focus"]["Z"])]:
         assert arrays[name].dtype == np.float64 and arrays[name].tobytes() == expected.tobytes()
     assert arrays["W/0"].tobytes() == phase["W"][0].tobytes()
