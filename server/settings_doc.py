@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from server.cli import SETTING_OF, option_parser
+from server.cli_options import SETTING_OF, option_parser
 from server.config import Settings
 
 HEADER = """# Server settings

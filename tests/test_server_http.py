@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from server import cli
+from server import cli, cli_options
 from server.app import asset_dir, create_app
 from server.config import Settings
 from server.hosts import HostRule, is_loopback_host, origin_allowed
@@ -136,9 +136,11 @@ def test_the_committed_settings_doc_is_the_settings_table():
 
     assert (ROOT / "docs" / "settings.md").read_text() == HEADER + markdown_table()
     # Every option but --no-browser sets a setting, whose default is the option's default.
-    flags = {flag for action in cli.option_parser()._actions for flag in action.option_strings}
+    flags = {
+        flag for action in cli_options.option_parser()._actions for flag in action.option_strings
+    }
     assert flags - set(options().values()) == {"-h", "--help", "--no-browser"}
-    settings = cli.main_settings(cli.parse_args([]))
+    settings = cli_options.main_settings(cli.parse_args([]))
     assert settings == Settings()
 
 
