@@ -18,6 +18,10 @@ export function bindKeyboard(app) {
   }
   bindNetwork(app);
   bindPlane(app);
+  // Escape closes the inspector of what is selected in the network, wherever the focus is.
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && app.store.selection) app.selection.select(null);
+  });
 }
 
 function bindNetwork(app) {

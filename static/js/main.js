@@ -79,9 +79,11 @@ app.loop = new Loop({
 });
 app.sync = new Sync(app);
 app.resume = new Resume(app);
-app.transport = new Transport(app);
-app.view = new View(app);
-app.race = new Race(app);
+const redraw = (...views) => app.loop.invalidate(...views);
+const send = (message) => app.socket.send(message);
+app.transport = new Transport({ store, send, redraw });
+app.view = new View({ store, relayout: () => app.loop.relayout() });
+app.race = new Race({ store, send, redraw, button: $("race") });
 app.selection = new Selection({
   store,
   socket: app.socket,
