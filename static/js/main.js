@@ -11,10 +11,10 @@ import { frameIntake } from "./frameIntake.js";
 import { Loop } from "./loop.js";
 import * as network from "./network.js";
 import { $, setText, showError, showNotice } from "./notices.js";
-import { receivePhase } from "./phases.js";
+import { phaseIntake } from "./phases.js";
 import { mountRecurrentTools } from "./recurrentTools.js";
-import { editRecurrent, recurrentClick } from "./recurrentSelection.js";
-import { isRecurrent, isRecurrentReply, receiveRecurrentPhase, showRecurrentInspect } from "./recurrentView.js";
+import { RecurrentSelection } from "./recurrentSelection.js";
+import { isRecurrent, isRecurrentReply, recurrentPhaseIntake } from "./recurrentView.js";
 import { PlanePoints } from "./points.js";
 import { Race } from "./race.js";
 import { Resume } from "./resume.js";
@@ -54,18 +54,19 @@ const points = new PlanePoints({
 });
 const loop = new Loop({
   store,
-  socket,
+  send,
   points,
   onFrame: frameIntake({
     store,
     setPlaying,
     afterFrame: (header) => {
       selection.afterFrame(header);
-      app.recurrentTools.afterFrame(header);
+      recurrentTools.afterFrame(header);
       resume.keepExactCopy(header);
     },
   }),
   onLayout: (layout) => showLayerControls(layout),
+  onKind: (recurrent) => recurrentTools.onKind(recurrent),
 });
 const transport = new Transport({ store, send, redraw });
 const view = new View({ store, relayout: () => loop.relayout() });
@@ -104,15 +105,31 @@ const room = new Room({
   showLesson: (id) => lessons?.select(id, { load: false }),
   dropPendingFrames: () => loop.dropPendingFrames(),
 });
+// A recurrent run: what is selected on its unrolled view, and the tools over it.
+const recurrentSelection = new RecurrentSelection({
+  store,
+  send,
+  canvas: loop.canvases.network,
+  scene: loop.scene,
+  panel: $("inspector"),
+  redraw,
+  setGate: (index) => recurrentTools.setGate(index),
+});
+const recurrentTools = mountRecurrentTools(loop.canvases.network.parentElement, {
+  store,
+  scene: loop.scene,
+  redraw,
+  sendConfig: (config) => sync.sendConfig(config),
+  selection: recurrentSelection,
+});
+const receivePhase = phaseIntake({ store, scene: loop.scene, redraw });
+const receiveRecurrentPhase = recurrentPhaseIntake({ store, redraw });
 // The text messages by type: the run's (sync.js), the replies the panels show, the room's.
 const textHandlers = room.withRoomHandlers({
   ...sync.handlers,
-  inspect: (reply) =>
-    isRecurrentReply(reply) ? showRecurrentInspect(reply, { store, socket }) : selection.receive(reply),
+  inspect: (reply) => (isRecurrentReply(reply) ? recurrentSelection.receive(reply) : selection.receive(reply)),
   cost: (message) => lessons?.showCostRow(message),
 });
-// The recurrent view's parts and the keyboard still take these together.
-const app = { store, socket, loop, selection, points, sync };
 // A handle for tests and the curious.
 window.backpropLab = { store, socket, weights: store.weights, scene: loop.scene, settled };
 
@@ -126,8 +143,8 @@ function receiveBinary(decoded) {
   }
   if (decoded.header.type === "phase") {
     loop.settlePendingFrames();
-    if (decoded.header.kind === "recurrent") return receiveRecurrentPhase({ store, loop }, decoded);
-    return receivePhase({ store, loop }, decoded);
+    if (decoded.header.kind === "recurrent") return receiveRecurrentPhase(decoded);
+    return receivePhase(decoded);
   }
   sync.takeFocus(decoded.header);
   loop.receive(decoded);
@@ -188,14 +205,14 @@ function loadLesson(lesson) {
   sync.sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...structuredClone(lesson.config) });
   if (hints.compare?.length) race.start(hints.compare);
   else if (race.running) race.toggle();
-  app.recurrentTools.applyHints(lesson); // unrolled, compare_cell, the gradient-through-time chart
+  recurrentTools.applyHints(lesson); // unrolled, compare_cell, the gradient-through-time chart
   transport.stepMode = false;
   if (hints.mode === "step") transport.enterStepMode();
   if (hints.charts) view.pointAt(document.querySelector(`[data-chart="${hints.charts}"]`));
 }
 
 function onNetworkClick(event) {
-  if (isRecurrent(store)) return recurrentClick(app, event);
+  if (isRecurrent(store)) return recurrentSelection.click(event);
   if (!loop.scene.layout) return;
   const box = loop.canvases.network.getBoundingClientRect();
   const x = event.clientX - box.left;
@@ -259,16 +276,15 @@ on("download-png", "click", () => files.downloadView(loop.canvases));
 on("error-close", "click", () => ($("error").hidden = true));
 on("focus-sample", "change", (event) => sync.sendFocus(Number(event.target.value)));
 loop.canvases.network.addEventListener("click", onNetworkClick);
-app.recurrentTools = mountRecurrentTools(app); // a recurrent run: fold toggle, other cell
-loop.onKind = app.recurrentTools.onKind;
 // Double-click goes straight to typing a new value for the weight or bias.
 loop.canvases.network.addEventListener("dblclick", () =>
-  isRecurrent(store) ? editRecurrent(app) : selection.edit(),
+  isRecurrent(store) ? recurrentSelection.edit() : selection.edit(),
 );
 loop.canvases.surface.addEventListener("click", onPlaneClick);
 window.addEventListener("hashchange", onHashChange);
 transport.bindKeys(document);
-bindKeyboard(app); // keys for the network, the plane and the file buttons
+// Keys for the network, the plane and the file buttons.
+bindKeyboard({ store, canvases: loop.canvases, redraw, selection, recurrentSelection, points });
 new Legends($("plane-legend"), $("network-legend"), store);
 
 transport.sendSpeed(); // the readout; the server hears the speed with the first config
