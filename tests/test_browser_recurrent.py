@@ -360,10 +360,11 @@ def test_a_refused_inspect_leaves_the_next_double_click_typing(page, live_server
     # An inspect the server refuses (step 99 of 6) gets an error, never an inspect reply.
     page.evaluate(
         """async () => {
-            const { inspectRecurrent } = await import('/static/js/recurrentSelection.js');
+            const { RecurrentSelection } = await import('/static/js/recurrentSelection.js');
             const { store, socket } = window.backpropLab;
             store.recurrentSelection = { kind: "hidden", t: 99, j: 0 };
-            inspectRecurrent({ store, socket });
+            // inspect() needs only these two of its parts.
+            new RecurrentSelection({ store, send: (message) => socket.send(message) }).inspect();
         }"""
     )
     expect(page.get_by_test_id("error")).to_contain_text("target.t")

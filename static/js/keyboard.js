@@ -4,7 +4,6 @@
 
 import { describe } from "./inspector.js";
 import { $ } from "./notices.js";
-import { labelRecurrent, recurrentKey } from "./recurrentSelection.js";
 import { isRecurrent } from "./recurrentView.js";
 import { EXTENT, planeCursor } from "./surface.js";
 
@@ -12,51 +11,56 @@ const PLANE_STEP = 0.5; // plane units per arrow press
 const NETWORK_HELP =
   "arrow keys move between neurons, W steps through its weights, B picks its bias, Enter edits, Escape closes";
 
-export function bindKeyboard(app) {
+/** Parts: the `store`, the network and plane `canvases`, `redraw(...views)`, the network's
+ * `selection` and a recurrent run's (`recurrentSelection`), the plane's `points`. */
+export function bindKeyboard({ store, canvases, redraw, selection, recurrentSelection, points }) {
   for (const button of document.querySelectorAll("button[data-file]")) {
     button.addEventListener("click", () => $(button.dataset.file).click());
   }
-  bindNetwork(app);
-  bindPlane(app);
+  bindNetwork(canvases.network, { store, selection, recurrentSelection });
+  bindPlane(canvases.surface, { redraw, points });
+  // Escape closes the inspector of what is selected in the network, wherever the focus is.
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && store.selection) selection.select(null);
+  });
 }
 
-function bindNetwork(app) {
-  const canvas = app.loop.canvases.network;
+function bindNetwork(canvas, { store, selection, recurrentSelection }) {
   canvas.tabIndex = 0;
   canvas.setAttribute("role", "application");
   canvas.setAttribute("aria-roledescription", "network");
   const label = () => {
-    if (isRecurrent(app.store)) return labelRecurrent(app);
-    const chosen = app.store.selection;
-    const columns = app.store.config?.network.layers?.length ?? 2; // none: a recurrent run
+    if (isRecurrent(store)) return recurrentSelection.label();
+    const chosen = store.selection;
+    const columns = store.config?.network.layers?.length ?? 2; // none: a recurrent run
     const where = chosen ? `${describe(chosen, columns - 1)} selected; ` : "";
     canvas.setAttribute("aria-label", `The network: ${where}${NETWORK_HELP}`);
   };
   label();
   canvas.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (isRecurrent(app.store)) {
-      if (!recurrentKey(app, event)) return;
+    if (isRecurrent(store)) {
+      if (!recurrentSelection.key(event)) return;
       event.preventDefault();
       event.stopPropagation(); // → is also "step" everywhere else
       return;
     }
-    const next = networkKey(app, event.key);
+    const next = networkKey(store, event.key);
     if (next === undefined) return;
     event.preventDefault();
     event.stopPropagation(); // → is also "step" everywhere else
-    if (next === "edit") app.selection.edit();
-    else app.selection.select(next);
+    if (next === "edit") selection.edit();
+    else selection.select(next);
     label();
   });
   canvas.addEventListener("click", label);
 }
 
 /** The selection a key leads to, "edit", or undefined when the key is not the network's. */
-function networkKey(app, key) {
-  const layers = app.store.config?.network.layers;
+function networkKey(store, key) {
+  const layers = store.config?.network.layers;
   if (!layers) return undefined;
-  const chosen = app.store.selection ?? { kind: "none", layer: 0, j: -1 };
+  const chosen = store.selection ?? { kind: "none", layer: 0, j: -1 };
   const neuron = (layer, j) => ({ kind: "neuron", layer, j: Math.max(0, Math.min(layers[layer + 1] - 1, j)) });
   const last = layers.length - 2; // the output's weight layer
   switch (key) {
@@ -76,7 +80,7 @@ function networkKey(app, key) {
     }
     case "b":
     case "B":
-      if (chosen.kind === "none" || app.store.config.network.bias === false) return undefined;
+      if (chosen.kind === "none" || store.config.network.bias === false) return undefined;
       return { kind: "bias", layer: chosen.layer, j: chosen.j };
     case "Enter":
       return chosen.kind === "weight" || chosen.kind === "bias" ? "edit" : undefined;
@@ -85,16 +89,14 @@ function networkKey(app, key) {
   }
 }
 
-function bindPlane(app) {
-  const canvas = app.loop.canvases.surface;
-  const redraw = () => app.loop.invalidate("surface");
+function bindPlane(canvas, { redraw, points }) {
   canvas.addEventListener("focus", () => {
     planeCursor.shown = true;
-    redraw();
+    redraw("surface");
   });
   canvas.addEventListener("blur", () => {
     planeCursor.shown = false;
-    redraw();
+    redraw("surface");
   });
   canvas.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -105,11 +107,11 @@ function bindPlane(app) {
       planeCursor.x2 = clamp(planeCursor.x2 + dy * PLANE_STEP);
       canvas.setAttribute("aria-description", `cross at x₁ = ${planeCursor.x1}, x₂ = ${planeCursor.x2}`);
     } else if (event.key === "Enter") {
-      app.points.add(planeCursor.x1, planeCursor.x2, event.shiftKey);
+      points.add(planeCursor.x1, planeCursor.x2, event.shiftKey);
     } else return;
     event.preventDefault();
     event.stopPropagation(); // → is also "step" everywhere else
-    redraw();
+    redraw("surface");
   });
 }
 

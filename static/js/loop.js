@@ -23,11 +23,12 @@ const MAX_TICK_MS = 100;
 const RATE_EVERY_MS = 1000; // at most one `set` a second for it
 
 export class Loop {
-  /** Parts it needs: the `store` (read only, but for the frame queue), the `socket` (acks and
+  /** Parts it needs: the `store` (read only, but for the frame queue), `send(message)` (acks and
    * the frame rate), `points` (the plane's points as drawn), `onFrame(frame)` (takes a frame
-   * into the page before it is drawn) and `onLayout(layout)` (the controls over the network). */
-  constructor({ store, socket, points, onFrame, onLayout }) {
-    Object.assign(this, { store, socket, points, onFrame, onLayout });
+   * into the page before it is drawn), `onLayout(layout)` (the controls over the network) and
+   * `onKind(recurrent)` (the run's kind changed: the tools over the network follow). */
+  constructor({ store, send, points, onFrame, onLayout, onKind }) {
+    Object.assign(this, { store, send, points, onFrame, onLayout, onKind });
     this.dirty = { network: true, surface: true, charts: true };
     // What the network drawing needs besides the store: layout, thumbnails, the update animation.
     this.scene = { pictures: [], update: null, selection: null };
@@ -80,20 +81,20 @@ export class Loop {
    * frame pushed out of a full queue undrawn is acked now, and its history rows (loss,
    * gradient norms, racers) are kept: the server sends each once. */
   receive(frame) {
-    const { store, socket } = this;
+    const { store, send } = this;
     // At most the server's credit window (hello comes before any frame): the others wait
     // while one is drawn, so an animation frame finds a new one even when the next is late.
     if (store.pendingFrames.length >= store.hello.limits.frame_window) {
       store.addHistory(store.pendingFrames.shift().header);
-      socket.send({ type: "ack" }); // never drawn: release its credit
+      send({ type: "ack" }); // never drawn: release its credit
     }
     store.pendingFrames.push(frame);
   }
 
   /** Forgets the undrawn frames (a new run's state made them stale). */
   dropPendingFrames() {
-    const { store, socket } = this;
-    for (const _ of store.pendingFrames) socket.send({ type: "ack" }); // never drawn: release
+    const { store, send } = this;
+    for (const _ of store.pendingFrames) send({ type: "ack" }); // never drawn: release
     store.pendingFrames = [];
   }
 
@@ -148,14 +149,14 @@ export class Loop {
   }
 
   draw(now) {
-    const { store, socket } = this;
+    const { store, send } = this;
     const started = performance.now();
     const frame = store.pendingFrames.shift();
     const recurrent = isRecurrent(store);
     if (recurrent !== this.recurrent) {
       this.recurrent = recurrent;
       if (recurrent) store.surface = null; // the plane has nothing of a recurrent run to show
-      this.onKind?.(recurrent);
+      this.onKind(recurrent);
       this.relayout();
     }
     if (frame) {
@@ -165,7 +166,8 @@ export class Loop {
     }
     this.measureRate(now);
     if (recurrent && this.dirty.network) {
-      drawRecurrent(this);
+      const { ctx, width, height } = this.fitCanvas(this.canvases.network);
+      this.scene.unrolled = drawRecurrent(ctx, { width, height, store, highlight: this.scene.highlight });
       this.dirty.network = false;
     }
     const last = store.trace.last;
@@ -182,7 +184,7 @@ export class Loop {
     if (this.dirty.surface && !recurrent) this.drawSurface(); // hidden for a recurrent run
     if (this.dirty.charts) this.drawCharts();
     // Ack only after the frame is on screen, so a slow page slows the stream instead of queueing it.
-    if (frame) socket.send({ type: "ack" });
+    if (frame) send({ type: "ack" });
     // A running average of the drawing work per animation frame, for benchmarks/page_fps.py.
     store.drawMs = 0.95 * store.drawMs + 0.05 * (performance.now() - started);
     requestAnimationFrame(this.tick);
@@ -203,7 +205,7 @@ export class Loop {
     if (this.store.playing && moved && now - this.rateSentAt > RATE_EVERY_MS) {
       this.sentRate = rate;
       this.rateSentAt = now;
-      this.socket.send({ type: "set", fps: rate });
+      this.send({ type: "set", fps: rate });
     }
   }
 

@@ -1,5 +1,6 @@
 // Wires the page: socket → sync/phases/loop → store → views, and controls → messages.
-// Each part gets `app`, the one object that knows them all.
+// Each part gets the parts it uses, named; the calls between parts go through the callbacks
+// given here.
 
 import { bindControls } from "./controls.js";
 import * as files from "./files.js";
@@ -10,10 +11,10 @@ import { frameIntake } from "./frameIntake.js";
 import { Loop } from "./loop.js";
 import * as network from "./network.js";
 import { $, setText, showError, showNotice } from "./notices.js";
-import { receivePhase } from "./phases.js";
+import { phaseIntake } from "./phases.js";
 import { mountRecurrentTools } from "./recurrentTools.js";
-import { editRecurrent, recurrentClick } from "./recurrentSelection.js";
-import { isRecurrent, receiveRecurrentPhase } from "./recurrentView.js";
+import { RecurrentSelection } from "./recurrentSelection.js";
+import { isRecurrent, isRecurrentReply, recurrentPhaseIntake } from "./recurrentView.js";
 import { PlanePoints } from "./points.js";
 import { Race } from "./race.js";
 import { Resume } from "./resume.js";
@@ -29,75 +30,130 @@ import * as url from "./url.js";
 import { View } from "./view.js";
 
 const store = new Store();
-const app = { store, controls: null, lessons: null, buildPanels, loadLesson };
-app.socket = new Socket(socketUrl(), {
-  onOpen: () => app.sync.opened(),
+let lessons = null; // the lessons panel, built by the first hello (buildPanels)
+const socket = new Socket(socketUrl(), {
+  onOpen: () => sync.opened(),
   onClose: (retryMs) => {
-    app.resume.closed();
-    app.sync.closed(retryMs);
+    resume.closed();
+    sync.closed(retryMs);
   },
-  onIdle: (event) => app.resume.idle(event),
-  onText: (message) => app.sync.text(message),
-  onBinary: (decoded) => {
-    // Frames and phases say which run they show: one of another run (the page changed it
-    // meanwhile) is released unseen.
-    if (decoded.header.run !== store.run) {
-      if (decoded.header.type !== "phase") app.socket.send({ type: "ack" });
-      return;
-    }
-    if (decoded.header.type === "phase") {
-      app.loop.settlePendingFrames();
-      if (decoded.header.kind === "recurrent") return receiveRecurrentPhase(app, decoded);
-      return receivePhase(app, decoded);
-    }
-    app.sync.takeFocus(decoded.header);
-    app.loop.receive(decoded);
-  },
+  onIdle: (event) => resume.idle(event),
+  onText: (message) => textHandlers[message.type]?.(message),
+  onBinary: (decoded) => receiveBinary(decoded),
 });
-app.points = new PlanePoints({
+const send = (message) => socket.send(message);
+const redraw = (...views) => loop.invalidate(...views);
+const setPlaying = (playing) => transport.setPlaying(playing);
+const points = new PlanePoints({
   store,
-  send: (list) => app.socket.send({ type: "points", points: list }),
-  onChange: () => app.loop.invalidate("surface"),
+  send: (list) => send({ type: "points", points: list }),
+  onChange: () => redraw("surface"),
   showError,
   showNotice,
   chosenTarget: () => Number($("point-class").value),
 });
-app.loop = new Loop({
+const loop = new Loop({
   store,
-  socket: app.socket,
-  points: app.points,
+  send,
+  points,
   onFrame: frameIntake({
     store,
-    setPlaying: (playing) => app.transport.setPlaying(playing),
+    setPlaying,
     afterFrame: (header) => {
-      app.selection.afterFrame(header);
-      app.recurrentTools.afterFrame(header);
-      app.sync.keepExactCopy(header);
+      selection.afterFrame(header);
+      recurrentTools.afterFrame(header);
+      resume.keepExactCopy(header);
     },
   }),
   onLayout: (layout) => showLayerControls(layout),
+  onKind: (recurrent) => recurrentTools.onKind(recurrent),
 });
-app.sync = new Sync(app);
-app.resume = new Resume(app);
-app.transport = new Transport(app);
-app.view = new View(app);
-app.race = new Race(app);
-app.selection = new Selection({
+const transport = new Transport({ store, send, redraw });
+const view = new View({ store, relayout: () => loop.relayout() });
+const race = new Race({ store, send, redraw, button: $("race") });
+const selection = new Selection({
   store,
-  socket: app.socket,
+  send,
   weights: store.weights,
   panel: $("inspector"),
-  onChange: () => app.loop.invalidate("network"),
+  onChange: () => redraw("network"),
+  following: () => room.following,
 });
-app.room = new Room(app); // after the parts it extends (sync's handlers, the selection)
-const { sync, transport, view, race, loop, selection, points } = app;
+const resume = new Resume({
+  store,
+  socket,
+  setPlaying,
+  showState: (state) => sync.state(state),
+  sendConfig: (config) => sync.sendConfig(config),
+  raceVariants: () => (race.running ? race.variants : null),
+});
+const sync = new Sync({
+  store,
+  send,
+  setPlaying,
+  speed: () => transport.speed,
+  view,
+  loop,
+  points,
+  resume,
+  buildPanels,
+});
+const room = new Room({
+  store,
+  send,
+  selection,
+  showLesson: (id) => lessons?.select(id, { load: false }),
+  dropPendingFrames: () => loop.dropPendingFrames(),
+});
+// A recurrent run: what is selected on its unrolled view, and the tools over it.
+const recurrentSelection = new RecurrentSelection({
+  store,
+  send,
+  canvas: loop.canvases.network,
+  scene: loop.scene,
+  panel: $("inspector"),
+  redraw,
+  setGate: (index) => recurrentTools.setGate(index),
+});
+const recurrentTools = mountRecurrentTools(loop.canvases.network.parentElement, {
+  store,
+  scene: loop.scene,
+  redraw,
+  sendConfig: (config) => sync.sendConfig(config),
+  selection: recurrentSelection,
+});
+const receivePhase = phaseIntake({ store, scene: loop.scene, redraw });
+const receiveRecurrentPhase = recurrentPhaseIntake({ store, redraw });
+// The text messages by type: the run's (sync.js), the replies the panels show, the room's.
+const textHandlers = room.withRoomHandlers({
+  ...sync.handlers,
+  inspect: (reply) => (isRecurrentReply(reply) ? recurrentSelection.receive(reply) : selection.receive(reply)),
+  cost: (message) => lessons?.showCostRow(message),
+});
 // A handle for tests and the curious.
-window.backpropLab = { store, socket: app.socket, weights: store.weights, scene: loop.scene, settled };
+window.backpropLab = { store, socket, weights: store.weights, scene: loop.scene, settled };
+
+/** A binary message: a frame goes to the loop's queue, a phase into the stepped trace. Frames
+ * and phases say which run they show: one of another run (the page changed it meanwhile) is
+ * released unseen. */
+function receiveBinary(decoded) {
+  if (decoded.header.run !== store.run) {
+    if (decoded.header.type !== "phase") send({ type: "ack" });
+    return;
+  }
+  if (decoded.header.type === "phase") {
+    loop.settlePendingFrames();
+    if (decoded.header.kind === "recurrent") return receiveRecurrentPhase(decoded);
+    return receivePhase(decoded);
+  }
+  sync.takeFocus(decoded.header);
+  loop.receive(decoded);
+}
 
 /** True once the server has confirmed the page's run and its frame is on screen: no config or
  * change awaits a reply and no frame awaits drawing (tests wait for it before they measure). */
 function settled() {
-  const confirmed = !app.sync.configPending && !app.sync.changePending;
+  const confirmed = !sync.configPending && !sync.changePending;
   return confirmed && store.frame?.header.run === store.run && store.pendingFrames.length === 0;
 }
 
@@ -105,9 +161,9 @@ function settled() {
 function showLayerControls(layout) {
   const outputWidths = store.allowed?.["network.layers[-1]"]; // the engine's: a two-class set 1 or 2
   buildLayerControls($("layer-controls"), layout, store.config, outputWidths, {
-    resize: (column, delta) => app.sync.resizeLayer(column, delta),
-    output: (width) => app.sync.setOutputWidth(width),
-    freeze: (layer, frozen) => app.sync.toggleFrozen(layer, frozen),
+    resize: (column, delta) => sync.resizeLayer(column, delta),
+    output: (width) => sync.setOutputWidth(width),
+    freeze: (layer, frozen) => sync.toggleFrozen(layer, frozen),
   });
   const hidden = store.config.network.layers.length - 2;
   setText("hidden-count", `${hidden} hidden layer${hidden === 1 ? "" : "s"}`);
@@ -120,18 +176,19 @@ function socketUrl() {
 
 /** The controls and lessons panels, once the first hello has said what there is to choose. */
 function buildPanels(hello) {
-  app.controls = bindControls($("controls"), {
+  const controls = bindControls($("controls"), {
     schema: hello.schema,
     onChange: (path, value) => sync.change(path, value),
   });
-  app.lessons = mountLessons($("lessons-panel"), {
+  lessons = mountLessons($("lessons-panel"), {
     lessons: hello.lessons ?? [],
     loadLesson,
-    requestCost: (lesson) => app.socket.send({ type: "cost", lesson }),
+    requestCost: (lesson) => send({ type: "cost", lesson }),
     // A follower's network is the teacher's: it cannot ask the server about it.
-    requestOwnCost: (lesson) => app.room?.role !== "follower" && app.socket.send({ type: "cost", lesson, current: true }),
-    following: () => app.room?.role === "follower",
+    requestOwnCost: (lesson) => !room.following && send({ type: "cost", lesson, current: true }),
+    following: () => room.following,
   });
+  return { controls, lessons };
 }
 
 /** A lesson: its config becomes the run, its view flags apply, its id goes into the link. */
@@ -148,14 +205,14 @@ function loadLesson(lesson) {
   sync.sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...structuredClone(lesson.config) });
   if (hints.compare?.length) race.start(hints.compare);
   else if (race.running) race.toggle();
-  app.recurrentTools.applyHints(lesson); // unrolled, compare_cell, the gradient-through-time chart
+  recurrentTools.applyHints(lesson); // unrolled, compare_cell, the gradient-through-time chart
   transport.stepMode = false;
   if (hints.mode === "step") transport.enterStepMode();
   if (hints.charts) view.pointAt(document.querySelector(`[data-chart="${hints.charts}"]`));
 }
 
 function onNetworkClick(event) {
-  if (isRecurrent(store)) return recurrentClick(app, event);
+  if (isRecurrent(store)) return recurrentSelection.click(event);
   if (!loop.scene.layout) return;
   const box = loop.canvases.network.getBoundingClientRect();
   const x = event.clientX - box.left;
@@ -176,7 +233,7 @@ function onHashChange() {
   if (!store.hello || location.hash === `#${url.serialise(store.config, store.view, schema)}`) return;
   const parsed = url.parse(location.hash, store.hello.defaults, schema);
   const newLesson = parsed.view.lesson && parsed.view.lesson !== store.view.lesson;
-  if (newLesson && !url.hasConfig(location.hash, schema) && app.lessons?.select(parsed.view.lesson)) return;
+  if (newLesson && !url.hasConfig(location.hash, schema) && lessons?.select(parsed.view.lesson)) return;
   view.apply(parsed.view);
   if (url.hasConfig(location.hash, schema)) sync.sendConfig(parsed.config);
 }
@@ -219,16 +276,15 @@ on("download-png", "click", () => files.downloadView(loop.canvases));
 on("error-close", "click", () => ($("error").hidden = true));
 on("focus-sample", "change", (event) => sync.sendFocus(Number(event.target.value)));
 loop.canvases.network.addEventListener("click", onNetworkClick);
-app.recurrentTools = mountRecurrentTools(app); // a recurrent run: fold toggle, other cell
-loop.onKind = app.recurrentTools.onKind;
 // Double-click goes straight to typing a new value for the weight or bias.
 loop.canvases.network.addEventListener("dblclick", () =>
-  isRecurrent(store) ? editRecurrent(app) : selection.edit(),
+  isRecurrent(store) ? recurrentSelection.edit() : selection.edit(),
 );
 loop.canvases.surface.addEventListener("click", onPlaneClick);
 window.addEventListener("hashchange", onHashChange);
 transport.bindKeys(document);
-bindKeyboard(app); // keys for the network, the plane and the file buttons
+// Keys for the network, the plane and the file buttons.
+bindKeyboard({ store, canvases: loop.canvases, redraw, selection, recurrentSelection, points });
 new Legends($("plane-legend"), $("network-legend"), store);
 
 transport.sendSpeed(); // the readout; the server hears the speed with the first config

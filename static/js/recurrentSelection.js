@@ -3,7 +3,7 @@
 // step t (the inspector lists that weight's gradient as a sum over time). An lstm's W_h has a
 // column per gate and unit: the chosen gate (recurrentTools.js) says which of the four an edge is.
 
-import { $ } from "./notices.js";
+import { showRecurrentInspect } from "./recurrentView.js";
 import * as unrolled from "./unrolled.js";
 
 const HELP =
@@ -32,88 +32,105 @@ export function describeRecurrent(store, selection) {
   );
 }
 
-/** The canvas's accessible name: what it is, what is selected, the keys. */
-export function labelRecurrent(app) {
-  const canvas = app.loop.canvases.network;
-  const what = describeRecurrent(app.store, app.store.recurrentSelection);
-  canvas.setAttribute("aria-label", `The recurrent network unrolled in time: ${what}; ${HELP}`);
-}
-
-/** Selects `target` (a hitTest-shaped selection, or null), redraws, and names it. */
-export function selectRecurrent(app, target) {
-  app.store.recurrentSelection = target;
-  app.loop.invalidate("network");
-  labelRecurrent(app);
-}
-
-/** A new frame: a selection outside the run's steps or units (a shorter or narrower run now)
- * is dropped. */
-export function keepSelection(app, recurrent) {
-  const chosen = app.store.recurrentSelection;
-  if (!chosen) return;
-  const inside = (unit) => unit === undefined || unit < recurrent.hidden;
-  if (!recurrent || chosen.t >= recurrent.steps || !inside(chosen.i) || !inside(chosen.j)) {
-    selectRecurrent(app, null);
+export class RecurrentSelection {
+  /** Parts: the `store` (the selection, the gate, the frame's recurrent header), `send(message)`,
+   * the network `canvas`, the loop's `scene` (where the unrolled view drew its cells and edges),
+   * the inspector `panel`, `redraw(...views)` and `setGate(index)` (recurrentTools.js's: the G
+   * key picks the lstm's next gate). */
+  constructor({ store, send, canvas, scene, panel, redraw, setGate }) {
+    Object.assign(this, { store, send, canvas, scene, panel, redraw, setGate });
   }
-}
 
-/** Asks the server to explain the selection (the inspector shows the reply). */
-export function inspectRecurrent(app) {
-  const { store, socket } = app;
-  const chosen = store.recurrentSelection;
-  if (!chosen) return;
-  const target =
-    chosen.kind === "hidden"
-      ? { kind: "hidden_state", t: chosen.t, j: chosen.j }
-      : { kind: "recurrent_weight", ...edgeWeight(store, chosen) };
-  // Replies still to come (sync.js zeroes it on a new run or a refused inspect).
-  if (socket.send({ type: "inspect", ...target })) store.recurrentAsked = (store.recurrentAsked ?? 0) + 1;
-}
-
-/** A double-click: straight to typing the selected weight's new value (its box comes with the
- * reply to the click's inspect, which may still be on its way). */
-export function editRecurrent(app) {
-  const { store } = app;
-  if (store.recurrentSelection?.kind !== "edge") return;
-  if (store.recurrentAsked > 0) store.recurrentEditWanted = true; // the newest box is coming
-  else $("inspector").querySelector('[data-testid="inspect-edit"]')?.select();
-}
-
-/** A click on the unrolled view: the cell or the edge under the pointer, inspected. */
-export function recurrentClick(app, event) {
-  const { loop } = app;
-  const box = loop.canvases.network.getBoundingClientRect();
-  const x = event.clientX - box.left;
-  const hit = unrolled.hitTest(loop.scene.unrolled, x, event.clientY - box.top);
-  if (!hit) return;
-  $("inspector").classList.toggle("left", x > box.width / 2); // away from what was clicked
-  selectRecurrent(app, hit);
-  inspectRecurrent(app);
-}
-
-/** A key on the focused canvas of a recurrent run; whether it was the view's. */
-export function recurrentKey(app, event) {
-  const { store } = app;
-  const recurrent = store.frame?.header?.recurrent;
-  if (!recurrent || store.view.folded) return false;
-  const chosen = store.recurrentSelection;
-  if (event.key === "Enter") {
-    inspectRecurrent(app);
-    return Boolean(chosen);
+  /** The canvas's accessible name: what it is, what is selected, the keys. */
+  label() {
+    const what = describeRecurrent(this.store, this.store.recurrentSelection);
+    this.canvas.setAttribute("aria-label", `The recurrent network unrolled in time: ${what}; ${HELP}`);
   }
-  if (event.key === "Escape") {
-    $("inspector").hidden = true;
-    selectRecurrent(app, null);
+
+  /** Selects `target` (a hitTest-shaped selection, or null), redraws, and names it. */
+  select(target) {
+    this.store.recurrentSelection = target;
+    this.redraw("network");
+    this.label();
+  }
+
+  /** A new frame: a selection outside the run's steps or units (a shorter or narrower run now)
+   * is dropped. */
+  keep(recurrent) {
+    const chosen = this.store.recurrentSelection;
+    if (!chosen) return;
+    const inside = (unit) => unit === undefined || unit < recurrent.hidden;
+    if (!recurrent || chosen.t >= recurrent.steps || !inside(chosen.i) || !inside(chosen.j)) this.select(null);
+  }
+
+  /** Asks the server to explain the selection (the inspector shows the reply). */
+  inspect() {
+    const { store } = this;
+    const chosen = store.recurrentSelection;
+    if (!chosen) return;
+    const target =
+      chosen.kind === "hidden"
+        ? { kind: "hidden_state", t: chosen.t, j: chosen.j }
+        : { kind: "recurrent_weight", ...edgeWeight(store, chosen) };
+    // Replies still to come (sync.js zeroes it on a new run or a refused inspect).
+    if (this.send({ type: "inspect", ...target })) store.recurrentAsked = (store.recurrentAsked ?? 0) + 1;
+  }
+
+  /** The server's explanation, in the inspector; a weight's value box sends an edit, then asks
+   * for the explanation again. */
+  receive(reply) {
+    const editWeight = (value) => {
+      // A bias has no i: the engine ignores it there.
+      this.send({ type: "edit", param: reply.name, i: reply.i, j: reply.j, value });
+      this.inspect();
+    };
+    showRecurrentInspect(reply, { store: this.store, panel: this.panel, editWeight });
+  }
+
+  /** A double-click: straight to typing the selected weight's new value (its box comes with the
+   * reply to the click's inspect, which may still be on its way). */
+  edit() {
+    const { store } = this;
+    if (store.recurrentSelection?.kind !== "edge") return;
+    if (store.recurrentAsked > 0) store.recurrentEditWanted = true; // the newest box is coming
+    else this.panel.querySelector('[data-testid="inspect-edit"]')?.select();
+  }
+
+  /** A click on the unrolled view: the cell or the edge under the pointer, inspected. */
+  click(event) {
+    const box = this.canvas.getBoundingClientRect();
+    const x = event.clientX - box.left;
+    const hit = unrolled.hitTest(this.scene.unrolled, x, event.clientY - box.top);
+    if (!hit) return;
+    this.panel.classList.toggle("left", x > box.width / 2); // away from what was clicked
+    this.select(hit);
+    this.inspect();
+  }
+
+  /** A key on the focused canvas of a recurrent run; whether it was the view's. */
+  key(event) {
+    const { store } = this;
+    const recurrent = store.frame?.header?.recurrent;
+    if (!recurrent || store.view.folded) return false;
+    const chosen = store.recurrentSelection;
+    if (event.key === "Enter") {
+      this.inspect();
+      return Boolean(chosen);
+    }
+    if (event.key === "Escape") {
+      this.panel.hidden = true;
+      this.select(null);
+      return true;
+    }
+    if ((event.key === "g" || event.key === "G") && recurrent.gates) {
+      this.setGate((store.recurrentGate + 1) % recurrent.gates.length);
+      return true;
+    }
+    const next = moved(chosen, event.key, recurrent.steps, recurrent.hidden);
+    if (next === undefined) return false;
+    this.select(next);
     return true;
   }
-  if ((event.key === "g" || event.key === "G") && recurrent.gates) {
-    app.recurrentTools.setGate((store.recurrentGate + 1) % recurrent.gates.length);
-    return true;
-  }
-  const next = moved(chosen, event.key, recurrent.steps, recurrent.hidden);
-  if (next === undefined) return false;
-  selectRecurrent(app, next);
-  return true;
 }
 
 /** The selection a key leads to (arrows move the cell, W walks the edges into it). */

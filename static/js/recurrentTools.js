@@ -7,7 +7,6 @@
 import { choiceLabel, schemaByPath } from "./controls.js";
 import { button } from "./dom.js";
 import { $ } from "./notices.js";
-import { inspectRecurrent, keepSelection, labelRecurrent } from "./recurrentSelection.js";
 
 const HIGHLIGHT_MS = 4000; // as long as view.pointAt outlines a chart
 
@@ -24,10 +23,12 @@ function gateChoice() {
   return { label, select };
 }
 
-/** Mounts the controls; returns {onKind(recurrent), afterFrame(header), applyHints(lesson),
- * setGate(index)} for main.js and the keyboard. */
-export function mountRecurrentTools(app) {
-  const { store, loop } = app;
+/** Mounts the controls in `container` (the network canvas's box). Parts: the `store`, the
+ * loop's `scene` (a lesson's outlined chart), `redraw(...views)`, `sendConfig(config)` (sync's:
+ * the lesson's run with the other cell) and the recurrent `selection` (named again, and asked
+ * about again, when the gate changes). Returns {onKind(recurrent), afterFrame(header),
+ * applyHints(lesson), setGate(index)} for main.js and the recurrent selection (its G key). */
+export function mountRecurrentTools(container, { store, scene, redraw, sendConfig, selection }) {
   const bar = document.createElement("div");
   bar.className = "recurrent-tools";
   const fold = button("", "fold-toggle", () => setFolded(!store.view.folded), "fold-toggle");
@@ -36,14 +37,14 @@ export function mountRecurrentTools(app) {
   const gate = gateChoice();
   bar.append(gate.label, compare, fold);
   store.recurrentGate = 0;
-  loop.canvases.network.parentElement.append(bar);
+  container.append(bar);
   let comparing = null; // the lesson whose `compare_cell` the button offers
 
   const setFolded = (folded) => {
     store.view.folded = folded;
     fold.textContent = folded ? "unrolled view" : "folded view";
     fold.setAttribute("aria-pressed", String(folded));
-    loop.invalidate("network");
+    redraw("network");
   };
   setFolded(false);
 
@@ -67,7 +68,7 @@ export function mountRecurrentTools(app) {
     const options = cell === comparing.config.network.cell ? {} : comparing.view.compare_cell;
     const config = structuredClone(comparing.config);
     config.network = { ...config.network, ...options, cell };
-    app.sync.sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...config });
+    sendConfig({ ...structuredClone(store.hello.defaults ?? {}), ...config });
     labelCompare();
   };
 
@@ -82,9 +83,9 @@ export function mountRecurrentTools(app) {
   const setGate = (index) => {
     store.recurrentGate = index;
     gate.select.value = String(index);
-    labelRecurrent(app);
-    if (store.recurrentSelection?.kind === "edge") inspectRecurrent(app);
-    loop.invalidate("network");
+    selection.label();
+    if (store.recurrentSelection?.kind === "edge") selection.inspect();
+    redraw("network");
   };
   gate.select.addEventListener("change", () => setGate(Number(gate.select.value)));
 
@@ -94,7 +95,7 @@ export function mountRecurrentTools(app) {
     /** Each frame: the selection stays inside the run, the gate choice follows its cell (the
      * frame names an lstm's gates). */
     afterFrame(header) {
-      keepSelection(app, header.recurrent);
+      selection.keep(header.recurrent);
       const gates = header.recurrent?.gates ?? null;
       gate.label.hidden = !gates;
       const names = gates?.join() ?? "";
@@ -121,8 +122,8 @@ export function mountRecurrentTools(app) {
       const hints = lesson.view ?? {};
       setFolded(hints.unrolled === false);
       const outlined = hints.charts === "gradient_through_time";
-      loop.scene.highlight = outlined ? { chart: hints.charts, until: performance.now() + HIGHLIGHT_MS } : null;
-      if (outlined) setTimeout(() => loop.invalidate("network"), HIGHLIGHT_MS + 50);
+      scene.highlight = outlined ? { chart: hints.charts, until: performance.now() + HIGHLIGHT_MS } : null;
+      if (outlined) setTimeout(() => redraw("network"), HIGHLIGHT_MS + 50);
       comparing = hints.compare_cell ? lesson : null;
       labelCompare();
       compare.hidden = !comparing || lesson.config.network.kind !== "recurrent";

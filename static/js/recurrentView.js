@@ -6,8 +6,7 @@
 
 import { choiceLabel } from "./controls.js";
 import { createEditor } from "./inspector.js";
-import { $, setText } from "./notices.js";
-import { inspectRecurrent } from "./recurrentSelection.js";
+import { setText } from "./notices.js";
 import { showSentence } from "./phases.js";
 import * as unrolled from "./unrolled.js";
 
@@ -41,33 +40,35 @@ function fmt(value) {
   return Number.isFinite(value) ? Number(value).toPrecision(4) : "—";
 }
 
-/** One recurrent `phase` message into the store's recurrent trace. */
-export function receiveRecurrentPhase(app, { header, arrays }) {
-  const { store, loop } = app;
-  const phase = { ...header, receivedAt: performance.now() };
-  if (!store.recurrentTrace || (phase.phase === "forward" && phase.t === 0)) store.recurrentTrace = emptyTrace();
-  const trace = store.recurrentTrace;
-  if (phase.phase === "forward") trace.forward.set(phase.t, { h: arrays.get("focus/h")?.data });
-  if (phase.phase === "loss") {
-    trace.focusYhat = arrays.get("focus/yhat") ?? null; // (T, K) f64: the predictions drawn
-    trace.stepLosses = Array.from(arrays.get("focus/step_losses")?.data ?? []);
-    trace.stepLossMax = Math.max(0, ...trace.stepLosses.filter(Number.isFinite));
-  }
-  if (phase.phase === "backward") trace.backward.set(phase.t, { dh: Array.from(arrays.get("focus/dh")?.data ?? []) });
-  if (phase.phase === "update") trace.dhNorms = Array.from(arrays.get("dh_norms")?.data ?? []);
-  trace.last = phase;
-  store.phaseCount += 1;
-  setText("phase-label", phase.phase);
-  setText("phase-detail", phase.t !== undefined ? `t = ${phase.t}` : "");
-  showSentence(SENTENCES[phase.phase]?.(phase) ?? "");
-  if (phase.iteration !== undefined) setText("iteration", phase.iteration);
-  loop.invalidate("network");
+/** Takes each recurrent `phase` message into the store's recurrent trace; parts: the `store`
+ * and `redraw(...views)`. */
+export function recurrentPhaseIntake({ store, redraw }) {
+  return ({ header, arrays }) => {
+    const phase = { ...header, receivedAt: performance.now() };
+    if (!store.recurrentTrace || (phase.phase === "forward" && phase.t === 0)) store.recurrentTrace = emptyTrace();
+    const trace = store.recurrentTrace;
+    if (phase.phase === "forward") trace.forward.set(phase.t, { h: arrays.get("focus/h")?.data });
+    if (phase.phase === "loss") {
+      trace.focusYhat = arrays.get("focus/yhat") ?? null; // (T, K) f64: the predictions drawn
+      trace.stepLosses = Array.from(arrays.get("focus/step_losses")?.data ?? []);
+      trace.stepLossMax = Math.max(0, ...trace.stepLosses.filter(Number.isFinite));
+    }
+    if (phase.phase === "backward") trace.backward.set(phase.t, { dh: Array.from(arrays.get("focus/dh")?.data ?? []) });
+    if (phase.phase === "update") trace.dhNorms = Array.from(arrays.get("dh_norms")?.data ?? []);
+    trace.last = phase;
+    store.phaseCount += 1;
+    setText("phase-label", phase.phase);
+    setText("phase-detail", phase.t !== undefined ? `t = ${phase.t}` : "");
+    showSentence(SENTENCES[phase.phase]?.(phase) ?? "");
+    if (phase.iteration !== undefined) setText("iteration", phase.iteration);
+    redraw("network");
+  };
 }
 
-/** Draws the unrolled (or folded) view on the network canvas; the loop calls it. */
-export function drawRecurrent(loop) {
-  const { store } = loop;
-  const { ctx, width, height } = loop.fitCanvas(loop.canvases.network);
+/** Draws the unrolled (or folded) view of the store's newest frame on the network canvas's
+ * `ctx` (the loop calls it); `highlight` is a lesson's outlined chart, {chart, until}, or null.
+ * Returns where it drew the cells and edges (for unrolled.hitTest). */
+export function drawRecurrent(ctx, { width, height, store, highlight }) {
   const frame = store.frame;
   const scene = {
     width,
@@ -78,10 +79,10 @@ export function drawRecurrent(loop) {
     trace: store.playing ? null : store.recurrentTrace,
     selection: store.recurrentSelection,
     gate: store.recurrentGate,
-    highlight: loop.scene.highlight?.until > performance.now() ? loop.scene.highlight.chart : null,
+    highlight: highlight?.until > performance.now() ? highlight.chart : null,
   };
   const draw = store.view.folded ? unrolled.drawFolded : unrolled.draw;
-  loop.scene.unrolled = draw(ctx, scene);
+  return draw(ctx, scene);
 }
 
 /** Whether an `inspect` reply is a recurrent one (shown by `showRecurrentInspect`). */
@@ -96,12 +97,11 @@ function element(tag, className, text) {
   return node;
 }
 
-/** The inspector for a recurrent reply: the sum over time term by term, with the check; for a
- * weight, a box to type its new value (`app` sends it: the server checks it and names what it
- * refuses). */
-export function showRecurrentInspect(reply, app) {
-  const panel = $("inspector");
-  if (app) app.store.recurrentAsked = Math.max(0, (app.store.recurrentAsked ?? 0) - 1);
+/** The inspector `panel` for a recurrent reply: the sum over time term by term, with the check;
+ * for a weight, a box to type its new value (`editWeight(value)` sends it: the server checks it
+ * and names what it refuses). The `store` counts the replies still to come. */
+export function showRecurrentInspect(reply, { store, panel, editWeight }) {
+  store.recurrentAsked = Math.max(0, (store.recurrentAsked ?? 0) - 1);
   if (!panel) return;
   const body = [];
   const header = element("div", "inspect-header");
@@ -115,7 +115,7 @@ export function showRecurrentInspect(reply, app) {
   close.addEventListener("click", () => (panel.hidden = true));
   header.append(close);
   body.push(header);
-  const editor = reply.kind === "recurrent_weight" && app ? valueEditor(app, reply) : null;
+  const editor = reply.kind === "recurrent_weight" ? valueEditor(reply, editWeight) : null;
   if (editor) body.push(editor);
   body.push(element("p", "inspect-formula", reply.formula));
   if (reply.kind === "recurrent_weight") body.push(termsTable(reply), checkLine(reply));
@@ -124,19 +124,15 @@ export function showRecurrentInspect(reply, app) {
   panel.replaceChildren(...body);
   panel.dataset.testid = "inspector";
   panel.hidden = false;
-  if (editor && app.store.recurrentEditWanted && !app.store.recurrentAsked) {
+  if (editor && store.recurrentEditWanted && !store.recurrentAsked) {
     editor.querySelector("input").select();
-    app.store.recurrentEditWanted = false;
+    store.recurrentEditWanted = false;
   }
 }
 
-/** The value box of the weight a reply explains: an edit, then the explanation again. */
-function valueEditor(app, reply) {
-  const editor = createEditor((value) => {
-    // A bias has no i: the engine ignores it there.
-    app.socket.send({ type: "edit", param: reply.name, i: reply.i, j: reply.j, value });
-    inspectRecurrent(app);
-  });
+/** The value box of the weight a reply explains. */
+function valueEditor(reply, editWeight) {
+  const editor = createEditor(editWeight);
   editor.querySelector("input").value = String(reply.value);
   return editor;
 }

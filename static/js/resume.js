@@ -4,16 +4,22 @@
 // from its own exact copy, the newest `export` (config, float64 weights and progress), and says
 // on screen what could not be restored. An idle session closed by the server waits for a click.
 
+import * as files from "./files.js";
 import { $, showError, showNotice } from "./notices.js";
 
 // While playing, the page asks for an exact copy this often: what a server restart can lose.
 const EXACT_COPY_MS = 10000;
 
 export class Resume {
-  constructor(app) {
-    this.app = app;
+  /** Parts: the `store` (the run, its exact copy, its history), the `socket` (its token, a
+   * reconnect, sends), `setPlaying(playing)` (the transport's), `showState(state)` and
+   * `sendConfig(config)` (sync.js's: a run the server confirmed, a run to build) and
+   * `raceVariants()` (the race's variants while one runs, else null). */
+  constructor({ store, socket, setPlaying, showState, sendConfig, raceVariants }) {
+    Object.assign(this, { store, socket, setPlaying, showState, sendConfig, raceVariants });
     this.wasPlaying = false; // playing when the socket dropped
     this.pending = null; // a restore sent and not yet confirmed: {state, lost, at}
+    this.exportAsked = -1; // the iteration an exact copy was last asked for
     this.button = resumeButton(() => this.resumeNow());
     setInterval(() => this.keepCopyWhilePlaying(), EXACT_COPY_MS);
   }
@@ -21,13 +27,13 @@ export class Resume {
   // ---------------------------------------------------------------- the socket's life
 
   closed() {
-    this.wasPlaying = this.app.store.playing;
+    this.wasPlaying = this.store.playing;
   }
 
   /** The server closed an idle session: say why, and offer to resume it. */
   idle(event) {
     this.closed();
-    this.app.transport.setPlaying(false);
+    this.setPlaying(false);
     const badge = $("connection");
     badge.textContent = `closed: ${event.reason || "idle"}`;
     badge.dataset.state = "down";
@@ -38,15 +44,15 @@ export class Resume {
   resumeNow() {
     this.button.hidden = true;
     $("connection").textContent = "reconnecting…";
-    this.app.socket.connect();
+    this.socket.connect();
   }
 
   /** Every hello: keep the token; on a reconnect, carry on with the kept session or restore. */
   hello(message, firstTime) {
-    this.app.socket.token = message.session ?? null;
+    this.socket.token = message.session ?? null;
     if (firstTime) return;
     if (message.resumed) {
-      this.app.sync.state(message.state);
+      this.showState(message.state);
       showNotice("reconnected: your run carried on where it was");
       return;
     }
@@ -57,7 +63,7 @@ export class Resume {
 
   /** The server does not know our run: rebuild it from the newest exact copy. */
   restore(hello) {
-    const { store, sync, socket, race } = this.app;
+    const { store, socket } = this;
     const latest = store.frame?.header.iteration ?? store.stateIteration;
     const copy = store.exact?.network?.weights ? store.exact : null;
     const lost = [];
@@ -67,7 +73,7 @@ export class Resume {
       config.network.weights = copy.network.weights;
       config.network.biases = copy.network.biases;
     } else {
-      config = sync.configWithWeights(); // the newest frame's float32 weights
+      config = this.configWithWeights(); // the newest frame's float32 weights
       if (latest > 0) lost.push("the exact weights (a frame's float32 copy was used)");
     }
     const at = copy ? copy.iteration : 0;
@@ -76,10 +82,11 @@ export class Resume {
     if (!copy && latest > 0) lost.push(`the iteration count (${latest})`);
     trimHistory(store.history, at);
     this.pending = { state: hello.state, lost, at };
-    sync.sendConfig(config);
+    this.sendConfig(config);
     if (copy?.progress && at > 0) socket.send({ type: "restore", progress: copy.progress });
-    if (race.running && race.variants) {
-      socket.send({ type: "compare", variants: race.variants });
+    const variants = this.raceVariants();
+    if (variants) {
+      socket.send({ type: "compare", variants });
       lost.push("the racers' own progress (the race starts again from the restored run)");
     }
     if (this.wasPlaying) socket.send({ type: "play" });
@@ -104,14 +111,40 @@ export class Resume {
     // The run itself was refused: the page shows what the server runs, its default.
     const { state } = this.pending;
     this.pending = null;
-    this.app.store.run = null;
-    this.app.sync.state(state);
+    this.store.run = null;
+    this.showState(state);
     showError(`Your run could not be restored (${error.message}); this is the server's default run.`);
     return true;
   }
 
+  // ---------------------------------------------------------------- the exact copy
+
+  /** The run with its current weights: the exact float64 ones of the last `state` or `export`
+   * when nothing has trained since (a paused page asks for an export after training, so this is
+   * the usual case), else the newest frame's float32 copies. */
+  configWithWeights() {
+    const { store } = this;
+    const { weights } = store;
+    const config = structuredClone(store.config);
+    const iteration = store.frame?.header.iteration ?? store.stateIteration;
+    const exact = store.exact?.network?.weights && store.exact.iteration === iteration;
+    if (!exact && !weights.W.length) return config;
+    config.network.weights = exact ? store.exact.network.weights : weights.W.map((W) => files.nested(W));
+    config.network.biases = exact ? store.exact.network.biases : weights.b.map((b) => Array.from(b.data));
+    return config;
+  }
+
+  /** Each frame drawn: a paused run that trained since the last exact copy asks for one. */
+  keepExactCopy(header) {
+    const { store, socket } = this;
+    if (header.playing || store.exact?.iteration === header.iteration || this.exportAsked === header.iteration)
+      return;
+    this.exportAsked = header.iteration;
+    socket.send({ type: "export" });
+  }
+
   keepCopyWhilePlaying() {
-    const { store, socket } = this.app;
+    const { store, socket } = this;
     if (store.playing && socket.open) socket.send({ type: "export" });
   }
 }

@@ -10,8 +10,12 @@ const SAVED = "backprop-lab-room"; // sessionStorage: survives a reload of this 
 const ROOM_FIELDS = new Set(["room", "code", "token", "join", "name", "goal", "seconds", "accuracy"]);
 
 export class Room {
-  constructor(app) {
-    this.app = app;
+  /** Parts: the `store` (the run, its lesson, hello's challenge options), `send(message)`, the
+   * `selection` (a follower's inspector shows the teacher's), `showLesson(id)` (a follower's
+   * page shows the text of the teacher's lesson) and `dropPendingFrames()` (the loop's: a new
+   * role shows another run). Its messages reach it through `withRoomHandlers`. */
+  constructor({ store, send, selection, showLesson, dropPendingFrames }) {
+    Object.assign(this, { store, send, selection, showLesson, dropPendingFrames });
     this.role = null;
     this.code = null;
     this.spoken = "";
@@ -24,63 +28,54 @@ export class Room {
     this.banner = $("room-banner");
     this.card = this.buildCard();
     this.joinForm = this.buildJoinForm();
-    this.contest = new Contest({
-      send: (message) => this.send(message),
-      role: () => this.role,
-      options: () => app.store.hello.challenge,
-    });
+    this.contest = new Contest({ send, role: () => this.role, options: () => store.hello.challenge });
     document.body.append(this.card, this.joinForm, this.contest.board, this.contest.form);
     keepBelowTopBar(this.bar.closest("header"));
-    this.hook();
     this.render();
     if (this.offReason) showNotice(this.offReason, 15000);
   }
 
   // ------------------------------------------------------------------ messages
 
-  /** Adds the room messages to the page's handlers; hello and error get a word too. */
-  hook() {
-    const { handlers } = this.app.sync;
-    const hello = handlers.hello;
-    const error = handlers.error;
-    handlers.hello = (message) => {
-      hello(message);
-      this.joinForm.querySelector("[data-testid=join-name]").maxLength = message.limits.max_name_chars;
-      this.connected();
+  /** Whether the page follows the teacher's run (read-only). */
+  get following() {
+    return this.role === "follower";
+  }
+
+  /** The page's text handlers with the room's messages added; after hello, state and error the
+   * room has its word too, and a follower's inspector shows the weight the teacher inspects. */
+  withRoomHandlers(handlers) {
+    return {
+      ...handlers,
+      hello: (message) => {
+        handlers.hello(message);
+        this.joinForm.querySelector("[data-testid=join-name]").maxLength = message.limits.max_name_chars;
+        this.connected();
+      },
+      // The lesson the teacher's page shows goes to the room; a follower's page shows its text.
+      state: (message) => {
+        handlers.state(message);
+        this.shareLesson();
+      },
+      error: (message) => {
+        handlers.error(message);
+        if (ROOM_FIELDS.has(message.field)) this.refused(message);
+      },
+      inspect: (reply) => (this.following ? this.followInspect(reply) : handlers.inspect(reply)),
+      lesson: (message) => {
+        if (this.following && message.id) this.showLesson(message.id);
+      },
+      room: (message) => this.roomMessage(message),
+      room_members: (message) => this.setMembers(message.count),
+      room_closed: (message) => this.closed(message.reason),
+      challenge: (message) => this.contest.setChallenge(message),
+      leaderboard: (message) => this.contest.setBoard(message),
     };
-    handlers.error = (message) => {
-      error(message);
-      if (ROOM_FIELDS.has(message.field)) this.refused(message);
-    };
-    // A follower sees the weight the teacher inspects; its own asks would only be refused.
-    const inspect = handlers.inspect;
-    handlers.inspect = (reply) => (this.role === "follower" ? this.followInspect(reply) : inspect(reply));
-    const { selection } = this.app;
-    const ask = selection.ask.bind(selection);
-    selection.ask = (iteration) => {
-      if (this.role !== "follower") return ask(iteration);
-      selection.inspectedAt = iteration;
-      selection.askedAt = performance.now();
-    };
-    // The lesson the teacher's page shows goes to the room; a follower's page shows its text.
-    const state = handlers.state;
-    handlers.state = (message) => {
-      state(message);
-      this.shareLesson();
-    };
-    handlers.lesson = (message) => {
-      if (this.role === "follower" && message.id) this.app.lessons?.select(message.id, { load: false });
-    };
-    handlers.room = (message) => this.roomMessage(message);
-    handlers.room_members = (message) => this.setMembers(message.count);
-    handlers.room_closed = (message) => this.closed(message.reason);
-    handlers.challenge = (message) => this.contest.setChallenge(message);
-    handlers.leaderboard = (message) => this.contest.setBoard(message);
   }
 
   /** The teacher's inspector on a follower's page: the same weight, bias or neuron. */
   followInspect(reply) {
-    const { selection, store } = this.app;
+    const { selection, store } = this;
     const target = { kind: reply.kind, layer: reply.layer, j: reply.j };
     if (reply.kind === "weight") target.i = reply.i;
     const current = store.selection;
@@ -91,14 +86,10 @@ export class Room {
 
   /** Teacher: tells the room when the page's lesson changed (a lesson loads a new run). */
   shareLesson() {
-    const lesson = this.app.store.view.lesson ?? null;
+    const lesson = this.store.view.lesson ?? null;
     if (this.role !== "teacher" || lesson === this.sharedLesson) return;
     this.sharedLesson = lesson;
     this.send({ type: "room_lesson", lesson });
-  }
-
-  send(message) {
-    this.app.socket.send(message);
   }
 
   /** After every hello (first load, reload, reconnect): take our place in the room again. */
@@ -135,10 +126,9 @@ export class Room {
   /** A new role shows another run: the page forgets the old one's history and waits for the
    * `state` that follows (frames of any other run are dropped meanwhile). */
   restart() {
-    const { store, loop } = this.app;
-    store.clearHistory();
-    store.run = null;
-    loop.dropPendingFrames();
+    this.store.clearHistory();
+    this.store.run = null;
+    this.dropPendingFrames();
   }
 
   refused(message) {

@@ -7,9 +7,12 @@ const HISTORY_LENGTH = 200;
 const PLAYING_REFRESH_MS = 1000;
 
 export class Selection {
-  /** `weights` is the page's live {W, b}; `onChange()` asks for the network to be redrawn. */
-  constructor({ store, socket, weights, panel, onChange }) {
-    Object.assign(this, { store, socket, weights, panel, onChange });
+  /** `send(message)`; `weights` is the page's live {W, b}; `panel` the inspector's element;
+   * `onChange()` asks for the network to be redrawn; `following()` says whether the page
+   * follows a room's teacher (it shows the teacher's inspector then: its own asks would only
+   * be refused). */
+  constructor({ store, send, weights, panel, onChange, following = () => false }) {
+    Object.assign(this, { store, send, weights, panel, onChange, following });
     this.history = [];
     this.canvas = null;
     this.inspectedAt = -1;
@@ -34,9 +37,10 @@ export class Selection {
 
   ask(iteration) {
     this.inspectedAt = iteration;
-    this.focusAt = this.store.focus; // the reply explains this sample: another one asks again
     this.askedAt = performance.now();
-    this.socket.send({ type: "inspect", ...this.store.selection });
+    if (this.following()) return;
+    this.focusAt = this.store.focus; // the reply explains this sample: another one asks again
+    this.send({ type: "inspect", ...this.store.selection });
   }
 
   /** The server's explanation; replies to an earlier selection may still arrive, and are dropped. */
@@ -81,13 +85,13 @@ export class Selection {
 
   /** The value box of the current selection, made once so a re-render keeps what is typed. */
   makeEditor() {
-    const { store, socket } = this;
+    const { store, send } = this;
     return inspector.createEditor((value) => {
       const { kind, layer, i, j } = store.selection;
       const message = { type: "edit", param: kind === "bias" ? "b" : "W", layer, j, value };
       if (kind === "weight") message.i = i;
-      socket.send(message);
-      socket.send({ type: "inspect", ...store.selection });
+      send(message);
+      send({ type: "inspect", ...store.selection });
     });
   }
 

@@ -1,7 +1,7 @@
 // Keeps the page in step with the server's run: hello, state, data, status and error messages,
-// the configs and live options the page sends, and the exact weights a reconnect resends.
+// the configs and live options the page sends, the network's export and import, and the exact
+// copy of the weights (store.exact) that resume.js rebuilds a lost run from.
 
-import { isRecurrentReply, showRecurrentInspect } from "./recurrentView.js";
 import * as files from "./files.js";
 import { $, setText, showError, showNotice } from "./notices.js";
 import { fillClassSelect } from "./points.js";
@@ -12,31 +12,36 @@ import * as url from "./url.js";
 const PROTOCOL = 1;
 
 export class Sync {
-  constructor(app) {
-    this.app = app;
+  /** Parts: the `store`; `send(message)`; the transport's `setPlaying(playing)` and `speed()`;
+   * the `view` (its flags, the URL hash); the `loop` (relayout, redraw, frames to drop, the
+   * frame rate); the plane's `points` (drawn, not yet confirmed); `resume` (hello, a confirmed
+   * run, a refused restore: a reconnect's part); `buildPanels(hello)`, called on the first
+   * hello, returns the {controls, lessons} panels this fills and tells of errors. */
+  constructor({ store, send, setPlaying, speed, view, loop, points, resume, buildPanels }) {
+    Object.assign(this, { store, send, setPlaying, speed, view, loop, points, resume, buildPanels });
+    this.controls = null; // the panels, once the first hello built them
+    this.lessons = null;
     // The run the server last confirmed (its `state`); the page falls back to it when the
     // server refuses a change, so the controls never show a run that is not.
     this.confirmed = null;
     this.configPending = false;
     this.changePending = false; // a control's change was sent and not yet confirmed
     this.exportWanted = false; // the person pressed Export JSON and waits for the server's copy
-    this.exportAsked = -1; // the iteration an export was last asked for
+    // The text messages that are the run's, by type (main.js adds the others).
     this.handlers = {
       hello: (message) => this.hello(message),
       state: (message) => this.state(message),
       data: (message) => this.data(message),
       status: (message) => this.status(message),
       error: (message) => this.error(message),
-      inspect: (reply) => (isRecurrentReply(reply) ? showRecurrentInspect(reply, app) : app.selection.receive(reply)),
       export: (message) => this.exported(message),
-      cost: (message) => app.lessons?.showCostRow(message),
     };
   }
 
   // ---------------------------------------------------------------- connection and messages
 
   opened() {
-    const { store } = this.app;
+    const { store } = this;
     setConnection("connected");
     store.run = null; // a new session: nothing it sends is ours until it confirms our run
     // A reconnect resumes the kept session or restores our run: its hello says which (resume.js).
@@ -44,15 +49,11 @@ export class Sync {
 
   closed(retryMs) {
     setConnection(`disconnected — retrying in ${Math.round(retryMs / 100) / 10} s`);
-    this.app.transport.setPlaying(false);
-  }
-
-  text(message) {
-    this.handlers[message.type]?.(message);
+    this.setPlaying(false);
   }
 
   hello(message) {
-    const { store, view } = this.app;
+    const { store, view } = this;
     if (message.protocol !== PROTOCOL) {
       showError(`This page speaks protocol ${PROTOCOL}, the server ${message.protocol}: reload the page.`);
     }
@@ -60,8 +61,8 @@ export class Sync {
     store.helloSeen = true;
     store.hello = message;
     this.confirmed ??= structuredClone(message.state?.config ?? message.defaults);
-    if (firstTime) this.app.buildPanels(message);
-    this.app.resume.hello(message, firstTime || store.config === null);
+    if (firstTime) ({ controls: this.controls, lessons: this.lessons } = this.buildPanels(message));
+    this.resume.hello(message, firstTime || store.config === null);
     if (store.config !== null && !firstTime) return; // resumed, or restored by resume.js
     const { schema } = message;
     let parsed = url.parse(location.hash, message.defaults ?? message.state?.config, schema);
@@ -77,7 +78,7 @@ export class Sync {
     const lesson = findLesson(message.lessons ?? [], parsed.view.lesson);
     const lessonRun =
       Boolean(lesson) && (!url.hasConfig(location.hash, schema) || Boolean(lesson.config?.data?.points));
-    if (lesson) this.app.lessons?.select(lesson.id, { load: lessonRun });
+    if (lesson) this.lessons?.select(lesson.id, { load: lessonRun });
     if (lessonRun) return;
     // Otherwise start by sending the run we want: the link's, else the server's default. The
     // reply (state, data and a first frame) fills every view the same way for both.
@@ -85,12 +86,12 @@ export class Sync {
   }
 
   state(message) {
-    const { store, transport, view, loop } = this.app;
+    const { store, view, loop } = this;
     // Exact weights; an export's progress at the same iteration still holds (an edit keeps it).
     const iteration = message.iteration ?? 0;
     const progress = store.exact?.iteration === iteration && iteration > 0 ? store.exact.progress : null;
     store.exact = { iteration, network: message.network, progress };
-    this.app.resume.confirmed(message);
+    this.resume.confirmed(message);
     store.resetTrace(); // a new run, new weights or new data: the server restarted the iteration
     // A new run starts a new history; frames and phases of any other run are dropped from now
     // on (main.js). After a (re)connect the page has no run yet and restores its own history.
@@ -110,18 +111,18 @@ export class Sync {
     store.stateIteration = message.iteration ?? 0;
     // A recurrent network's weights are named (W_hh, ...): its frames draw them (unrolled.js).
     if (Array.isArray(message.network?.weights)) store.setWeights(specParameters(message.network));
-    transport.setPlaying(Boolean(message.playing));
+    this.setPlaying(Boolean(message.playing));
     setText("iteration", message.iteration ?? 0);
     setText("epoch", message.epoch ?? 0);
-    this.app.controls?.fill(store.config, { allowed: store.allowed, force: true });
-    this.app.lessons?.showNetwork(store.config.network.layers ?? null); // lesson 15's own row
+    this.controls?.fill(store.config, { allowed: store.allowed, force: true });
+    this.lessons?.showNetwork(store.config.network.layers ?? null); // lesson 15's own row
     view.writeHash();
     loop.relayout();
     loop.invalidate("network", "charts");
   }
 
   data(message) {
-    const { store, points } = this.app;
+    const { store, points } = this;
     points.confirmed();
     fillClassSelect($("point-class"), message);
     store.resetTrace(); // its focus_sample indexes the old data
@@ -129,7 +130,7 @@ export class Sync {
   }
 
   status(message) {
-    this.app.transport.setPlaying(Boolean(message.playing));
+    this.setPlaying(Boolean(message.playing));
     // Why a run paused itself (it diverged, ...) matters to the lesson: keep it up longer.
     if (message.message) showNotice(message.message, 12000);
   }
@@ -137,11 +138,11 @@ export class Sync {
   /** Shows the server's words beside the control of the field it names (else at the top); a
    * refused change or config is undone on the page too: it shows the run the server has. */
   error(message) {
-    const { store, points, view, loop } = this.app;
+    const { store, points, view, loop } = this;
     const text = message.message ?? "the server reported an error";
-    if (this.app.resume.refused(message)) return;
-    if (!this.app.controls?.showError(message.field, text)) showError(text);
-    if (message.field?.startsWith("cost")) this.app.lessons?.costRefused();
+    if (this.resume.refused(message)) return;
+    if (!this.controls?.showError(message.field, text)) showError(text);
+    if (message.field?.startsWith("cost")) this.lessons?.costRefused();
     if (points.unconfirmed && message.field?.startsWith("points")) points.refused();
     // A refused inspect (its target, or a message dropped over the rate limit) gets no reply.
     if (!message.field || /^(target|inspect)\b/.test(message.field)) store.recurrentAsked = 0;
@@ -150,14 +151,14 @@ export class Sync {
     if (!this.configPending && !this.changePending) return;
     this.configPending = this.changePending = false;
     store.config = structuredClone(this.confirmed);
-    this.app.controls?.fill(store.config, { allowed: store.allowed, force: true });
+    this.controls?.fill(store.config, { allowed: store.allowed, force: true });
     view.writeHash();
     loop.relayout();
   }
 
   /** The sample the server follows, from every frame (`set_points` may have reset it to 0). */
   takeFocus(header) {
-    const { store, loop } = this.app;
+    const { store, loop } = this;
     const sample = header.focus_sample;
     if (!Number.isInteger(sample) || sample === store.focus) return;
     store.focus = sample;
@@ -169,17 +170,17 @@ export class Sync {
 
   /** Builds a new run from `config` (network rebuilt); its `state` reply clears the old history. */
   sendConfig(config) {
-    const { store, socket, points, transport, view, loop } = this.app;
+    const { store, send, points, view, loop } = this;
     store.config = structuredClone(config);
     this.configPending = true;
     store.resetTrace();
     points.forget();
-    if (socket.send({ type: "config", ...pick(config, ["network", "training", "data"]) })) {
+    if (send({ type: "config", ...pick(config, ["network", "training", "data"]) })) {
       // The frame rate the page draws at (measured by the loop): the server paces to it.
-      socket.send({ type: "set", speed: transport.speed, fps: loop.reportRate() });
+      send({ type: "set", speed: this.speed(), fps: loop.reportRate() });
       // A new run follows sample 0 unless told otherwise; keep following the chosen one.
-      if (store.focus) socket.send({ type: "focus", sample: store.focus });
-      this.app.controls?.fill(store.config);
+      if (store.focus) send({ type: "focus", sample: store.focus });
+      this.controls?.fill(store.config);
       view.writeHash();
       loop.relayout();
     }
@@ -188,11 +189,10 @@ export class Sync {
   /** A person changed one field: the server applies it (a live one to the run, any other by
    * rebuilding it with the fields that depend on it made to fit) and answers with `state`. */
   change(path, value) {
-    const { store, socket } = this.app;
-    this.app.controls?.clearErrors();
-    if (!socket.send({ type: "change", path, value })) return;
+    this.controls?.clearErrors();
+    if (!this.send({ type: "change", path, value })) return;
     this.changePending = true;
-    store.resetTrace(); // the server restarts the iteration being stepped
+    this.store.resetTrace(); // the server restarts the iteration being stepped
   }
 
   /** The network's shape, from the buttons over it; the limits are the schema's. */
@@ -216,16 +216,16 @@ export class Sync {
   }
 
   layers() {
-    return this.app.store.config.network.layers;
+    return this.store.config.network.layers;
   }
 
   layerLimits() {
-    const entry = this.app.store.hello?.schema?.find((field) => field.path === "network.layers");
+    const entry = this.store.hello?.schema?.find((field) => field.path === "network.layers");
     return { maxNeurons: entry?.range.high, maxLength: entry?.length[1] };
   }
 
   toggleFrozen(layer, frozen) {
-    const current = new Set(this.app.store.config.training.frozen ?? []);
+    const current = new Set(this.store.config.training.frozen ?? []);
     if (frozen) current.add(layer);
     else current.delete(layer);
     this.change("training.frozen", [...current].sort((a, b) => a - b));
@@ -235,39 +235,16 @@ export class Sync {
   sendFocus(sample) {
     if (!Number.isInteger(sample) || sample < 0) return showError("follow sample: must be a whole number ≥ 0");
     // The iteration being stepped restarts on the server.
-    if (this.app.socket.send({ type: "focus", sample })) this.app.store.resetTrace();
-    this.app.loop.invalidate("network", "surface");
+    if (this.send({ type: "focus", sample })) this.store.resetTrace();
+    this.loop.invalidate("network", "surface");
   }
 
   // ---------------------------------------------------------------- exact weights, files
 
-  /** The run with its current weights, for a reconnect: the exact float64 ones of the last
-   * `state` or `export` when nothing has trained since (a paused page asks for an export after
-   * training, so this is the usual case), else the newest frame's float32 copies. */
-  configWithWeights() {
-    const { store } = this.app;
-    const { weights } = store;
-    const config = structuredClone(store.config);
-    const iteration = store.frame?.header.iteration ?? store.stateIteration;
-    const exact = store.exact?.network?.weights && store.exact.iteration === iteration;
-    if (!exact && !weights.W.length) return config;
-    config.network.weights = exact ? store.exact.network.weights : weights.W.map((W) => files.nested(W));
-    config.network.biases = exact ? store.exact.network.biases : weights.b.map((b) => Array.from(b.data));
-    return config;
-  }
-
-  /** A paused run that trained since the last exact copy asks for one (for a reconnect's sake). */
-  keepExactCopy(header) {
-    const { store, socket } = this.app;
-    if (header.playing || store.exact?.iteration === header.iteration || this.exportAsked === header.iteration)
-      return;
-    this.exportAsked = header.iteration;
-    socket.send({ type: "export" });
-  }
-
+  /** The server's exact copy (asked for by resume.js, or by Export JSON: then downloaded). */
   exported(message) {
     const { iteration, progress } = message;
-    this.app.store.exact = { iteration, network: message.config.network, progress };
+    this.store.exact = { iteration, network: message.config.network, progress };
     if (!this.exportWanted) return;
     this.exportWanted = false;
     // The server's own config, float64 weights and progress (optimizer state, batch order):
@@ -278,7 +255,7 @@ export class Sync {
 
   exportNetwork() {
     this.exportWanted = true;
-    if (!this.app.socket.send({ type: "export" })) {
+    if (!this.send({ type: "export" })) {
       this.exportWanted = false;
       showError("Export JSON: not connected to the server");
     }
@@ -288,7 +265,7 @@ export class Sync {
     try {
       const { config, progress } = files.parseNetworkJson(await file.text());
       this.sendConfig(config);
-      if (progress) this.app.socket.send({ type: "restore", progress });
+      if (progress) this.send({ type: "restore", progress });
       showNotice("network imported");
     } catch (error) {
       showError(`${file.name}: ${error.message}`);

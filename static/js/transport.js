@@ -12,8 +12,10 @@ const STEP_SENTENCE =
   "then the update.";
 
 export class Transport {
-  constructor(app) {
-    this.app = app;
+  /** Parts: the `store` (whether it plays, the stepped trace), `send(message)` and
+   * `redraw(...views)` (the loop's next tick redraws them). */
+  constructor({ store, send, redraw }) {
+    Object.assign(this, { store, send, redraw });
     this.stepMode = false; // a step-mode lesson waits for its first Step
     $("speed").max = String(SPEEDS.length - 1); // the slider's last stop is "max"
   }
@@ -24,7 +26,7 @@ export class Transport {
   }
 
   setPlaying(playing) {
-    this.app.store.playing = playing;
+    this.store.playing = playing;
     const button = $("play");
     // One button whose accessible name says what it will do ("Play" / "Pause").
     button.textContent = playing ? "Pause" : "Play";
@@ -36,7 +38,7 @@ export class Transport {
   }
 
   togglePlay() {
-    const { store, socket } = this.app;
+    const { store } = this;
     const next = !store.playing;
     if (next) {
       this.stepMode = false;
@@ -44,35 +46,35 @@ export class Transport {
       showSentence("");
       store.resetTrace();
     }
-    socket.send({ type: next ? "play" : "pause" });
+    this.send({ type: next ? "play" : "pause" });
     this.setPlaying(next);
   }
 
   step() {
     this.stepMode = false;
-    if (this.app.store.playing) this.togglePlay();
-    this.app.socket.send({ type: "step", unit: $("step-unit").value });
+    if (this.store.playing) this.togglePlay();
+    this.send({ type: "step", unit: $("step-unit").value });
   }
 
   reset() {
-    this.app.socket.send({ type: "reset" }); // its state reply starts the new run's history
+    this.send({ type: "reset" }); // its state reply starts the new run's history
   }
 
   sendSpeed() {
     setText("speed-readout", this.speed === "max" ? "max" : `${this.speed}×`);
-    this.app.socket.send({ type: "set", speed: this.speed });
+    this.send({ type: "set", speed: this.speed });
   }
 
   /** Step mode: paused, Step advances one phase, and the phase view says what to do next. */
   enterStepMode() {
-    if (this.app.store.playing) this.togglePlay(); // a new config arrives paused; this covers a late status too
+    if (this.store.playing) this.togglePlay(); // a new config arrives paused; this covers a late status too
     this.stepMode = true;
     $("step-unit").value = "phase";
-    this.app.store.resetTrace();
+    this.store.resetTrace();
     setText("phase-label", "ready");
     setText("phase-detail", STEP_HINT);
     showSentence(STEP_SENTENCE);
-    this.app.loop.invalidate("network");
+    this.redraw("network");
   }
 
   /** Space plays/pauses and → steps wherever the focus is, except in a field that needs those
@@ -80,8 +82,6 @@ export class Transport {
    * suppressed, so one key is one action); Enter still presses the focused button. */
   bindKeys(target) {
     target.addEventListener("keydown", (event) => {
-      const { store, selection } = this.app;
-      if (event.key === "Escape" && store.selection) return selection.select(null);
       if (!isShortcut(event)) return;
       event.preventDefault(); // no scrolling, no native press of a focused button
       if (event.repeat && event.key === " ") return; // a held Space toggles once

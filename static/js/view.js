@@ -5,12 +5,14 @@ import { $ } from "./notices.js";
 import * as url from "./url.js";
 
 export class View {
-  constructor(app) {
-    this.app = app;
+  /** Parts: the `store` (its view flags, run and schema) and `relayout()` (the loop's: the
+   * network's layout follows the flags). */
+  constructor({ store, relayout }) {
+    Object.assign(this, { store, relayout });
   }
 
   apply(view) {
-    const { store, loop } = this.app;
+    const { store } = this;
     store.setView(view);
     const { presenter, hide, biasNodes, showTest, discretize, logLoss } = store.view;
     document.body.classList.toggle("presenter", Boolean(presenter));
@@ -24,12 +26,12 @@ export class View {
     $("discretize").checked = Boolean(discretize);
     $("log-loss").checked = Boolean(logLoss);
     $("grad-history").checked = Boolean(store.view.gradHistory);
-    loop.relayout();
+    this.relayout();
     this.writeHash();
   }
 
   writeHash() {
-    const { store } = this.app;
+    const { store } = this;
     if (!store.config) return;
     const hash = `#${url.serialise(store.config, store.view, store.hello?.schema)}`;
     if (hash !== location.hash) history.replaceState(null, "", hash);
