@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from server.protocol import ROOM_MESSAGE_TYPES
 from tests.browser_helpers import STORE, open_page
 from tests.test_browser import click_on_network
+from tests.test_browser_recurrent import edge_point, open_recurrent
 
 pytestmark = pytest.mark.browser
 
@@ -297,5 +298,21 @@ def test_a_follower_s_page_sends_nothing_the_server_refuses(classroom, live_serv
         {"type": "play"}
     ]
     assert [error["field"] for error in errors] == ["room"]
+    for tab in (teacher, student):
+        assert tab.console_errors == []
+
+
+def test_a_follower_sees_what_the_teacher_inspects_on_a_recurrent_run(classroom, live_server):
+    teacher, student, _ = classroom
+    open_recurrent(teacher, live_server, "network.cell=lstm&data.length=6&network.hidden=4")
+    teacher.get_by_test_id("room-open").click()
+    join(student, teacher.get_by_test_id("room-url").text_content(), "Ada")
+    student.wait_for_function(f"{STORE}.frame?.header?.recurrent?.cell === 'lstm'")
+    teacher.mouse.click(*edge_point(teacher, 3, 0, 2, along=0.3))  # unit 0 at step 2 → unit 2
+    expect(teacher.get_by_test_id("inspector")).to_contain_text("W_h[0,2] (i gate, unit 2)")
+    inspector = student.get_by_test_id("inspector")
+    expect(inspector).to_contain_text("W_h[0,2] (i gate, unit 2)")
+    expect(inspector.get_by_test_id("recurrent-terms").locator("tr")).to_have_count(1 + 6 + 1)
+    expect(student.get_by_test_id("error")).to_be_hidden()
     for tab in (teacher, student):
         assert tab.console_errors == []

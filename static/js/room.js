@@ -5,6 +5,7 @@
 import { Contest } from "./contest.js";
 import { button, element } from "./dom.js";
 import { $, showError, showNotice } from "./notices.js";
+import { isRecurrentReply } from "./recurrentView.js";
 
 const SAVED = "backprop-lab-room"; // sessionStorage: survives a reload of this tab only
 const ROOM_FIELDS = new Set(["room", "code", "token", "join", "name", "goal", "seconds", "accuracy"]);
@@ -68,7 +69,9 @@ export class Room {
         handlers.error(message);
         if (ROOM_FIELDS.has(message.field)) this.refused(message);
       },
-      inspect: (reply) => (this.following ? this.followInspect(reply) : handlers.inspect(reply)),
+      // A recurrent reply needs no selection of ours: the inspector shows it as it comes.
+      inspect: (reply) =>
+        this.following && !isRecurrentReply(reply) ? this.followInspect(reply) : handlers.inspect(reply),
       lesson: (message) => {
         if (this.following && message.id) this.showLesson(message.id);
       },
