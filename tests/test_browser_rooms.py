@@ -11,8 +11,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
+from server.protocol import ROOM_MESSAGE_TYPES
 from server.rooms import MAX_NAME_CHARS
 from tests.browser_helpers import STORE, open_page
+from tests.test_browser import click_on_network
+from tests.test_browser_recurrent import edge_point, open_recurrent
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +30,32 @@ CATCH_EXPORT = """() => new Promise((resolve) => {
   };
   socket.send({ type: "export" });
 })"""
+
+
+# Every text message a page sends and every error the server answers, taken at the socket
+# itself (installed before the page's scripts run), so nothing the page sends goes unseen.
+RECORD_SOCKET = """
+window.sentLog = [];
+window.errorsHeard = [];
+const nativeSend = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  if (typeof data === "string") window.sentLog.push(JSON.parse(data));
+  return nativeSend.call(this, data);
+};
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (event) => {
+      if (typeof event.data !== "string") return;
+      const message = JSON.parse(event.data);
+      if (message.type === "error") window.errorsHeard.push(message);
+    });
+  }
+};
+"""
+# What a follower's page may send: the room's messages and the acks of the frames it drew.
+FOLLOWER_MAY_SEND = {*ROOM_MESSAGE_TYPES, "ack"}
 
 
 @pytest.fixture
@@ -174,3 +203,126 @@ def test_the_join_form_takes_a_name_as_long_as_the_server_keeps(page, live_serve
     name.press_sequentially("x" * (MAX_NAME_CHARS + 5))
     expect(name).to_have_value("x" * MAX_NAME_CHARS)  # the input stops where rooms.py cuts
     assert page.console_errors == []
+
+
+def take_log(tab) -> tuple[list[dict], list[dict]]:
+    """The messages the page sent and the errors it heard since the last look."""
+    return tab.evaluate("[window.sentLog.splice(0), window.errorsHeard.splice(0)]")
+
+
+def paused_iteration(tab) -> int:
+    """The iteration a pause stopped at, once a frame drawn after the pause says so (frames
+    sent before it still say playing, and a page shows Play as soon as it is pressed)."""
+    paused = f"{STORE}.frame.header.playing === false && {STORE}.pendingFrames.length === 0"
+    tab.wait_for_function(paused)
+    return tab.evaluate(f"{STORE}.frame.header.iteration")
+
+
+def shown_iteration(tab) -> int:
+    return int(tab.get_by_test_id("iteration").text_content())
+
+
+def test_a_follower_s_page_sends_nothing_the_server_refuses(classroom, live_server):
+    """The page of a student who only watches sends room messages and acks, whatever the
+    teacher does (its frame rate, exact copies and inspector asks are the room's business),
+    and shows no error; after a fork it works as any page, and after follow is read-only again."""
+    teacher, student, _ = classroom
+    student.context.add_init_script(RECORD_SOCKET)
+    open_page(teacher, live_server, "#data.dataset=circle&network.layers=2,4,2,1")
+    teacher.get_by_test_id("room-open").click()
+    join(student, teacher.get_by_test_id("room-url").text_content(), "Ada")
+    take_log(student)  # its own run's config, then the join
+    error_box = student.get_by_test_id("error")
+
+    # Playing past the page's exact-copy interval (10 s) and its frame-rate reports (1 s).
+    teacher.get_by_test_id("play").click()
+    student.wait_for_function(f"{STORE}.playing && {STORE}.frame.header.iteration > 30")
+    started = shown_iteration(student)
+    teacher.wait_for_timeout(10_500)
+    assert shown_iteration(student) > started  # the teacher's run advances on the student's page
+    teacher.get_by_test_id("play").click()  # pause: a paused frame is where a page asks for a copy
+    paused_at = paused_iteration(teacher)
+    assert paused_iteration(student) == paused_at
+
+    teacher.get_by_test_id("step-unit").select_option("phase")
+    for phase in ("forward", "forward", "forward", "loss"):
+        teacher.get_by_test_id("step").click()
+        expect(student.get_by_test_id("phase-label")).to_have_text(phase)
+    # The teacher inspects a weight (hidden 1 neuron 2 → hidden 2 neuron 1), then steps on.
+    point = "[0, 1].map((k) => { const a = columns[1].nodes[1], b = columns[2].nodes[0]; "
+    point += "const key = k ? 'y' : 'x'; return a[key] + (b[key] - a[key]) / 3; })"
+    click_on_network(teacher, point)
+    expected = "Weight from neuron 2 of hidden 1 to neuron 1 of hidden 2"
+    expect(student.get_by_test_id("inspector")).to_contain_text(expected)
+    teacher.get_by_test_id("step-unit").select_option("iteration")
+    teacher.get_by_test_id("step").click()
+    teacher.wait_for_function(f"{STORE}.frame.header.iteration > {paused_at}")
+    stepped = settled_iteration(teacher)
+    student.wait_for_function(f"{STORE}.frame.header.iteration === {stepped}")
+    lr = teacher.get_by_test_id("control-training.lr")
+    lr.fill("0.1")
+    lr.press("Enter")
+    student.wait_for_function(f"{STORE}.config.training.lr === 0.1")
+    teacher.get_by_test_id("lessons-panel").get_by_test_id("lesson-chain-rule").click()
+    expect(student.get_by_test_id("lesson-title")).to_have_text("The chain rule, by hand")
+    student.wait_for_function(f"{STORE}.config.network.layers.join() === '2,2,2'")
+
+    # Forking answers in order after everything sent before it: no refusal was on its way.
+    student.get_by_test_id("room-fork").click()
+    expect(student.get_by_test_id("room-banner")).to_contain_text("Your own copy")
+    sent, errors = take_log(student)
+    following = sent[: sent.index({"type": "fork"})]  # then the fork's own (its inspector asks)
+    assert {message["type"] for message in following} <= FOLLOWER_MAY_SEND
+    assert errors == []
+    expect(error_box).to_be_hidden()
+
+    # The fork is the student's own run: it plays, and when paused keeps its exact copy.
+    student.wait_for_function(f"{STORE}.run !== null && {STORE}.frame?.header.run === {STORE}.run")
+    forked_at = settled_iteration(student)
+    student.get_by_test_id("play").click()
+    student.wait_for_function(f"{STORE}.frame.header.iteration > {forked_at + 20}")
+    student.get_by_test_id("play").click()
+    paused_at = paused_iteration(student)
+    student.wait_for_function(f"{STORE}.exact?.iteration === {paused_at}")  # its export answered
+    sent, errors = take_log(student)
+    assert {"play", "pause", "export"} <= {message["type"] for message in sent}
+    assert errors == []
+
+    # Following again: read-only, the teacher's run advances, and the page asks for nothing.
+    student.get_by_test_id("room-follow").click()
+    expect(student.get_by_test_id("room-banner")).to_contain_text("Following")
+    lesson_at = paused_iteration(teacher)  # the lesson's run, where the fork took it
+    teacher.get_by_test_id("play").click()
+    student.wait_for_function(
+        f"{STORE}.playing && {STORE}.frame.header.iteration > {lesson_at + 30}"
+    )
+    teacher.wait_for_timeout(1500)  # long enough for a frame-rate report
+    teacher.get_by_test_id("play").click()
+    assert paused_iteration(student) == paused_iteration(teacher)
+    # The student's own Play is refused, and said so: the one error of the whole lesson.
+    student.get_by_test_id("play").click()
+    expect(error_box).to_contain_text("fork it to try your own changes")
+    sent, errors = take_log(student)
+    following = sent[sent.index({"type": "follow"}) :]
+    assert [message for message in following if message["type"] not in FOLLOWER_MAY_SEND] == [
+        {"type": "play"}
+    ]
+    assert [error["field"] for error in errors] == ["room"]
+    for tab in (teacher, student):
+        assert tab.console_errors == []
+
+
+def test_a_follower_sees_what_the_teacher_inspects_on_a_recurrent_run(classroom, live_server):
+    teacher, student, _ = classroom
+    open_recurrent(teacher, live_server, "network.cell=lstm&data.length=6&network.hidden=4")
+    teacher.get_by_test_id("room-open").click()
+    join(student, teacher.get_by_test_id("room-url").text_content(), "Ada")
+    student.wait_for_function(f"{STORE}.frame?.header?.recurrent?.cell === 'lstm'")
+    teacher.mouse.click(*edge_point(teacher, 3, 0, 2, along=0.3))  # unit 0 at step 2 → unit 2
+    expect(teacher.get_by_test_id("inspector")).to_contain_text("W_h[0,2] (i gate, unit 2)")
+    inspector = student.get_by_test_id("inspector")
+    expect(inspector).to_contain_text("W_h[0,2] (i gate, unit 2)")
+    expect(inspector.get_by_test_id("recurrent-terms").locator("tr")).to_have_count(1 + 6 + 1)
+    expect(student.get_by_test_id("error")).to_be_hidden()
+    for tab in (teacher, student):
+        assert tab.console_errors == []

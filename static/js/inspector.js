@@ -1,17 +1,11 @@
 // The inspector: one weight, bias or neuron from the server's `inspect` reply — value, gradient,
 // recent history, the chain rule with real numbers and the gradient check. Text only, never HTML.
 
+import { element } from "./dom.js";
 import { formatNumber } from "./network.js";
 
 const TITLES = { weight: "Weight", bias: "Bias", neuron: "Neuron" };
 const SKIP = new Set(["type", "target", "kind", "layer", "i", "j", "note"]);
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** Four significant digits: the inspector is where people check the arithmetic by hand. */
 function precise(value) {

@@ -1,19 +1,12 @@
 // The lessons panel: a list of guided presets; picking one loads its run and shows its text.
 // Lesson text comes from the server (engine/lessons.py), so it is only ever inserted as text.
 
-/** Builds one element with a class, optional text and optional data-testid. */
-function element(tag, { className, text, testId } = {}) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  if (testId) node.dataset.testid = testId;
-  return node;
-}
+import { element } from "./dom.js";
 
 /** A labelled paragraph ("What to watch: ...") for the detail view. */
 function labelledParagraph(label, text, testId) {
-  const paragraph = element("p", { className: "lesson-" + testId, testId: "lesson-" + testId });
-  paragraph.append(element("strong", { text: label + " " }), document.createTextNode(text));
+  const paragraph = element("p", "lesson-" + testId, "", "lesson-" + testId);
+  paragraph.append(element("strong", "", label + " "), document.createTextNode(text));
   return paragraph;
 }
 
@@ -21,8 +14,8 @@ function labelledParagraph(label, text, testId) {
  * for a lesson with a cost table, the table the server fills row by row. */
 function renderDetail(detail, lesson) {
   detail.replaceChildren(
-    element("h3", { className: "lesson-title", text: lesson.title, testId: "lesson-title" }),
-    element("p", { className: "lesson-text", text: lesson.text, testId: "lesson-text" }),
+    element("h3", "lesson-title", lesson.title, "lesson-title"),
+    element("p", "lesson-text", lesson.text, "lesson-text"),
     labelledParagraph("What to watch:", lesson.watch, "watch"),
     labelledParagraph("Try this:", lesson.try, "try"),
   );
@@ -34,11 +27,11 @@ function renderDetail(detail, lesson) {
  * narrow side panel where a table's columns would be cut. The last line is the run's own
  * network, measured again whenever it changes. */
 function costTable(networks) {
-  const box = element("div", { className: "cost-table", testId: "cost-table" });
-  box.append(element("p", { className: "cost-caption", text: "One gradient, two ways, measured now:" }));
+  const box = element("div", "cost-table", "", "cost-table");
+  box.append(element("p", "cost-caption", "One gradient, two ways, measured now:"));
   const list = element("ul");
-  for (const layers of networks) list.append(element("li", { text: `${layers.join("-")}: measuring…` }));
-  list.append(element("li", { className: "cost-yours", text: "Your network: measuring…", testId: "cost-yours" }));
+  for (const layers of networks) list.append(element("li", "", `${layers.join("-")}: measuring…`));
+  list.append(element("li", "cost-yours", "Your network: measuring…", "cost-yours"));
   box.append(list);
   return box;
 }
@@ -130,14 +123,14 @@ class YourNetworkCost {
 
 /** One clickable entry of the list: a button with the title and the short summary. */
 function lessonButton(lesson, index, onPick) {
-  const button = element("button", { className: "lesson-item", testId: "lesson-" + lesson.id });
+  const button = element("button", "lesson-item", "", "lesson-" + lesson.id);
   button.type = "button";
   button.title = lesson.summary; // the summary may be hidden by the layout; hovering shows it
   button.dataset.lessonId = lesson.id;
   button.append(
-    element("span", { className: "lesson-number", text: String(index + 1) + ". " }),
-    element("span", { className: "lesson-name", text: lesson.title }),
-    element("span", { className: "lesson-summary", text: lesson.summary }),
+    element("span", "lesson-number", String(index + 1) + ". "),
+    element("span", "lesson-name", lesson.title),
+    element("span", "lesson-summary", lesson.summary),
   );
   button.addEventListener("click", () => onPick(lesson, button, { load: true }));
   return button;
@@ -161,8 +154,8 @@ export function mountLessons(
     following = () => false,
   } = {},
 ) {
-  const list = element("ol", { className: "lesson-list", testId: "lesson-list" });
-  const detail = element("section", { className: "lesson-detail", testId: "lesson-detail" });
+  const list = element("ol", "lesson-list", "", "lesson-list");
+  const detail = element("section", "lesson-detail", "", "lesson-detail");
   detail.hidden = true;
   detail.setAttribute("aria-live", "polite");
   const buttons = new Map();
@@ -193,9 +186,9 @@ export function mountLessons(
   });
 
   if (lessons.length === 0) {
-    list.append(element("li", { className: "lesson-empty", text: "No lessons available." }));
+    list.append(element("li", "lesson-empty", "No lessons available."));
   }
-  container.replaceChildren(element("h2", { text: "Lessons" }), list, detail);
+  container.replaceChildren(element("h2", "", "Lessons"), list, detail);
 
   return {
     select(id, { load = true } = {}) {

@@ -25,10 +25,11 @@ const RATE_EVERY_MS = 1000; // at most one `set` a second for it
 export class Loop {
   /** Parts it needs: the `store` (read only, but for the frame queue), `send(message)` (acks and
    * the frame rate), `points` (the plane's points as drawn), `onFrame(frame)` (takes a frame
-   * into the page before it is drawn), `onLayout(layout)` (the controls over the network) and
-   * `onKind(recurrent)` (the run's kind changed: the tools over the network follow). */
-  constructor({ store, send, points, onFrame, onLayout, onKind }) {
-    Object.assign(this, { store, send, points, onFrame, onLayout, onKind });
+   * into the page before it is drawn), `onLayout(layout)` (the controls over the network),
+   * `onKind(recurrent)` (the run's kind changed: the tools over the network follow) and
+   * `following()` (the page shows a room teacher's run, paced by the teacher's page). */
+  constructor({ store, send, points, onFrame, onLayout, onKind, following = () => false }) {
+    Object.assign(this, { store, send, points, onFrame, onLayout, onKind, following });
     this.dirty = { network: true, surface: true, charts: true };
     // What the network drawing needs besides the store: layout, thumbnails, the update animation.
     this.scene = { pictures: [], update: null, selection: null };
@@ -193,7 +194,9 @@ export class Loop {
   /** Frames a second the page can draw: the mean interval between animation frames, which
    * is the display's refresh interval, or longer when the page's work does not fit in it.
    * Measured over every tick, drawing or not: a page sent fewer frames has cheaper ticks, so
-   * its rate and then the server's rise again (a stall counts as at most MAX_TICK_MS). */
+   * its rate and then the server's rise again (a stall counts as at most MAX_TICK_MS). A
+   * follower keeps it to itself: the room's run is paced by the teacher's page, a follower's
+   * own window by its acks, and the server refuses a follower's `set` (told after a fork). */
   measureRate(now) {
     if (Number.isFinite(this.lastTickAt)) {
       const interval = Math.min(MAX_TICK_MS, now - this.lastTickAt);
@@ -202,7 +205,7 @@ export class Loop {
     this.lastTickAt = now;
     const rate = this.frameRate;
     const moved = Math.abs(rate - this.sentRate) > RATE_CHANGE * this.sentRate;
-    if (this.store.playing && moved && now - this.rateSentAt > RATE_EVERY_MS) {
+    if (this.store.playing && moved && now - this.rateSentAt > RATE_EVERY_MS && !this.following()) {
       this.sentRate = rate;
       this.rateSentAt = now;
       this.send({ type: "set", fps: rate });

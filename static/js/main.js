@@ -67,6 +67,7 @@ const loop = new Loop({
   }),
   onLayout: (layout) => showLayerControls(layout),
   onKind: (recurrent) => recurrentTools.onKind(recurrent),
+  following: () => room.following,
 });
 const transport = new Transport({ store, send, redraw });
 const view = new View({ store, relayout: () => loop.relayout() });
@@ -86,6 +87,7 @@ const resume = new Resume({
   showState: (state) => sync.state(state),
   sendConfig: (config) => sync.sendConfig(config),
   raceVariants: () => (race.running ? race.variants : null),
+  following: () => room.following,
 });
 const sync = new Sync({
   store,

@@ -2,6 +2,7 @@
 // frame carries it: array `compare/<k>/surface/output`, k its place in the header's `compare`)
 // beside its own loss curve, all curves on one shared y scale so the cards compare at a glance.
 
+import { element } from "./dom.js";
 import { outputRange } from "./controls.js";
 import { CLASS_COLOURS } from "./palette.js";
 import { LineChart, valueText } from "./lineChart.js";
@@ -110,11 +111,4 @@ function sharedRange(compare, log) {
   if (log) return [lo, hi];
   const pad = (hi - lo) * 0.05 || 0.05;
   return [Math.max(0, lo - pad), hi + pad];
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }

@@ -4,6 +4,7 @@
 // what the engine sent; what is selected on the view is recurrentSelection.js's, the buttons
 // over it recurrentTools.js's.
 
+import { element } from "./dom.js";
 import { choiceLabel } from "./controls.js";
 import { createEditor } from "./inspector.js";
 import { setText } from "./notices.js";
@@ -88,13 +89,6 @@ export function drawRecurrent(ctx, { width, height, store, highlight }) {
 /** Whether an `inspect` reply is a recurrent one (shown by `showRecurrentInspect`). */
 export function isRecurrentReply(reply) {
   return reply.kind === "recurrent_weight" || reply.kind === "hidden_state";
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 /** The inspector `panel` for a recurrent reply: the sum over time term by term, with the check;

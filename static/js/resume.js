@@ -3,6 +3,8 @@
 // the server no longer has it (a restart, or past the grace period), the page rebuilds its run
 // from its own exact copy, the newest `export` (config, float64 weights and progress), and says
 // on screen what could not be restored. An idle session closed by the server waits for a click.
+// A room's follower asks for no copy: its run is the teacher's, whose exact weights come with
+// the room's `state`, and which the room sends again when the page joins after a reconnect.
 
 import * as files from "./files.js";
 import { $, showError, showNotice } from "./notices.js";
@@ -13,11 +15,12 @@ const EXACT_COPY_MS = 10000;
 export class Resume {
   /** Parts: the `store` (the run, its exact copy, its history), the `socket` (its token, a
    * reconnect, sends), `setPlaying(playing)` (the transport's), `showState(state)` and
-   * `sendConfig(config)` (sync.js's: a run the server confirmed, a run to build) and
-   * `raceVariants()` (the race's variants while one runs, else null). */
-  constructor({ store, socket, setPlaying, showState, sendConfig, raceVariants }) {
-    Object.assign(this, { store, socket, setPlaying, showState, sendConfig, raceVariants });
-    this.wasPlaying = false; // playing when the socket dropped
+   * `sendConfig(config)` (sync.js's: a run the server confirmed, a run to build),
+   * `raceVariants()` (the race's variants while one runs, else null) and `following()` (the
+   * page shows a room teacher's run: the server refuses its asks). */
+  constructor({ store, socket, setPlaying, showState, sendConfig, raceVariants, following = () => false }) {
+    Object.assign(this, { store, socket, setPlaying, showState, sendConfig, raceVariants, following });
+    this.wasPlaying = false; // our own run was playing when the socket dropped
     this.pending = null; // a restore sent and not yet confirmed: {state, lost, at}
     this.exportAsked = -1; // the iteration an exact copy was last asked for
     this.button = resumeButton(() => this.resumeNow());
@@ -27,7 +30,8 @@ export class Resume {
   // ---------------------------------------------------------------- the socket's life
 
   closed() {
-    this.wasPlaying = this.store.playing;
+    // A follower's "playing" is the teacher's: its own run, restored, waits.
+    this.wasPlaying = this.store.playing && !this.following();
   }
 
   /** The server closed an idle session: say why, and offer to resume it. */
@@ -134,18 +138,19 @@ export class Resume {
     return config;
   }
 
-  /** Each frame drawn: a paused run that trained since the last exact copy asks for one. */
+  /** Each frame drawn: a paused run of our own that trained since the last exact copy asks
+   * for one. */
   keepExactCopy(header) {
     const { store, socket } = this;
-    if (header.playing || store.exact?.iteration === header.iteration || this.exportAsked === header.iteration)
-      return;
+    if (header.playing || this.following()) return;
+    if (store.exact?.iteration === header.iteration || this.exportAsked === header.iteration) return;
     this.exportAsked = header.iteration;
     socket.send({ type: "export" });
   }
 
   keepCopyWhilePlaying() {
     const { store, socket } = this;
-    if (store.playing && socket.open) socket.send({ type: "export" });
+    if (store.playing && socket.open && !this.following()) socket.send({ type: "export" });
   }
 }
 

@@ -5,6 +5,7 @@
 import { Contest } from "./contest.js";
 import { button, element } from "./dom.js";
 import { $, showError, showNotice } from "./notices.js";
+import { isRecurrentReply } from "./recurrentView.js";
 
 const SAVED = "backprop-lab-room"; // sessionStorage: survives a reload of this tab only
 const ROOM_FIELDS = new Set(["room", "code", "token", "join", "name", "goal", "seconds", "accuracy"]);
@@ -22,6 +23,7 @@ export class Room {
     this.name = "";
     this.members = 0;
     this.showing = null;
+    this.askedToFollow = false; // a join or follow sent, not answered yet
     this.offReason = document.body.dataset.roomsOff || "";
     this.linkCode = document.body.dataset.roomCode || "";
     this.bar = $("room");
@@ -37,9 +39,15 @@ export class Room {
 
   // ------------------------------------------------------------------ messages
 
-  /** Whether the page follows the teacher's run (read-only). */
+  /** Whether the page follows the teacher's run (read-only), or has asked to: the server
+   * takes what the page sends after a join or follow as a follower's, and refuses it. */
   get following() {
-    return this.role === "follower";
+    return this.role === "follower" || this.askedToFollow;
+  }
+
+  /** Sends a join or follow; until the reply (or an error) the page holds back its own asks. */
+  askToFollow(message) {
+    if (this.send(message)) this.askedToFollow = true;
   }
 
   /** The page's text handlers with the room's messages added; after hello, state and error the
@@ -58,10 +66,13 @@ export class Room {
         this.shareLesson();
       },
       error: (message) => {
+        this.askedToFollow = false; // perhaps the join's refusal: the role says again
         handlers.error(message);
         if (ROOM_FIELDS.has(message.field)) this.refused(message);
       },
-      inspect: (reply) => (this.following ? this.followInspect(reply) : handlers.inspect(reply)),
+      // A recurrent reply needs no selection of ours: the inspector shows it as it comes.
+      inspect: (reply) =>
+        this.following && !isRecurrentReply(reply) ? this.followInspect(reply) : handlers.inspect(reply),
       lesson: (message) => {
         if (this.following && message.id) this.showLesson(message.id);
       },
@@ -94,10 +105,11 @@ export class Room {
 
   /** After every hello (first load, reload, reconnect): take our place in the room again. */
   connected() {
+    this.askedToFollow = false; // a new connection: nothing asked on it yet
     if (this.offReason) return;
     const saved = this.saved();
     if (saved?.token) this.send({ type: "room_open", code: saved.code, token: saved.token });
-    else if (saved?.name) this.send({ type: "join", code: saved.code, name: saved.name });
+    else if (saved?.name) this.askToFollow({ type: "join", code: saved.code, name: saved.name });
     else if (this.linkCode && !this.role) this.openJoinForm(this.linkCode);
   }
 
@@ -106,6 +118,7 @@ export class Room {
     const student = (role) => role === "follower" || role === "fork";
     if (message.role !== this.role && (student(message.role) || student(this.role))) this.restart();
     this.role = message.role;
+    this.askedToFollow = false;
     this.code = message.code ?? null;
     this.spoken = message.spoken ?? "";
     if (message.name) this.name = message.name;
@@ -140,6 +153,7 @@ export class Room {
     this.forget();
     this.restart();
     this.role = null;
+    this.askedToFollow = false;
     this.code = null;
     this.contest.setChallenge({ goal: null });
     showError(`Room closed: ${reason}`);
@@ -208,7 +222,7 @@ export class Room {
     } else if (role === "fork") {
       banner.append(
         element("span", "", `Your own copy of the teacher's run (room ${this.spoken}), ${this.name}. `),
-        button("Follow", "room-follow", () => this.send({ type: "follow" })),
+        button("Follow", "room-follow", () => this.askToFollow({ type: "follow" })),
         element("span", "", " to watch the teacher again. "),
         button("Leave", "room-leave", () => this.send({ type: "leave" })),
       );
@@ -296,7 +310,7 @@ export class Room {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.name = name.value.trim();
-      this.send({ type: "join", code: code.value, name: name.value });
+      this.askToFollow({ type: "join", code: code.value, name: name.value });
       form.hidden = true;
     });
     return form;
