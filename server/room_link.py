@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocketDisconnect
 
+from engine.datasets import shown
 from server import frames, messages, protocol, rooms
 from server.room_contest import Contest
 from server.room_hub import RoomHub, new_member_id
@@ -355,7 +356,7 @@ class RoomLink:
             raise refused("only the room's teacher chooses the room's lesson")
         known = {lesson["id"] for lesson in protocol.lessons()}
         if message.lesson is not None and message.lesson not in known:
-            raise protocol.ProtocolError(f"no lesson {message.lesson!r}", field="lesson")
+            raise protocol.ProtocolError(f"no lesson {shown(message.lesson)}", field="lesson")
         payload = {"type": "lesson", "id": message.lesson}
         await self.mirror_text("lesson", json.dumps(payload, separators=(",", ":")))
 

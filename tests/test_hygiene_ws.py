@@ -104,16 +104,55 @@ BAD_MESSAGES = [
     {"type": "compare", "variants": [{"label": LONG}, {"label": "b"}]},
     {"type": "compare", "variants": [{"label": "a", "optimizer": LONG}, {"label": "b"}]},
     {"type": "compare", "variants": [{"label": "a", HUGE_KEY: 1}, {"label": "b"}]},
+    # Room messages (a room's code, a student's name, a lesson, a member) and the rest.
+    {"type": "join", "code": LONG, "name": "Ada"},
+    {"type": "join", "code": "K7QM4X", "name": LONG},
+    {"type": "join", "code": "🙂" * 30, "name": "Ada"},
+    {"type": "room_open", "code": "K7QM4X", "token": LONG},
+    {"type": "room_lesson", "lesson": LONG},
+    {"type": "show", "member": LONG},
+    {"type": "challenge", "goal": LONG},
+    {"type": "change", "path": "network.activation", "value": LONG},
+    {"type": "restore", "progress": {HUGE_KEY: 1}},
+    {"type": "cost", "lesson": LONG},
 ]
+# What a reply may take on the wire: the message, its field and the JSON around them, with
+# every non-ASCII character escaped (an emoji is 12 bytes there).
+LONGEST_REPLY = 1000
+
+
+def raw_reply(socket) -> str:
+    """The next text message as it was sent, acking frames that come before it."""
+    while True:
+        message = socket.receive()
+        if message.get("text") is not None:
+            return message["text"]
+        socket.send_json({"type": "ack"})
 
 
 @pytest.mark.parametrize("message", BAD_MESSAGES, ids=range(len(BAD_MESSAGES)))
 def test_no_error_repeats_a_long_input(message):
     with connect() as (socket, _session, _greeting):
         socket.send_text(json.dumps(message))
-        reply = next_text(socket)
+        raw = raw_reply(socket)
+        reply = json.loads(raw)
         assert reply["type"] == "error"
         assert len(reply["message"]) <= LONGEST_ERROR, reply["message"][:200]
+        assert len(raw.encode()) <= LONGEST_REPLY, raw[:200]
+
+
+@pytest.mark.parametrize("field", ["layer", "i", "j"])
+def test_a_recurrent_runs_errors_cut_a_huge_index_short(field):
+    huge = 10**4000  # JSON allows it and so does the message model: the run refuses it
+    edit = {"type": "edit", "param": "W_hh", "i": 0, "j": 0, "value": 1.0, field: huge}
+    with connect() as (socket, _session, _greeting):
+        socket.send_json({"type": "config", "network": {"kind": "recurrent"}})
+        while next_text(socket)["type"] != "data":
+            pass
+        socket.send_text(json.dumps(edit))
+        raw = raw_reply(socket)
+        assert json.loads(raw)["type"] == "error"
+        assert len(raw.encode()) <= LONGEST_REPLY, raw[:200]
 
 
 # ----- the largest export comes back ---------------------------------------------------------
