@@ -186,7 +186,13 @@ class Session(MessageHandlers, TrainingLoop):
             if self.close_code is not None:  # closed meanwhile (a cap, a watchdog, shutdown)
                 raise WebSocketDisconnect(self.close_code)
             with anyio.move_on_after(timeout) as waited:
-                await send(message)
+                try:
+                    await send(message)
+                except RuntimeError:
+                    # The socket closed under this send: uvicorn closed it (a message over its
+                    # read limit, 1009) or `close` did meanwhile; starlette and uvicorn say so
+                    # with a RuntimeError, which would end the session with a traceback.
+                    raise WebSocketDisconnect(self.close_code or 1006) from None
         if waited.cancelled_caught:
             await self.close(CLOSE_POLICY, f"not reading: a message waited {timeout:g} s")
             raise WebSocketDisconnect(CLOSE_POLICY)

@@ -4,16 +4,21 @@ export coming back whole."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 import numpy as np
 import pytest
+from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from server.config import Settings
-from tests.test_server_ws import ALL_FEATURES, connect, next_text
+from server.session import Session
+from tests.test_server_ws import ALL_FEATURES, connect, next_text, wait_until
 from tests.uvicorn_helpers import free_port, room_address, running_server
 
 ROOM = room_address()
@@ -199,6 +204,51 @@ def test_the_largest_export_with_5000_drawn_points_is_imported_back():
         restored = text_reply(socket, ("state", "error"))
         assert restored["type"] == "state", restored
         assert restored["iteration"] == exported["iteration"] == 20
+
+
+def test_a_message_over_the_read_limit_ends_its_session_without_a_traceback():
+    """uvicorn closes a socket whose message is over its read limit (1009) while the session
+    may still be sending its greeting: that send must end the session quietly, not as an
+    "Exception in ASGI application" logged for each such client."""
+    settings = Settings(port=free_port())
+    oversized = json.dumps({"type": "config", "data": {"points": [[1.0, 1.0, 1]] * 300_000}})
+    logged: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = logged.append
+    with running_server(settings) as server:
+        logging.getLogger("uvicorn.error").addHandler(handler)  # uvicorn set its loggers up
+        try:
+            for _ in range(10):  # the close races the greeting: it loses often enough here
+                url = f"ws://127.0.0.1:{settings.port}/ws"
+                with ws_connect(url, max_size=None) as socket, pytest.raises(ConnectionClosed):
+                    socket.send(oversized)
+                    while True:
+                        socket.recv(timeout=10)
+            wait_until(lambda: not server.app.state.sessions)
+        finally:
+            logging.getLogger("uvicorn.error").removeHandler(handler)
+    assert [record.getMessage() for record in logged] == []
+
+
+@pytest.mark.parametrize(
+    "closed",
+    [
+        WebSocketDisconnected('Cannot call "send" once a close message has been sent.'),
+        RuntimeError("Unexpected ASGI message 'websocket.send', after sending 'websocket.close'."),
+    ],
+)
+def test_a_send_on_a_socket_closed_meanwhile_ends_the_session_quietly(closed):
+    """What starlette and uvicorn raise for a send after the close (the test above is the
+    real race, which does not come up every time): the session's ordinary end."""
+
+    class ClosedSocket:
+        async def send_text(self, text: str) -> None:
+            raise closed
+
+    session = Session(ClosedSocket(), Settings())
+    # On an event loop of its own thread: the browser tests' Playwright keeps one running here.
+    with ThreadPoolExecutor(1) as pool, pytest.raises(WebSocketDisconnect):
+        pool.submit(asyncio.run, session.send_json({"type": "status", "playing": False})).result()
 
 
 @needs_room
