@@ -140,9 +140,8 @@ class RoomLink:
         while self.outbox:
             message = self.outbox.popleft()
             self.outbox_bytes -= len(message)
-            if isinstance(message, str):
-                async with self.session.send_lock:
-                    await self.session.websocket.send_text(message)
+            if isinstance(message, str):  # as it is: JSON already, never mirrored back
+                await self.session.deliver(self.session.websocket.send_text, message)
             else:
                 await self.session.send_bytes(message)
         if self.following and self.frame is not None and self.session.credits.free:

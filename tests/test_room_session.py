@@ -4,24 +4,29 @@ room served by two server processes' worth of apps sharing a real Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import numpy as np
 import pytest
 import uvicorn
+from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from server import frames
 from server.app import create_app
 from server.config import Settings
+from server.session import CLOSE_POLICY, Session
 from tests.conftest import free_port
+from tests.test_resume import StalledSocket
 
 
 @contextmanager
@@ -181,6 +186,25 @@ def test_a_slow_follower_holds_only_its_own_frames():
         stalled.send(type="ack")
         newest = stalled.frame()
         assert newest["iteration"] > stalled.frames[-2]["iteration"] + 10  # the newest, not next
+
+
+def test_a_follower_that_stops_reading_the_rooms_texts_is_closed():
+    """The send deadline covers what a follower is sent in order (the teacher's state, data,
+    lesson), not only frames and phases: a follower whose socket takes nothing is closed once a
+    message has waited `send_timeout`, however little else the room sends it."""
+
+    async def scenario(session: Session) -> None:
+        session.room.role = "follower"
+        session.room.room_message('{"type":"state"}')
+        async with asyncio.timeout(5):  # without a deadline the send would wait for good
+            with pytest.raises(WebSocketDisconnect):
+                await session.room.send_queued()
+
+    stalled = StalledSocket()
+    session = Session(stalled, Settings(send_timeout=0.2))
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own: Playwright's runs on this thread
+        pool.submit(asyncio.run, scenario(session)).result()
+    assert stalled.closed == (CLOSE_POLICY, "not reading: a message waited 0.2 s")
 
 
 def test_the_token_reclaims_a_room_after_a_reload_and_students_stay():
