@@ -348,7 +348,7 @@ class RoomLink:
             await self.session.new_run(run, data=True)
             self.session.changed()
         shown = None if message.member is None else self.contest.entries()[message.member].name
-        await self.session.send_json(self.room_message_for("teacher", showing=shown))
+        await self.session.send_json({**self.opened_message(None), "showing": shown})
 
     async def on_room_lesson(self, message: protocol.RoomLesson) -> None:
         if not self.teaching:

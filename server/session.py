@@ -50,6 +50,12 @@ WITHOUT_ENGINE_LOCK = frozenset({"cost"})
 CLOSE_IDLE = 4000
 
 
+def reports_frame_rate(message: BaseModel) -> bool:
+    """A `set` of `fps` alone: the page telling the rate it draws at (as it does by itself
+    while frames come), not a control; a follower's is kept for its own run after a fork."""
+    return isinstance(message, protocol.Set) and message.model_fields_set == {"type", "fps"}
+
+
 class Session(MessageHandlers, TrainingLoop):
     """The run of one browser tab and the stream of frames that shows it: its lifecycle, what it
     sends and receives; the handlers of each message (server/handlers.py) and the training
@@ -297,7 +303,7 @@ class Session(MessageHandlers, TrainingLoop):
             await self.room.handle(message)
             self.applied += 1
             return
-        if self.room.following:
+        if self.room.following and not reports_frame_rate(message):
             raise self.room.refusal()
         handler = getattr(self, f"on_{message.type}")
         if message.type in WITHOUT_ENGINE_LOCK:

@@ -5,7 +5,6 @@ loss as the server computed it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -59,8 +58,44 @@ def join(tab, url: str, name: str) -> None:
     expect(tab.get_by_test_id("room-banner")).to_contain_text("Following the teacher's run")
 
 
+# A name a prankster would choose (24 characters, the limit): shown as text wherever it goes.
+ADA = "Ada<img src onerror=x()>"
+
+
+def errors_received(tab) -> list[str]:
+    """The `error` replies the server sends this page, recorded from its next socket on."""
+    received: list[str] = []
+
+    def watch(socket) -> None:
+        socket.on(
+            "framereceived",
+            lambda payload: (
+                isinstance(payload, str)
+                and payload.startswith('{"type":"error"')
+                and received.append(payload)
+            ),
+        )
+
+    tab.on("websocket", watch)
+    return received
+
+
+def same_weights(tab, network: dict) -> None:
+    """Waits until the page's network holds exactly these float64 weights and biases."""
+    expected = {"weights": network["weights"], "biases": network["biases"]}
+    tab.wait_for_function(
+        f"""(expected) => {{
+            const network = {STORE}.network;
+            return network !== null && JSON.stringify([network.weights, network.biases])
+                === JSON.stringify([expected.weights, expected.biases]);
+        }}""",
+        arg=expected,
+    )
+
+
 def test_a_teacher_and_two_students(classroom, live_server):
     teacher, ada, bo = classroom
+    bo_errors = errors_received(bo)
     open_page(teacher, live_server)
     teacher.get_by_test_id("room-open").click()
     expect(teacher.get_by_test_id("room-card")).to_be_visible()
@@ -70,8 +105,14 @@ def test_a_teacher_and_two_students(classroom, live_server):
     teacher.wait_for_function(
         "document.querySelector('[data-testid=room-qr]').naturalWidth > 0"
     )  # the server's QR code loaded
-    join(ada, url, "Ada")
-    join(bo, url, "Bo")
+    join(ada, url, ADA)
+    # Bo types the code on the main page, as it was read out (any case, with its dash).
+    open_page(bo, live_server)
+    bo.get_by_test_id("room-join").click()
+    bo.get_by_test_id("join-code").fill(code.lower())
+    bo.get_by_test_id("join-name").fill("Bo")
+    bo.get_by_test_id("join-submit").click()
+    expect(bo.get_by_test_id("room-banner")).to_contain_text("Following the teacher's run")
     expect(teacher.get_by_test_id("room-members")).to_have_text("2")
 
     # The teacher's run advances on both students' screens.
@@ -97,13 +138,13 @@ def test_a_teacher_and_two_students(classroom, live_server):
     teacher.wait_for_timeout(500)  # a play that got through would have trained by now
     assert settled_iteration(teacher) == before
 
-    # The fork is the teacher's exact run (every float64 weight).
+    # The fork is the teacher's exact run (every float64 weight and bias).
     ada.get_by_test_id("room-fork").click()
-    expect(ada.get_by_test_id("room-banner")).to_contain_text("Your own copy")
-    ada.wait_for_function(f"{STORE}.run !== null && {STORE}.network !== null")
+    banner = ada.get_by_test_id("room-banner")
+    expect(banner).to_contain_text(f"Your own copy of the teacher's run (room {code}), {ADA}.")
+    assert banner.locator("img").count() == 0  # the name is text, not markup
     exported = teacher.evaluate(CATCH_EXPORT)
-    forked = ada.evaluate(f"JSON.stringify({STORE}.network.weights)")
-    assert json.loads(forked) == exported["config"]["network"]["weights"]
+    same_weights(ada, exported["config"]["network"])
 
     # A challenge: the student's own training reaches the teacher's leaderboard.
     teacher.get_by_test_id("room-code").click()  # the room's card holds its controls
@@ -124,10 +165,25 @@ def test_a_teacher_and_two_students(classroom, live_server):
     expect(row).to_contain_text(str(student_iteration))
     cells = row.locator("td").all_text_contents()
     own_loss = ada.evaluate(f"{STORE}.frame.header.test_loss.toPrecision(4)")
-    assert cells[1] == "Ada" and cells[2] == own_loss
+    assert cells[1] == ADA and cells[2] == own_loss
+    for tab in classroom:
+        assert tab.get_by_test_id("leaderboard").locator("img").count() == 0
     # The lesson the teacher opens shows its text on a follower's page too.
     teacher.get_by_test_id("lesson-list").get_by_role("button").first.click()
     expect(bo.get_by_test_id("lesson-detail")).to_contain_text("The forward pass")
+
+    # The teacher puts Ada's network on the projector: Bo, following, sees her exact run.
+    ada.wait_for_function(f"{STORE}.exact?.iteration === {student_iteration}")
+    ada_run = ada.evaluate(CATCH_EXPORT)
+    row.get_by_test_id("leaderboard-show").click()
+    shown = teacher.get_by_test_id("room-banner")
+    expect(shown).to_have_text(f"On the projector: {ADA}'s network (a copy).")
+    assert shown.locator("img").count() == 0
+    for tab in (teacher, bo):
+        same_weights(tab, ada_run["config"]["network"])
+    # Bo pressed nothing: his page sent nothing the server refused (no exact-copy export of
+    # the teacher's run, no frame rate taken for a control).
+    assert bo_errors == []
     for tab in classroom:
         assert tab.console_errors == []
 

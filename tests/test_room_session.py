@@ -127,6 +127,9 @@ def test_students_follow_the_teachers_run_and_their_controls_are_refused():
         teacher.send(type="play")
         seen = student.frame(lambda f: f["iteration"] >= 50)
         assert seen["run"] == state["run"] and seen["playing"]
+        student.send(type="set", fps=45)  # the rate the page draws at: not a control
+        student.send(type="no such type")
+        assert student.reply("error")["message"].startswith("type: unknown message type")
         student.send(type="pause")
         error = student.reply("error")
         assert error["field"] == "room" and "fork it to try your own changes" in error["message"]

@@ -111,8 +111,9 @@ export class Resume {
   }
 
   keepCopyWhilePlaying() {
-    const { store, socket } = this.app;
-    if (store.playing && socket.open) socket.send({ type: "export" });
+    const { store, socket, room } = this.app;
+    // A follower's page plays the teacher's run: it has none of its own to copy (sync.js).
+    if (store.playing && socket.open && room?.role !== "follower") socket.send({ type: "export" });
   }
 }
 

@@ -256,11 +256,14 @@ export class Sync {
     return config;
   }
 
-  /** A paused run that trained since the last exact copy asks for one (for a reconnect's sake). */
+  /** A paused run that trained since the last exact copy asks for one (for a reconnect's sake).
+   * Not a follower's page: it shows the teacher's run and has none of its own to copy (a
+   * reconnect joins the room again); the server would refuse the ask as a control. */
   keepExactCopy(header) {
-    const { store, socket } = this.app;
+    const { store, socket, room } = this.app;
     if (header.playing || store.exact?.iteration === header.iteration || this.exportAsked === header.iteration)
       return;
+    if (room?.role === "follower") return; // the teacher's run, not its own
     this.exportAsked = header.iteration;
     socket.send({ type: "export" });
   }
