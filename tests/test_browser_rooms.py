@@ -10,7 +10,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
+from server.config import Settings
 from tests.browser_helpers import STORE, open_page
+from tests.uvicorn_helpers import free_port, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -220,3 +222,20 @@ def test_a_reloaded_teacher_tab_takes_its_room_back(classroom, live_server):
     teacher.get_by_test_id("step").click()
     student.wait_for_function(f"{STORE}.frame?.header.iteration >= 1")  # still its teacher
     expect(student.get_by_test_id("room-banner")).to_contain_text("Following")
+
+
+def test_with_several_workers_and_no_redis_the_page_says_rooms_are_off(browser):
+    settings = Settings(port=free_port(), workers=2)
+    reason = settings.rooms_off_reason
+    with running_server(settings):
+        context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
+        try:
+            tab = context.new_page()
+            open_page(tab, f"http://127.0.0.1:{settings.port}")
+            expect(tab.get_by_test_id("notice")).to_have_text(reason)  # as the start says it
+            off = tab.get_by_test_id("rooms-off")
+            expect(off).to_have_text("rooms off")
+            expect(off).to_have_attribute("title", reason)
+            expect(tab.get_by_test_id("room-open")).to_have_count(0)
+        finally:
+            context.close()

@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from server import frames
-from server.app import create_app
+from server.app import create_app, qr_svg
 from server.config import Settings
 from server.session import CLOSE_POLICY, Session
 from tests.conftest import free_port
@@ -269,6 +269,7 @@ def test_the_join_link_and_its_qr_code():
         assert response.headers["content-type"] == "image/svg+xml"
         svg = response.read()
         assert svg.startswith(b'<svg xmlns="http://www.w3.org/2000/svg" viewBox=')
+        assert svg == qr_svg(f"{base}/r/K7QM4X")  # the join link, as the page's Host names it
         with pytest.raises(urllib.error.HTTPError) as error:
             urllib.request.urlopen(base + "/r/OOOOOO")
         assert error.value.code == 404
