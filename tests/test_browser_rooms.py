@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from server.config import Settings
 from tests.browser_helpers import STORE, open_page
+from tests.test_browser import click_on_network
 from tests.uvicorn_helpers import free_port, running_server
 
 pytestmark = pytest.mark.browser
@@ -60,6 +61,11 @@ def join(tab, url: str, name: str) -> None:
     expect(tab.get_by_test_id("room-banner")).to_contain_text("Following the teacher's run")
 
 
+# A third of the way along the edge from hidden-1 neuron 1 to hidden-2 neuron 0: weight (1, 1, 0).
+WEIGHT_1_1_0 = (
+    "[0, 1].map((k) => { const a = columns[1].nodes[1], b = columns[2].nodes[0]; "
+    "const key = k ? 'y' : 'x'; return a[key] + (b[key] - a[key]) / 3; })"
+)
 # A name a prankster would choose (24 characters, the limit): shown as text wherever it goes.
 ADA = "Ada<img src onerror=x()>"
 
@@ -107,6 +113,12 @@ def test_a_teacher_and_two_students(classroom, live_server):
     teacher.wait_for_function(
         "document.querySelector('[data-testid=room-qr]').naturalWidth > 0"
     )  # the server's QR code loaded
+    # On the projector the QR code takes most of the screen's height, to be scanned from a seat.
+    qr = teacher.get_by_test_id("room-qr")
+    small = qr.bounding_box()["height"]
+    teacher.get_by_test_id("presenter").click()
+    assert qr.bounding_box()["height"] >= max(0.5 * 720, 2 * small)
+    teacher.get_by_test_id("presenter").click()
     join(ada, url, ADA)
     # Bo types the code on the main page, as it was read out (any case, with its dash).
     open_page(bo, live_server)
@@ -139,6 +151,13 @@ def test_a_teacher_and_two_students(classroom, live_server):
     expect(ada.get_by_test_id("error")).to_contain_text("fork it to try your own changes")
     teacher.wait_for_timeout(500)  # a play that got through would have trained by now
     assert settled_iteration(teacher) == before
+
+    # The weight the teacher inspects is explained on the students' pages too.
+    click_on_network(teacher, WEIGHT_1_1_0)
+    for tab in (teacher, bo):
+        expect(tab.get_by_test_id("inspector")).to_contain_text(
+            "Weight from neuron 2 of hidden 1 to neuron 1 of hidden 2"
+        )
 
     # The fork is the teacher's exact run (every float64 weight and bias).
     ada.get_by_test_id("room-fork").click()
