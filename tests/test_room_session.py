@@ -231,6 +231,32 @@ def test_the_token_reclaims_a_room_after_a_reload_and_students_stay():
         assert seed["config"]["network"]["seed"] == 99
 
 
+def test_only_the_teacher_leads_the_room_and_closing_it_tells_every_student():
+    teacher_only = [
+        {"type": "room_close"},
+        {"type": "challenge", "goal": "lowest_test_loss"},
+        {"type": "show", "member": None},
+        {"type": "room_lesson", "lesson": None},
+    ]
+    with ExitStack() as stack:
+        base = stack.enter_context(serving(Settings()))
+        teacher, follower, forked, outsider = (Tab(base, stack) for _ in range(4))
+        room = open_room(teacher)
+        join(follower, room["code"], "Fay")
+        join(forked, room["code"], "Gus")
+        forked.send(type="fork")
+        assert forked.reply("room")["role"] == "fork"
+        for tab in (follower, forked, outsider):
+            for message in teacher_only:
+                tab.send(**message)
+                error = tab.reply("error")
+                assert error["field"] == "room" and "only the room's teacher" in error["message"]
+        teacher.send(type="room_close")
+        assert teacher.reply("room")["role"] is None
+        for student in (follower, forked):
+            assert student.reply("room_closed")["reason"] == "the teacher closed the room"
+
+
 def test_a_full_room_refuses_and_a_room_closes_after_its_teacher_left():
     settings = Settings(room_cap=1, room_grace_seconds=0.5)
     with ExitStack() as stack:
