@@ -91,7 +91,9 @@ def test_after_a_server_restart_the_page_restores_its_run_exactly(browser):
         page.wait_for_function(f"{STORE}.exact && {STORE}.exact.iteration > 0")
         page.wait_for_function(f"{STORE}.exact.progress !== null")
         (session,) = first.app.state.sessions
-        iteration = session.run.iteration
+        iteration, epoch = session.run.iteration, session.run.epoch
+        history = page.evaluate(f"{STORE}.history.iteration.slice()")
+        assert history and history[-1] == iteration
         weights = [W.copy() for W in session.run.network.weights]
         adam = [slot.copy() for slot in session.run.trainer._state]
     try:
@@ -104,7 +106,9 @@ def test_after_a_server_restart_the_page_restores_its_run_exactly(browser):
             page.wait_for_function(restored_on_page)
             expect(page.get_by_test_id("iteration")).to_have_text(str(iteration))
             (restored,) = second.app.state.sessions
-            assert restored.run.iteration == iteration
+            assert (restored.run.iteration, restored.run.epoch) == (iteration, epoch)
+            # The loss curve the page drew before the restart is still there, all of it.
+            assert page.evaluate(f"{STORE}.history.iteration.slice()")[: len(history)] == history
             for W, old in zip(restored.run.network.weights, weights, strict=True):
                 np.testing.assert_array_equal(W, old)
             for slot, old in zip(restored.run.trainer._state, adam, strict=True):
