@@ -196,12 +196,18 @@ def test_a_teacher_and_two_students(classroom, live_server):
     # The teacher puts Ada's network on the projector: Bo, following, sees her exact run.
     ada.wait_for_function(f"{STORE}.exact?.iteration === {student_iteration}")
     ada_run = ada.evaluate(CATCH_EXPORT)
+    own_run = teacher.evaluate(CATCH_EXPORT)
     row.get_by_test_id("leaderboard-show").click()
     shown = teacher.get_by_test_id("room-banner")
     expect(shown).to_have_text(f"On the projector: {ADA}'s network (a copy).")
     assert shown.locator("img").count() == 0
     for tab in (teacher, bo):
         same_weights(tab, ada_run["config"]["network"])
+    teacher.get_by_test_id("room-show-own").click()  # and back to the teacher's own run
+    expect(shown).to_be_hidden()
+    expect(teacher.get_by_test_id("room-show-own")).to_have_count(0)
+    for tab in (teacher, bo):
+        same_weights(tab, own_run["config"]["network"])
     # Bo pressed nothing: his page sent nothing the server refused (no exact-copy export of
     # the teacher's run, no frame rate taken for a control).
     assert bo_errors == []
