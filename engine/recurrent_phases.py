@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .datasets import shown
 from .gradcheck import relative_error
 from .phases import _check_focus, _num
 from .recurrent import (
@@ -230,9 +231,9 @@ def explain_hidden_state(
     trace, backward, Y, mask = _plain_pass(net, X, Y, mask, truncate, focus)
     T, n = trace.X.shape[:2]
     if not (isinstance(t, int) and 0 <= t < T):
-        raise ValueError(f"t: expected a time step in 0..{T - 1}, got {t!r}")
+        raise ValueError(f"t: expected a time step in 0..{T - 1}, got {shown(t)}")
     if not (isinstance(j, int) and 0 <= j < net.hidden):
-        raise ValueError(f"j: expected a hidden unit in 0..{net.hidden - 1}, got {j!r}")
+        raise ValueError(f"j: expected a hidden unit in 0..{net.hidden - 1}, got {shown(j)}")
     W_hy, W_rec = net.weights["W_hy"], net.weights[net.recurrent_name]
     readout = [
         {"k": k, "w": float(W_hy[j, k]), "delta": float(backward.dZy[t, focus, k] * n)}
@@ -303,7 +304,7 @@ def _factors(
 ) -> tuple[Array | None, Array, str]:
     """(inputs (T, n, ·) or None for a bias, deltas (T, n, ·), the summand in words)."""
     if name not in net.shapes:
-        raise ValueError(f"name: expected one of {', '.join(net.shapes)}, got {name!r}")
+        raise ValueError(f"name: expected one of {', '.join(net.shapes)}, got {shown(name)}")
     if name == "W_hy":
         return trace.H[1:], backward.dZy, "h_{t,i}·δo_{t,j}"
     if name == "b_y":
@@ -318,11 +319,11 @@ def _factors(
 def _check_index(net: Recurrent, name: str, i: int, j: int) -> int:
     shape = net.shapes[name]
     if not (isinstance(j, int) and 0 <= j < shape[-1]):
-        raise ValueError(f"j: expected 0..{shape[-1] - 1} for {name}, got {j!r}")
+        raise ValueError(f"j: expected 0..{shape[-1] - 1} for {name}, got {shown(j)}")
     if len(shape) == 1:
         return 0
     if not (isinstance(i, int) and 0 <= i < shape[0]):
-        raise ValueError(f"i: expected 0..{shape[0] - 1} for {name}, got {i!r}")
+        raise ValueError(f"i: expected 0..{shape[0] - 1} for {name}, got {shown(i)}")
     return i
 
 

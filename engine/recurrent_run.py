@@ -18,6 +18,7 @@ import numpy as np
 from . import schema
 from .checks import FieldError, Range, check_choice, check_integer, check_number, check_object
 from .config import network_kind, validate_config
+from .datasets import shown
 from .recurrent import (
     Recurrent,
     RecurrentTrace,
@@ -232,7 +233,7 @@ class RecurrentRun(Stepping):
         param = check_choice("param", param, tuple(net.shapes))
         if layer is not None:
             raise FieldError(
-                "layer", f"a recurrent network's parameters are named by param, got {layer!r}"
+                "layer", f"a recurrent network's parameters are named by param, got {shown(layer)}"
             )
         shape = net.shapes[param]
         j = check_integer("j", j, 0, shape[-1] - 1)

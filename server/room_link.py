@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocketDisconnect
 
+from engine.datasets import shown
 from server import frames, messages, protocol, rooms
 from server.room_contest import Contest
 from server.room_hub import RoomHub, new_member_id
@@ -139,9 +140,8 @@ class RoomLink:
         while self.outbox:
             message = self.outbox.popleft()
             self.outbox_bytes -= len(message)
-            if isinstance(message, str):
-                async with self.session.send_lock:
-                    await self.session.websocket.send_text(message)
+            if isinstance(message, str):  # as it is: JSON already, never mirrored back
+                await self.session.deliver(self.session.websocket.send_text, message)
             else:
                 await self.session.send_bytes(message)
         if self.following and self.frame is not None and self.session.credits.free:
@@ -348,14 +348,14 @@ class RoomLink:
             await self.session.new_run(run, data=True)
             self.session.changed()
         shown = None if message.member is None else self.contest.entries()[message.member].name
-        await self.session.send_json(self.room_message_for("teacher", showing=shown))
+        await self.session.send_json({**self.opened_message(None), "showing": shown})
 
     async def on_room_lesson(self, message: protocol.RoomLesson) -> None:
         if not self.teaching:
             raise refused("only the room's teacher chooses the room's lesson")
         known = {lesson["id"] for lesson in protocol.lessons()}
         if message.lesson is not None and message.lesson not in known:
-            raise protocol.ProtocolError(f"no lesson {message.lesson!r}", field="lesson")
+            raise protocol.ProtocolError(f"no lesson {shown(message.lesson)}", field="lesson")
         payload = {"type": "lesson", "id": message.lesson}
         await self.mirror_text("lesson", json.dumps(payload, separators=(",", ":")))
 

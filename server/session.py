@@ -50,6 +50,12 @@ WITHOUT_ENGINE_LOCK = frozenset({"cost"})
 CLOSE_IDLE = 4000
 
 
+def reports_frame_rate(message: BaseModel) -> bool:
+    """A `set` of `fps` alone: the page telling the rate it draws at (as it does by itself
+    while frames come), not a control; a follower's is kept for its own run after a fork."""
+    return isinstance(message, protocol.Set) and message.model_fields_set == {"type", "fps"}
+
+
 class Session(MessageHandlers, TrainingLoop):
     """The run of one browser tab and the stream of frames that shows it: its lifecycle, what it
     sends and receives; the handlers of each message (server/handlers.py) and the training
@@ -182,7 +188,13 @@ class Session(MessageHandlers, TrainingLoop):
             if self.close_code is not None:  # closed meanwhile (a cap, a watchdog, shutdown)
                 raise WebSocketDisconnect(self.close_code)
             with anyio.move_on_after(timeout) as waited:
-                await send(message)
+                try:
+                    await send(message)
+                except RuntimeError:
+                    # The socket closed under this send: uvicorn closed it (a message over its
+                    # read limit, 1009) or `close` did meanwhile; starlette and uvicorn say so
+                    # with a RuntimeError, which would end the session with a traceback.
+                    raise WebSocketDisconnect(self.close_code or 1006) from None
         if waited.cancelled_caught:
             await self.close(CLOSE_POLICY, f"not reading: a message waited {timeout:g} s")
             raise WebSocketDisconnect(CLOSE_POLICY)
@@ -287,7 +299,7 @@ class Session(MessageHandlers, TrainingLoop):
             await self.room.handle(message)
             self.applied += 1
             return
-        if self.room.following:
+        if self.room.following and not reports_frame_rate(message):
             raise self.room.refusal()
         handler = getattr(self, f"on_{message.type}")
         if message.type in WITHOUT_ENGINE_LOCK:

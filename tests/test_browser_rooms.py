@@ -5,17 +5,18 @@ loss as the server computed it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
+from server.config import Settings
 from server.protocol import ROOM_MESSAGE_TYPES
 from server.rooms import MAX_NAME_CHARS
 from tests.browser_helpers import STORE, open_page
 from tests.test_browser import click_on_network
 from tests.test_browser_recurrent import edge_point, open_recurrent
+from tests.uvicorn_helpers import free_port, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -89,8 +90,49 @@ def join(tab, url: str, name: str) -> None:
     expect(tab.get_by_test_id("room-banner")).to_contain_text("Following the teacher's run")
 
 
+# A third of the way along the edge from hidden-1 neuron 1 to hidden-2 neuron 0: weight (1, 1, 0).
+WEIGHT_1_1_0 = (
+    "[0, 1].map((k) => { const a = columns[1].nodes[1], b = columns[2].nodes[0]; "
+    "const key = k ? 'y' : 'x'; return a[key] + (b[key] - a[key]) / 3; })"
+)
+# A name a prankster would choose (24 characters, the limit): shown as text wherever it goes.
+ADA = "Ada<img src onerror=x()>"
+
+
+def errors_received(tab) -> list[str]:
+    """The `error` replies the server sends this page, recorded from its next socket on."""
+    received: list[str] = []
+
+    def watch(socket) -> None:
+        socket.on(
+            "framereceived",
+            lambda payload: (
+                isinstance(payload, str)
+                and payload.startswith('{"type":"error"')
+                and received.append(payload)
+            ),
+        )
+
+    tab.on("websocket", watch)
+    return received
+
+
+def same_weights(tab, network: dict) -> None:
+    """Waits until the page's network holds exactly these float64 weights and biases."""
+    expected = {"weights": network["weights"], "biases": network["biases"]}
+    tab.wait_for_function(
+        f"""(expected) => {{
+            const network = {STORE}.network;
+            return network !== null && JSON.stringify([network.weights, network.biases])
+                === JSON.stringify([expected.weights, expected.biases]);
+        }}""",
+        arg=expected,
+    )
+
+
 def test_a_teacher_and_two_students(classroom, live_server):
     teacher, ada, bo = classroom
+    bo_errors = errors_received(bo)
     open_page(teacher, live_server)
     teacher.get_by_test_id("room-open").click()
     expect(teacher.get_by_test_id("room-card")).to_be_visible()
@@ -100,8 +142,20 @@ def test_a_teacher_and_two_students(classroom, live_server):
     teacher.wait_for_function(
         "document.querySelector('[data-testid=room-qr]').naturalWidth > 0"
     )  # the server's QR code loaded
-    join(ada, url, "Ada")
-    join(bo, url, "Bo")
+    # On the projector the QR code takes most of the screen's height, to be scanned from a seat.
+    qr = teacher.get_by_test_id("room-qr")
+    small = qr.bounding_box()["height"]
+    teacher.get_by_test_id("presenter").click()
+    assert qr.bounding_box()["height"] >= max(0.5 * 720, 2 * small)
+    teacher.get_by_test_id("presenter").click()
+    join(ada, url, ADA)
+    # Bo types the code on the main page, as it was read out (any case, with its dash).
+    open_page(bo, live_server)
+    bo.get_by_test_id("room-join").click()
+    bo.get_by_test_id("join-code").fill(code.lower())
+    bo.get_by_test_id("join-name").fill("Bo")
+    bo.get_by_test_id("join-submit").click()
+    expect(bo.get_by_test_id("room-banner")).to_contain_text("Following the teacher's run")
     expect(teacher.get_by_test_id("room-members")).to_have_text("2")
 
     # The teacher's run advances on both students' screens.
@@ -127,13 +181,20 @@ def test_a_teacher_and_two_students(classroom, live_server):
     teacher.wait_for_timeout(500)  # a play that got through would have trained by now
     assert settled_iteration(teacher) == before
 
-    # The fork is the teacher's exact run (every float64 weight).
+    # The weight the teacher inspects is explained on the students' pages too.
+    click_on_network(teacher, WEIGHT_1_1_0)
+    for tab in (teacher, bo):
+        expect(tab.get_by_test_id("inspector")).to_contain_text(
+            "Weight from neuron 2 of hidden 1 to neuron 1 of hidden 2"
+        )
+
+    # The fork is the teacher's exact run (every float64 weight and bias).
     ada.get_by_test_id("room-fork").click()
-    expect(ada.get_by_test_id("room-banner")).to_contain_text("Your own copy")
-    ada.wait_for_function(f"{STORE}.run !== null && {STORE}.network !== null")
+    banner = ada.get_by_test_id("room-banner")
+    expect(banner).to_contain_text(f"Your own copy of the teacher's run (room {code}), {ADA}.")
+    assert banner.locator("img").count() == 0  # the name is text, not markup
     exported = teacher.evaluate(CATCH_EXPORT)
-    forked = ada.evaluate(f"JSON.stringify({STORE}.network.weights)")
-    assert json.loads(forked) == exported["config"]["network"]["weights"]
+    same_weights(ada, exported["config"]["network"])
 
     # A challenge: the student's own training reaches the teacher's leaderboard.
     teacher.get_by_test_id("room-code").click()  # the room's card holds its controls
@@ -154,10 +215,31 @@ def test_a_teacher_and_two_students(classroom, live_server):
     expect(row).to_contain_text(str(student_iteration))
     cells = row.locator("td").all_text_contents()
     own_loss = ada.evaluate(f"{STORE}.frame.header.test_loss.toPrecision(4)")
-    assert cells[1] == "Ada" and cells[2] == own_loss
+    assert cells[1] == ADA and cells[2] == own_loss
+    for tab in classroom:
+        assert tab.get_by_test_id("leaderboard").locator("img").count() == 0
     # The lesson the teacher opens shows its text on a follower's page too.
     teacher.get_by_test_id("lesson-list").get_by_role("button").first.click()
     expect(bo.get_by_test_id("lesson-detail")).to_contain_text("The forward pass")
+
+    # The teacher puts Ada's network on the projector: Bo, following, sees her exact run.
+    ada.wait_for_function(f"{STORE}.exact?.iteration === {student_iteration}")
+    ada_run = ada.evaluate(CATCH_EXPORT)
+    own_run = teacher.evaluate(CATCH_EXPORT)
+    row.get_by_test_id("leaderboard-show").click()
+    shown = teacher.get_by_test_id("room-banner")
+    expect(shown).to_have_text(f"On the projector: {ADA}'s network (a copy).")
+    assert shown.locator("img").count() == 0
+    for tab in (teacher, bo):
+        same_weights(tab, ada_run["config"]["network"])
+    teacher.get_by_test_id("room-show-own").click()  # and back to the teacher's own run
+    expect(shown).to_be_hidden()
+    expect(teacher.get_by_test_id("room-show-own")).to_have_count(0)
+    for tab in (teacher, bo):
+        same_weights(tab, own_run["config"]["network"])
+    # Bo pressed nothing: his page sent nothing the server refused (no exact-copy export of
+    # the teacher's run, no frame rate taken for a control).
+    assert bo_errors == []
     for tab in classroom:
         assert tab.console_errors == []
 
@@ -326,3 +408,20 @@ def test_a_follower_sees_what_the_teacher_inspects_on_a_recurrent_run(classroom,
     expect(student.get_by_test_id("error")).to_be_hidden()
     for tab in (teacher, student):
         assert tab.console_errors == []
+
+
+def test_with_several_workers_and_no_redis_the_page_says_rooms_are_off(browser):
+    settings = Settings(port=free_port(), workers=2)
+    reason = settings.rooms_off_reason
+    with running_server(settings):
+        context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
+        try:
+            tab = context.new_page()
+            open_page(tab, f"http://127.0.0.1:{settings.port}")
+            expect(tab.get_by_test_id("notice")).to_have_text(reason)  # as the start says it
+            off = tab.get_by_test_id("rooms-off")
+            expect(off).to_have_text("rooms off")
+            expect(off).to_have_attribute("title", reason)
+            expect(tab.get_by_test_id("room-open")).to_have_count(0)
+        finally:
+            context.close()

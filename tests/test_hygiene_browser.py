@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from server.config import Settings
 from tests.browser_helpers import STORE, open_page
+from tests.test_server_ws import wait_until
 from tests.uvicorn_helpers import free_port, running_server
 
 pytestmark = pytest.mark.browser
@@ -90,7 +91,9 @@ def test_after_a_server_restart_the_page_restores_its_run_exactly(browser):
         page.wait_for_function(f"{STORE}.exact && {STORE}.exact.iteration > 0")
         page.wait_for_function(f"{STORE}.exact.progress !== null")
         (session,) = first.app.state.sessions
-        iteration = session.run.iteration
+        iteration, epoch = session.run.iteration, session.run.epoch
+        history = page.evaluate(f"{STORE}.history.iteration.slice()")
+        assert history and history[-1] == iteration
         weights = [W.copy() for W in session.run.network.weights]
         adam = [slot.copy() for slot in session.run.trainer._state]
     try:
@@ -103,11 +106,43 @@ def test_after_a_server_restart_the_page_restores_its_run_exactly(browser):
             page.wait_for_function(restored_on_page)
             expect(page.get_by_test_id("iteration")).to_have_text(str(iteration))
             (restored,) = second.app.state.sessions
-            assert restored.run.iteration == iteration
+            assert (restored.run.iteration, restored.run.epoch) == (iteration, epoch)
+            # The loss curve the page drew before the restart is still there, all of it.
+            assert page.evaluate(f"{STORE}.history.iteration.slice()")[: len(history)] == history
             for W, old in zip(restored.run.network.weights, weights, strict=True):
                 np.testing.assert_array_equal(W, old)
             for slot, old in zip(restored.run.trainer._state, adam, strict=True):
                 np.testing.assert_array_equal(slot, old)
+    finally:
+        context.close()
+
+
+def test_a_playing_run_comes_back_playing_and_the_page_says_what_it_lost(browser):
+    settings = Settings(port=free_port())
+    base = f"http://127.0.0.1:{settings.port}"
+    with running_server(settings):
+        context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        open_page(page, base, ADAM_LINK)
+        page.get_by_test_id("play").click()
+        page.wait_for_function(f"{STORE}.frame.header.iteration > 20")
+        # The exact copy a playing page asks for every 10 s, asked for now.
+        page.evaluate("window.backpropLab.socket.send({ type: 'export' })")
+        page.wait_for_function(f"{STORE}.exact?.progress && {STORE}.exact.iteration > 20")
+        copied = page.evaluate(f"{STORE}.exact.iteration")
+        page.wait_for_function(f"{STORE}.frame.header.iteration > {copied}")  # trained on
+    try:
+        expect(page.get_by_test_id("connection")).to_contain_text("disconnected")
+        with running_server(settings) as second:
+            expect(page.get_by_test_id("notice")).to_contain_text(
+                f"your run was restored at iteration {copied}. Not restored: iterations "
+                f"{copied + 1}–"
+            )
+            expect(page.get_by_test_id("notice")).to_contain_text("after the last exact copy")
+            wait_until(lambda: any(session.playing for session in second.app.state.sessions))
+            page.wait_for_function(f"{STORE}.frame.header.iteration > {copied + 20}")
+            expect(page.get_by_test_id("play")).to_have_text("Pause")  # playing, as it was
     finally:
         context.close()
 

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.routing import Match, WebSocketRoute
 
 from server import cli
 from server.app import create_app
@@ -19,7 +20,15 @@ from tests.uvicorn_helpers import free_port, get, raw_request, room_address, run
 
 ROOM = room_address()
 needs_room = pytest.mark.skipif(ROOM is None, reason="no non-loopback IPv4 address to bind")
-ROUTES = ["/", "/healthz", "/static/js/main.js", "/static/css/main.css", "/no-such-page"]
+ROUTES = [
+    "/",
+    "/healthz",
+    "/static/js/main.js",
+    "/static/css/main.css",
+    "/r/K7QM4X",
+    "/r/K7QM4X/qr.svg",
+    "/no-such-page",
+]
 
 
 def handshake(address: str, port: int, host: str, origin: str | None) -> int:
@@ -83,6 +92,17 @@ def test_a_rebinding_page_cannot_open_a_websocket_on_a_room_bind(room_server):
     assert handshake(ROOM, port, f"{ROOM}:{port}", f"http://{ROOM}:{port}") == 101
     assert handshake(ROOM, port, f"{ROOM}:{port}", "http://evil.example") == 403
     assert handshake(ROOM, port, f"{ROOM}:{port}", None) == 101  # a script, not a browser
+
+
+def test_the_routes_checked_are_every_http_route_of_the_app():
+    """A route added later is Host-checked by the Guard all the same; this keeps ROUTES, which
+    the tests above try one by one, covering every one (the websocket's is tried above)."""
+    app = create_app(Settings())
+    scopes = [{"type": "http", "path": path, "method": "GET", "root_path": ""} for path in ROUTES]
+    for route in app.routes:
+        if isinstance(route, WebSocketRoute):
+            continue
+        assert any(route.matches(scope)[0] == Match.FULL for scope in scopes), route.path
 
 
 def test_a_loopback_bind_checks_the_host_of_every_route():

@@ -4,17 +4,22 @@ export coming back whole."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 import numpy as np
 import pytest
+from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from server.config import Settings
+from server.session import Session
 from tests.largest_run import largest_run
-from tests.test_server_ws import connect, next_text
+from tests.test_server_ws import connect, next_text, wait_until
 from tests.uvicorn_helpers import free_port, room_address, running_server
 
 ROOM = room_address()
@@ -115,16 +120,55 @@ BAD_MESSAGES = [
     {"type": "config", "network": {"kind": "recurrent", "cell": LONG}},
     {"type": "config", "network": {"kind": "recurrent"}, "data": {"task": LONG}},
     {"type": "config", "network": {"kind": "recurrent"}, "data": {"task": "text", "text": LONG}},
+    # Room messages (a room's code, a student's name, a lesson, a member) and the rest.
+    {"type": "join", "code": LONG, "name": "Ada"},
+    {"type": "join", "code": "K7QM4X", "name": LONG},
+    {"type": "join", "code": "🙂" * 30, "name": "Ada"},
+    {"type": "room_open", "code": "K7QM4X", "token": LONG},
+    {"type": "room_lesson", "lesson": LONG},
+    {"type": "show", "member": LONG},
+    {"type": "challenge", "goal": LONG},
+    {"type": "change", "path": "network.activation", "value": LONG},
+    {"type": "restore", "progress": {HUGE_KEY: 1}},
+    {"type": "cost", "lesson": LONG},
 ]
+# What a reply may take on the wire: the message, its field and the JSON around them, with
+# every non-ASCII character escaped (an emoji is 12 bytes there).
+LONGEST_REPLY = 1000
+
+
+def raw_reply(socket) -> str:
+    """The next text message as it was sent, acking frames that come before it."""
+    while True:
+        message = socket.receive()
+        if message.get("text") is not None:
+            return message["text"]
+        socket.send_json({"type": "ack"})
 
 
 @pytest.mark.parametrize("message", BAD_MESSAGES, ids=range(len(BAD_MESSAGES)))
 def test_no_error_repeats_a_long_input(message):
     with connect() as (socket, _session, _greeting):
         socket.send_text(json.dumps(message))
-        reply = next_text(socket)
+        raw = raw_reply(socket)
+        reply = json.loads(raw)
         assert reply["type"] == "error"
         assert len(reply["message"]) <= LONGEST_ERROR, reply["message"][:200]
+        assert len(raw.encode()) <= LONGEST_REPLY, raw[:200]
+
+
+@pytest.mark.parametrize("field", ["layer", "i", "j"])
+def test_a_recurrent_runs_errors_cut_a_huge_index_short(field):
+    huge = 10**4000  # JSON allows it and so does the message model: the run refuses it
+    edit = {"type": "edit", "param": "W_hh", "i": 0, "j": 0, "value": 1.0, field: huge}
+    with connect() as (socket, _session, _greeting):
+        socket.send_json({"type": "config", "network": {"kind": "recurrent"}})
+        while next_text(socket)["type"] != "data":
+            pass
+        socket.send_text(json.dumps(edit))
+        raw = raw_reply(socket)
+        assert json.loads(raw)["type"] == "error"
+        assert len(raw.encode()) <= LONGEST_REPLY, raw[:200]
 
 
 # ----- the largest export comes back ---------------------------------------------------------
@@ -172,6 +216,51 @@ def test_the_largest_export_with_5000_drawn_points_is_imported_back():
         restored = text_reply(socket, ("state", "error"))
         assert restored["type"] == "state", restored
         assert restored["iteration"] == exported["iteration"] == 20
+
+
+def test_a_message_over_the_read_limit_ends_its_session_without_a_traceback():
+    """uvicorn closes a socket whose message is over its read limit (1009) while the session
+    may still be sending its greeting: that send must end the session quietly, not as an
+    "Exception in ASGI application" logged for each such client."""
+    settings = Settings(port=free_port())
+    oversized = json.dumps({"type": "config", "data": {"points": [[1.0, 1.0, 1]] * 300_000}})
+    logged: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = logged.append
+    with running_server(settings) as server:
+        logging.getLogger("uvicorn.error").addHandler(handler)  # uvicorn set its loggers up
+        try:
+            for _ in range(10):  # the close races the greeting: it loses often enough here
+                url = f"ws://127.0.0.1:{settings.port}/ws"
+                with ws_connect(url, max_size=None) as socket, pytest.raises(ConnectionClosed):
+                    socket.send(oversized)
+                    while True:
+                        socket.recv(timeout=10)
+            wait_until(lambda: not server.app.state.sessions)
+        finally:
+            logging.getLogger("uvicorn.error").removeHandler(handler)
+    assert [record.getMessage() for record in logged] == []
+
+
+@pytest.mark.parametrize(
+    "closed",
+    [
+        WebSocketDisconnected('Cannot call "send" once a close message has been sent.'),
+        RuntimeError("Unexpected ASGI message 'websocket.send', after sending 'websocket.close'."),
+    ],
+)
+def test_a_send_on_a_socket_closed_meanwhile_ends_the_session_quietly(closed):
+    """What starlette and uvicorn raise for a send after the close (the test above is the
+    real race, which does not come up every time): the session's ordinary end."""
+
+    class ClosedSocket:
+        async def send_text(self, text: str) -> None:
+            raise closed
+
+    session = Session(ClosedSocket(), Settings())
+    # On an event loop of its own thread: the browser tests' Playwright keeps one running here.
+    with ThreadPoolExecutor(1) as pool, pytest.raises(WebSocketDisconnect):
+        pool.submit(asyncio.run, session.send_json({"type": "status", "playing": False})).result()
 
 
 @needs_room

@@ -1,6 +1,7 @@
 """Parsing of client messages: every valid type, and each kind of malformed or hostile input."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -187,3 +188,13 @@ def test_hello_lessons_are_the_engines_and_each_is_a_valid_run():
     for lesson in lessons:
         validate_config(lesson["config"], Limits())  # raises, naming the field, if not
         assert lesson["title"] and lesson["config"]
+
+
+def test_the_protocol_doc_has_a_row_for_every_client_message():
+    """docs/protocol.md documents every message the server parses, room messages included: a
+    table row whose first cell names its type."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text()
+    first_cells = [line.split("|")[1] for line in doc.splitlines() if line.startswith("| `")]
+    for kind in protocol.MESSAGE_TYPES:
+        assert any(f"`{kind}`" in cell for cell in first_cells), kind
+    assert set(protocol.ROOM_MESSAGE_TYPES) <= set(protocol.MESSAGE_TYPES)

@@ -4,9 +4,11 @@ where the socket's end matters."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket as sockets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 import numpy as np
@@ -19,7 +21,7 @@ from websockets.sync.client import connect as ws_connect
 from server.app import create_app
 from server.config import Settings
 from server.parking import Parking
-from server.session import CLOSE_IDLE, CLOSE_POLICY
+from server.session import CLOSE_IDLE, CLOSE_POLICY, Session
 from tests.largest_run import largest_run
 from tests.test_server_ws import WS_URL, next_frame, wait_until
 from tests.uvicorn_helpers import free_port, running_server
@@ -177,6 +179,35 @@ def test_a_client_that_stops_reading_phases_is_closed():
         with pytest.raises(ConnectionClosed):
             while True:
                 reader.recv(timeout=10)
+
+
+class StalledSocket:
+    """A client that stopped reading, its buffers full: a send never completes. (A real one
+    takes megabytes to fill, and then the close's own 5 s.)"""
+
+    closed: tuple[int, str] | None = None
+
+    async def send_text(self, text: str) -> None:
+        await asyncio.Event().wait()
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+def test_a_text_the_client_does_not_take_closes_it_as_a_phase_does():
+    """Every send has the deadline, text included (an export, a state, an inspect), as the
+    test above shows for phases on a real socket."""
+
+    async def scenario(session: Session) -> None:
+        async with asyncio.timeout(5):  # without a deadline the send would wait for good
+            with pytest.raises(WebSocketDisconnect):
+                await session.send_json({"type": "export"})
+
+    stalled = StalledSocket()
+    session = Session(stalled, Settings(send_timeout=0.2))
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own: Playwright's runs on this thread
+        pool.submit(asyncio.run, scenario(session)).result()
+    assert stalled.closed == (CLOSE_POLICY, "not reading: a message waited 0.2 s")
 
 
 def test_after_a_server_restart_an_export_and_its_progress_carry_the_run_on_exactly():

@@ -4,24 +4,29 @@ room served by two server processes' worth of apps sharing a real Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import numpy as np
 import pytest
 import uvicorn
+from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from server import frames
-from server.app import create_app
+from server.app import create_app, qr_svg
 from server.config import Settings
+from server.session import CLOSE_POLICY, Session
 from tests.conftest import free_port
+from tests.test_resume import StalledSocket
 
 
 @contextmanager
@@ -122,6 +127,9 @@ def test_students_follow_the_teachers_run_and_their_controls_are_refused():
         teacher.send(type="play")
         seen = student.frame(lambda f: f["iteration"] >= 50)
         assert seen["run"] == state["run"] and seen["playing"]
+        student.send(type="set", fps=45)  # the rate the page draws at: not a control
+        student.send(type="no such type")
+        assert student.reply("error")["message"].startswith("type: unknown message type")
         student.send(type="pause")
         error = student.reply("error")
         assert error["field"] == "room" and "fork it to try your own changes" in error["message"]
@@ -183,6 +191,25 @@ def test_a_slow_follower_holds_only_its_own_frames():
         assert newest["iteration"] > stalled.frames[-2]["iteration"] + 10  # the newest, not next
 
 
+def test_a_follower_that_stops_reading_the_rooms_texts_is_closed():
+    """The send deadline covers what a follower is sent in order (the teacher's state, data,
+    lesson), not only frames and phases: a follower whose socket takes nothing is closed once a
+    message has waited `send_timeout`, however little else the room sends it."""
+
+    async def scenario(session: Session) -> None:
+        session.room.role = "follower"
+        session.room.room_message('{"type":"state"}')
+        async with asyncio.timeout(5):  # without a deadline the send would wait for good
+            with pytest.raises(WebSocketDisconnect):
+                await session.room.send_queued()
+
+    stalled = StalledSocket()
+    session = Session(stalled, Settings(send_timeout=0.2))
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own: Playwright's runs on this thread
+        pool.submit(asyncio.run, scenario(session)).result()
+    assert stalled.closed == (CLOSE_POLICY, "not reading: a message waited 0.2 s")
+
+
 def test_the_token_reclaims_a_room_after_a_reload_and_students_stay():
     with ExitStack() as stack:
         base = stack.enter_context(serving(Settings()))
@@ -202,6 +229,32 @@ def test_the_token_reclaims_a_room_after_a_reload_and_students_stay():
             lambda m: m.get("type") == "state" and m["config"]["network"]["seed"] == 99
         )
         assert seed["config"]["network"]["seed"] == 99
+
+
+def test_only_the_teacher_leads_the_room_and_closing_it_tells_every_student():
+    teacher_only = [
+        {"type": "room_close"},
+        {"type": "challenge", "goal": "lowest_test_loss"},
+        {"type": "show", "member": None},
+        {"type": "room_lesson", "lesson": None},
+    ]
+    with ExitStack() as stack:
+        base = stack.enter_context(serving(Settings()))
+        teacher, follower, forked, outsider = (Tab(base, stack) for _ in range(4))
+        room = open_room(teacher)
+        join(follower, room["code"], "Fay")
+        join(forked, room["code"], "Gus")
+        forked.send(type="fork")
+        assert forked.reply("room")["role"] == "fork"
+        for tab in (follower, forked, outsider):
+            for message in teacher_only:
+                tab.send(**message)
+                error = tab.reply("error")
+                assert error["field"] == "room" and "only the room's teacher" in error["message"]
+        teacher.send(type="room_close")
+        assert teacher.reply("room")["role"] is None
+        for student in (follower, forked):
+            assert student.reply("room_closed")["reason"] == "the teacher closed the room"
 
 
 def test_a_full_room_refuses_and_a_room_closes_after_its_teacher_left():
@@ -242,6 +295,7 @@ def test_the_join_link_and_its_qr_code():
         assert response.headers["content-type"] == "image/svg+xml"
         svg = response.read()
         assert svg.startswith(b'<svg xmlns="http://www.w3.org/2000/svg" viewBox=')
+        assert svg == qr_svg(f"{base}/r/K7QM4X")  # the join link, as the page's Host names it
         with pytest.raises(urllib.error.HTTPError) as error:
             urllib.request.urlopen(base + "/r/OOOOOO")
         assert error.value.code == 404

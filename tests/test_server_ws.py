@@ -624,6 +624,31 @@ def test_a_phase_step_costs_a_token_per_phase():
         assert errors[0].startswith("rate limit") and len(errors) == 2
 
 
+def test_a_phase_step_of_the_largest_run_is_charged_by_its_size():
+    # Batches of 2,500 samples through 32 units: a forward phase is ~1.3 MB of f64, 40 tokens
+    # once sent. A step of 40 phases pays 40 up front, as many as 40 phases of a small run;
+    # here the budget goes into debt after a few of them and the step stops there.
+    largest = {
+        "network": {"layers": [2] + [32] * 8 + [1]},
+        "training": {"batch_size": 2500},
+        "data": {"dataset": "circle", "n_points": 5000},
+    }
+    with connect(Settings(rate_limit_per_second=1, rate_limit_burst=200)) as (socket, _, _):
+        socket.send_json({"type": "config", **largest})
+        while next_text(socket)["type"] != "data":
+            pass
+        socket.send_json({"type": "step", "unit": "phase", "count": 40})
+        phases, reply = 0, None
+        while reply is None and phases < 40:
+            message = socket.receive()
+            if message.get("text") is not None:
+                reply = json.loads(message["text"])
+            else:
+                phases += frames.decode(message["bytes"])[0]["type"] == "phase"
+        assert 1 <= phases <= 5
+        assert reply["message"].startswith("rate limit")
+
+
 def test_acks_are_not_rate_limited_so_a_flooding_client_keeps_its_frames():
     # Were acks charged, the flood would drop them, the window would stay full and the
     # watchdog would close the client for holding frames it had acked.
