@@ -19,7 +19,7 @@ from tests.uvicorn_helpers import free_port, get, raw_request, room_address, run
 
 ROOM = room_address()
 needs_room = pytest.mark.skipif(ROOM is None, reason="no non-loopback IPv4 address to bind")
-ROUTES = ["/", "/healthz", "/static/js/main.js", "/static/css/main.css", "/no-such-page"]
+ROUTES = ["/", "/healthz", "/static/js/main.js", "/static/css/base.css", "/no-such-page"]
 
 
 def handshake(address: str, port: int, host: str, origin: str | None) -> int:
