@@ -27,6 +27,10 @@ from browser_bench import wait_until_up  # this directory is on sys.path
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.process_helpers import process_tree  # noqa: E402
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -111,16 +115,6 @@ async def stalled_browser(url: str, seconds: float) -> None:
         for _ in range(200):  # the rate limit's burst
             await socket_.send(json.dumps(big))
         await asyncio.sleep(seconds)
-
-
-def process_tree(pid: int) -> list[int]:
-    """The server and its descendants: with --workers N the workers do the serving."""
-    tree, index = [pid], 0
-    while index < len(tree):
-        children = Path(f"/proc/{tree[index]}/task/{tree[index]}/children")
-        tree += [int(child) for child in children.read_text().split()]
-        index += 1
-    return tree
 
 
 def cpu_seconds(pid: int) -> float:
