@@ -9,6 +9,7 @@ Run: python benchmarks/recurrent_speed.py   (also run by benchmarks/engine_speed
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,33 +26,55 @@ def spec(cell: str) -> dict:
     return {"cell": cell, "inputs": 1, "hidden": H, "outputs": 1, "seed": 3}
 
 
+def seconds_per_step(step: Callable[[], None], iterations: int) -> float:
+    """Seconds per call of `step`, over `iterations` calls."""
+    start = time.perf_counter()
+    for _ in range(iterations):
+        step()
+    return (time.perf_counter() - start) / iterations
+
+
 def engine_loop(cell: str, X, Y, mask, iterations: int) -> float:
     """Seconds per trainer.step."""
     trainer = Trainer(Recurrent.from_spec(spec(cell)), optimizer="sgd", lr=LR)
-    start = time.perf_counter()
-    for _ in range(iterations):
-        trainer.step(X, Y, mask)
-    return (time.perf_counter() - start) / iterations
+    return seconds_per_step(lambda: trainer.step(X, Y, mask), iterations)
+
+
+def initial_weights(cell: str) -> dict[str, np.ndarray]:
+    """Copies of the engine's initial weights, for a bare loop to train."""
+    return {k: v.copy() for k, v in Recurrent.from_spec(spec(cell)).weights.items()}
+
+
+def readout_backward(hs, Y, mask, W_hy, b_y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The linear readout of every h_t (hs: (T + 1, n, H), h_0 first), the masked halved squared
+    error, and back: ∂L/∂W_hy, ∂L/∂b_y and each step's ∂L/∂h_t through its own output (T, n, H)."""
+    n = hs.shape[1]
+    Yhat = hs[1:] @ W_hy + b_y
+    R = (Yhat - Y) * mask[:, :, None]
+    _loss = 0.5 * float((R * (Yhat - Y)).sum()) / n
+    dy = R / n
+    dW_hy = hs[1:].reshape(T * n, H).T @ dy.reshape(T * n, 1)
+    db_y = dy.sum(axis=(0, 1))
+    return dW_hy, db_y, dy @ W_hy.T
+
+
+def sgd(pairs) -> None:
+    for param, grad in pairs:
+        param -= LR * grad
 
 
 def bare_rnn(X, Y, mask, iterations: int) -> float:
     """Seconds per step of the same forward, loss, BPTT and SGD update, written out."""
-    W = {k: v.copy() for k, v in Recurrent.from_spec(spec("rnn")).weights.items()}
+    W = initial_weights("rnn")
     W_xh, W_hh, b_h, W_hy, b_y = W["W_xh"], W["W_hh"], W["b_h"], W["W_hy"], W["b_y"]
     n = X.shape[1]
-    start = time.perf_counter()
-    for _ in range(iterations):
+
+    def step() -> None:
         hs = np.zeros((T + 1, n, H))
         Z = X @ W_xh + b_h
         for t in range(T):
             hs[t + 1] = np.tanh(Z[t] + hs[t] @ W_hh)
-        Yhat = hs[1:] @ W_hy + b_y
-        R = (Yhat - Y) * mask[:, :, None]
-        _loss = 0.5 * float((R * (Yhat - Y)).sum()) / n
-        dy = R / n
-        dW_hy = hs[1:].reshape(T * n, H).T @ dy.reshape(T * n, 1)
-        db_y = dy.sum(axis=(0, 1))
-        dh_own = dy @ W_hy.T
+        dW_hy, db_y, dh_own = readout_backward(hs, Y, mask, W_hy, b_y)
         dW_xh, dW_hh, db_h = np.zeros_like(W_xh), np.zeros_like(W_hh), np.zeros_like(b_h)
         dh_next = np.zeros((n, H))
         for t in reversed(range(T)):
@@ -60,18 +83,18 @@ def bare_rnn(X, Y, mask, iterations: int) -> float:
             dW_hh += hs[t].T @ dz
             db_h += dz.sum(axis=0)
             dh_next = dz @ W_hh.T
-        for param, grad in ((W_xh, dW_xh), (W_hh, dW_hh), (b_h, db_h), (W_hy, dW_hy), (b_y, db_y)):
-            param -= LR * grad
-    return (time.perf_counter() - start) / iterations
+        sgd(((W_xh, dW_xh), (W_hh, dW_hh), (b_h, db_h), (W_hy, dW_hy), (b_y, db_y)))
+
+    return seconds_per_step(step, iterations)
 
 
 def bare_lstm(X, Y, mask, iterations: int) -> float:
     """Seconds per step of the same LSTM forward, loss, BPTT and SGD update, written out."""
-    W = {k: v.copy() for k, v in Recurrent.from_spec(spec("lstm")).weights.items()}
+    W = initial_weights("lstm")
     W_x, W_h, b, W_hy, b_y = W["W_x"], W["W_h"], W["b"], W["W_hy"], W["b_y"]
     n = X.shape[1]
-    start = time.perf_counter()
-    for _ in range(iterations):
+
+    def step() -> None:
         hs, cs = np.zeros((T + 1, n, H)), np.zeros((T + 1, n, H))
         gates, tcs = np.zeros((T, n, 4 * H)), np.zeros((T, n, H))
         pre_x = X @ W_x + b
@@ -83,13 +106,7 @@ def bare_lstm(X, Y, mask, iterations: int) -> float:
             cs[t + 1] = g[:, H : 2 * H] * cs[t] + g[:, :H] * g[:, 2 * H : 3 * H]
             tcs[t] = np.tanh(cs[t + 1])
             hs[t + 1] = g[:, 3 * H :] * tcs[t]
-        Yhat = hs[1:] @ W_hy + b_y
-        R = (Yhat - Y) * mask[:, :, None]
-        _loss = 0.5 * float((R * (Yhat - Y)).sum()) / n
-        dy = R / n
-        dW_hy = hs[1:].reshape(T * n, H).T @ dy.reshape(T * n, 1)
-        db_y = dy.sum(axis=(0, 1))
-        dh_own = dy @ W_hy.T
+        dW_hy, db_y, dh_own = readout_backward(hs, Y, mask, W_hy, b_y)
         dW_x, dW_h, db = np.zeros_like(W_x), np.zeros_like(W_h), np.zeros_like(b)
         dh_next, dc_next = np.zeros((n, H)), np.zeros((n, H))
         for t in reversed(range(T)):
@@ -111,9 +128,9 @@ def bare_lstm(X, Y, mask, iterations: int) -> float:
             db += da.sum(axis=0)
             dh_next = da @ W_h.T
             dc_next = dc * f
-        for param, grad in ((W_x, dW_x), (W_h, dW_h), (b, db), (W_hy, dW_hy), (b_y, db_y)):
-            param -= LR * grad
-    return (time.perf_counter() - start) / iterations
+        sgd(((W_x, dW_x), (W_h, dW_h), (b, db), (W_hy, dW_hy), (b_y, db_y)))
+
+    return seconds_per_step(step, iterations)
 
 
 def main(iterations: int = 300, runs: int = 15) -> None:

@@ -29,6 +29,7 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from server.config import Settings  # noqa: E402  (the server's defaults, which it runs with)
+from tests.process_helpers import process_tree  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -119,16 +120,6 @@ async def stalled_browser(url: str, seconds: float) -> None:
         for _ in range(defaults.rate_limit_burst):
             await socket_.send(json.dumps(big))
         await asyncio.sleep(seconds)
-
-
-def process_tree(pid: int) -> list[int]:
-    """The server and its descendants: with --workers N the workers do the serving."""
-    tree, index = [pid], 0
-    while index < len(tree):
-        children = Path(f"/proc/{tree[index]}/task/{tree[index]}/children")
-        tree += [int(child) for child in children.read_text().split()]
-        index += 1
-    return tree
 
 
 def cpu_seconds(pid: int) -> float:

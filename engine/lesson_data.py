@@ -47,6 +47,9 @@ WORKED_EXAMPLE_NETWORK = {
     "weights": [[[0.15, 0.25], [0.20, 0.30]], [[0.40, 0.50], [0.45, 0.55]]],
     "biases": [[0.35, 0.35], [0.60, 0.60]],
 }
+# Its one sample [x1, x2, target 1, target 2], and its learning rate.
+WORKED_EXAMPLE_POINTS = [[0.05, 0.10, 0.01, 0.99]]
+WORKED_EXAMPLE_LR = 0.5
 
 # Lesson 4's rates: too small, good, too large (the loss jumps up), and far too large (the main
 # run diverges with it and pauses with a message).

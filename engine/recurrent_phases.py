@@ -347,7 +347,7 @@ def _numeric_derivative(
 ) -> float:
     """Central difference, in one parameter, of what the gradient is the derivative of: the loss,
     or with truncation the windows' losses from held start states. The parameter is restored."""
-    loss = _differentiated_loss(net, X, Y, mask, truncate)
+    loss = differentiated_loss(net, X, Y, mask, truncate)
     view = net.weights[name]
     index = (i, j) if view.ndim == 2 else (j,)
     original = float(view[index])
@@ -361,7 +361,7 @@ def _numeric_derivative(
     return (plus - minus) / (2.0 * eps)
 
 
-def _differentiated_loss(
+def differentiated_loss(
     net: Recurrent, X: Array, Y: Array, mask: Array | None, truncate: int | None
 ) -> Callable[[], float]:
     """Truncated BPTT differentiates the sum of the windows' losses, each window run from the

@@ -9,7 +9,6 @@ Training is full batch (every step sees every training sequence), so an iteratio
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,9 +26,10 @@ from .recurrent import (
 )
 from .recurrent_config import network_spec, task_options, validate_recurrent_training
 from .recurrent_phases import explain_hidden_state, explain_recurrent_weight
-from .run import MAX_EDIT, Run, Stepping
+from .run import Run
 from .schema import RECURRENT, Limits
 from .sequences import SEQUENCE_TASKS, TEST_SEED_OFFSET, alphabet, generate_sequences
+from .stepping import MAX_EDIT, Stepping, finite_or_none
 from .trainer import Trainer
 
 TEST_SEQUENCES = 64
@@ -41,10 +41,6 @@ def build_run(config: dict[str, Any], limits: Limits | None = None) -> Run | Rec
     if kind == RECURRENT:
         return RecurrentRun(config, limits)
     return Run(config, limits)
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    return value if value is None or math.isfinite(value) else None
 
 
 class RecurrentRun(Stepping):
@@ -148,17 +144,8 @@ class RecurrentRun(Stepping):
         """Loss and accuracy on the training and the test sequences (accuracy: the share of
         the steps with a target predicted right; None for adding and sine, which are fitted)."""
         held = self._train_trace(keep=True)  # the frame's unrolled view runs it too
-        train_loss, train_accuracy = self._evaluate(self.train_sequences, held)
-        test_loss, test_accuracy = self._evaluate(self.test_sequences)
-        return {
-            "iteration": self.iteration,
-            "epoch": self.epoch,
-            "train_loss": train_loss,
-            "test_loss": test_loss,
-            "train_accuracy": train_accuracy,
-            "test_accuracy": test_accuracy,
-            "layers": [],
-        }
+        train = self._evaluate(self.train_sequences, held)
+        return self._metrics(train, self._evaluate(self.test_sequences), [])
 
     def _evaluate(
         self, sequences: tuple[np.ndarray, ...], trace: RecurrentTrace | None = None
@@ -168,7 +155,7 @@ class RecurrentRun(Stepping):
             trace = trace or self.network.forward_trace(X)
             loss = self.network.trace_loss(trace, Y, mask)
             correct = self._accuracy(trace.Yhat, Y, mask)
-        return _finite_or_none(loss), correct
+        return finite_or_none(loss), correct
 
     def _train_trace(self, keep: bool) -> RecurrentTrace:
         """The training sequences' forward pass at the current parameters. A frame needs it

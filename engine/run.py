@@ -6,37 +6,24 @@ The configuration's defaults and validation live in engine.config; see docs/arch
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import schema
-from .checks import Range, check_choice, check_integer, check_number, check_object
+from .checks import Range, check_choice, check_integer, check_number
 from .config import Limits, default_config, validate_config, validate_training
 from .datasets import Dataset, from_rows, generate, validate_rows
 from .features import expand
-from .gradcheck import check_parameter, numeric_derivative, parameter_index, relative_error
+from .inspection import checked_target, explain_target, training_set_gradient
 from .metrics import accuracy, layer_metrics
 from .network import Network, Trace
-from .phases import explain_bias, explain_neuron, explain_weight
+from .stepping import MAX_EDIT, Stepping, TrainStatus, finite_or_none
 from .surfaces import output_surface, surfaces
 from .trainer import Trainer
 
 __all__ = ["Limits", "Run", "TrainStatus", "default_config"]
-
-MAX_EDIT = 100.0
-
-
-@dataclass(frozen=True)
-class TrainStatus:
-    """What `Run.train` did: iterations completed, and whether it stopped on a diverging step."""
-
-    iterations_run: int
-    diverged: bool
-    message: str | None = None
 
 
 def build_dataset(data: dict[str, Any]) -> Dataset:
@@ -49,39 +36,12 @@ def build_dataset(data: dict[str, Any]) -> Dataset:
     )
 
 
-def _finite_or_none(value: float | None) -> float | None:
-    """JSON has no inf or NaN: an overflowed figure is reported as None."""
-    return value if value is None or math.isfinite(value) else None
-
-
 def _trainer_options(training: dict[str, Any]) -> dict[str, Any]:
     """The Trainer's keyword options from a training section (batches are the Run's job)."""
     return {key: value for key, value in training.items() if key != "batch_size"}
 
 
 # ------------------------------------------------------------------------ the run
-
-
-class Stepping:
-    """What a run of either kind (this module's `Run`, engine/recurrent_run.py's) does the same
-    way: train iteration by iteration, finishing a phase-stepped iteration first. A run gives
-    `_one_iteration() -> (diverged, message)` and `next_phase()`."""
-
-    def train(self, iterations: int) -> TrainStatus:
-        """Run up to `iterations` iterations; stop at a diverging step (its parameters are kept
-        from before it). A phase-stepped iteration in progress is completed first."""
-        check_integer("iterations", iterations, 1, 1_000_000)
-        for done in range(iterations):
-            diverged, message = self._one_iteration()
-            if diverged:
-                return TrainStatus(done, True, message)
-        return TrainStatus(iterations, False, None)
-
-    def _finish_phases(self) -> dict[str, Any]:
-        phase = self.next_phase()
-        while phase["phase"] != "update":
-            phase = self.next_phase()
-        return phase
 
 
 class Run(Stepping):
@@ -237,18 +197,10 @@ class Run(Stepping):
         L1/L2 penalty, measured without dropout. Test figures are None without a test set, and
         any figure that overflowed (a run on the edge of divergence) is None."""
         train_loss, train_accuracy, trace = self._evaluate(self._X_train, self.data.train_targets)
-        test_loss, test_accuracy = None, None
+        test: tuple[float | None, float | None] = (None, None)
         if len(self._X_test):
-            test_loss, test_accuracy, _ = self._evaluate(self._X_test, self.data.test_targets)
-        return {
-            "iteration": self.iteration,
-            "epoch": self.epoch,
-            "train_loss": train_loss,
-            "test_loss": test_loss,
-            "train_accuracy": train_accuracy,
-            "test_accuracy": test_accuracy,
-            "layers": self._layer_metrics(trace.A),
-        }
+            test = self._evaluate(self._X_test, self.data.test_targets)[:2]
+        return self._metrics((train_loss, train_accuracy), test, self._layer_metrics(trace.A))
 
     def _evaluate(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, float | None, Trace]:
         """Loss, accuracy (None for regression) and the forward pass, in one pass over X."""
@@ -258,7 +210,7 @@ class Run(Stepping):
             loss = self.network.trace_loss(trace, Y)
         classification = self.data.kind == "classification"
         correct = accuracy(trace.A[-1], Y) if classification else None
-        return _finite_or_none(loss), correct, trace
+        return finite_or_none(loss), correct, trace
 
     def _layer_metrics(self, activations: list[np.ndarray]) -> list[dict[str, float | None]]:
         gradients = self.trainer.last_gradients if self._stepped else None
@@ -270,7 +222,7 @@ class Run(Stepping):
                 dW = gradients[index]["W"] if gradients else None
                 update = updates[index]["W"] if updates else None
                 figures = layer_metrics(W, dW, update, A, names[index])
-                layers.append({key: _finite_or_none(value) for key, value in figures.items()})
+                layers.append({key: finite_or_none(value) for key, value in figures.items()})
         return layers
 
     def output_surface(self, output_grid: int = 48) -> np.ndarray:
@@ -383,60 +335,17 @@ class Run(Stepping):
         gives the same gradient (mean δ for a neuron) over the whole training set, for
         comparison: a batch's gradient is a noisy estimate of it.
         """
-        kind, layer, i, j = self._inspect_target(target)
+        target = checked_target(self.network, target)
         batch = self.next_batch()
         focus, in_batch = self._focus_in(batch)
         X, Y = self._X_train[batch], self.data.train_targets[batch]
-        net, training = self.network, self.config["training"]
-        if kind == "weight":
-            l1, l2 = training["l1"], training["l2"]
-            result = explain_weight(net, X, Y, layer, i, j, focus, l1=l1, l2=l2)
-            result["gradcheck"] = check_parameter(net, X, Y, "W", layer, i, j)
-        elif kind == "bias":
-            result = explain_bias(net, X, Y, layer, j, focus)
-            result["gradcheck"] = check_parameter(net, X, Y, "b", layer, 0, j) if net.bias else None
-        else:
-            result = explain_neuron(net, X, Y, layer, j, focus)
-            result["gradcheck"] = self._check_delta(X, Y, layer, j, result["batch_mean_delta"])
+        result = explain_target(self.network, X, Y, target, focus, self.config["training"])
+        X_train, Y_train = self._X_train, self.data.train_targets
         result.update(
             data="batch",
             batch_iteration=self.iteration + 1,
             focus_sample=self.focus,
             focus_in_batch=in_batch,
-            training_set=self._training_set_gradient(kind, layer, i, j),
+            training_set=training_set_gradient(self.network, X_train, Y_train, target),
         )
         return result
-
-    def _training_set_gradient(self, kind: str, layer: int, i: int, j: int) -> dict[str, Any]:
-        """The inspected gradient over the whole training set (no dropout, no penalty)."""
-        X, Y = self._X_train, self.data.train_targets
-        with np.errstate(all="ignore"):
-            grads = self.network.backward(self.network.forward_trace(X), Y)
-        if kind == "weight":
-            figure = {"gradient": float(grads.dW[layer][i, j])}
-        elif kind == "bias":
-            figure = {"gradient": float(grads.db[layer][j])}
-        else:
-            figure = {"mean_delta": float(grads.dZ[layer][:, j].sum())}
-        return {"n": len(X), **figure}
-
-    def _inspect_target(self, target: Any) -> tuple[str, int, int, int]:
-        target = check_object("target", target, ("kind", "layer", "i", "j"))
-        kind = check_choice("kind", target.get("kind"), ("weight", "bias", "neuron"))
-        layer = check_integer("layer", target.get("layer"), 0, self.network.n_layers - 1)
-        j = check_integer("j", target.get("j"), 0, self.network.layers[layer + 1] - 1)
-        i = 0
-        if kind == "weight":
-            i = check_integer("i", target.get("i"), 0, self.network.layers[layer] - 1)
-        return kind, layer, i, j
-
-    def _check_delta(
-        self, X: np.ndarray, Y: np.ndarray, layer: int, j: int, mean_delta: float
-    ) -> dict[str, float]:
-        index = parameter_index(self.network, "b", layer, 0, j)
-        numeric = numeric_derivative(self.network, X, Y, index)
-        return {
-            "analytic": mean_delta,
-            "numeric": numeric,
-            "relative_error": relative_error(mean_delta, numeric),
-        }

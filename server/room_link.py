@@ -1,7 +1,7 @@
 """A session's place in a classroom room: nobody's, the teacher's, a follower's or a forked
 student's. It applies the room messages, mirrors a teacher's run to the room, feeds a follower
-the teacher's frames within its own credit window, and carries forks and figures between
-processes (server/room_hub.py, server/room_broker.py).
+the teacher's frames within its own credit window, and carries runs (server/room_copies.py)
+and figures (server/room_contest.py) between processes (server/room_hub.py, room_broker.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import math
-import struct
 import time
 from collections import deque
 from collections.abc import Coroutine
@@ -21,8 +20,8 @@ from starlette.websockets import WebSocketDisconnect
 from engine.datasets import shown
 from server import frames, messages, protocol, rooms
 from server.room_contest import Contest
+from server.room_copies import RunCopies
 from server.room_hub import RoomHub, new_member_id
-from server.run_snapshot import dump_run, load_run
 
 if TYPE_CHECKING:
     from server.session import Session
@@ -32,13 +31,11 @@ VIEW_TYPES = ("state", "data", "status", "inspect", "lesson")
 # A teacher's frames carry the newest loss points, not only those since its last frame: a
 # follower that skips frames still draws a whole curve (the page drops points it has).
 ROOM_HISTORY = 32
-SNAPSHOT_WAIT_SECONDS = 10.0
 # A fork makes the teacher's session copy its whole run: one per student every few seconds.
 FORK_INTERVAL_SECONDS = 2.0
 # A follower's messages waiting to be sent (state, data, phases): beyond this it cannot keep
 # up with the room even without frames, and is closed rather than kept at any memory cost.
 MAX_OUTBOX_BYTES = 16 * 1024 * 1024
-SNAPSHOT, REQUEST = b"S", b"J"
 
 log = logging.getLogger("backprop-lab.rooms")
 
@@ -61,8 +58,8 @@ class RoomLink:
         self.frame: bytes | None = None  # the newest followed frame not sent yet
         self.window: deque = deque(maxlen=ROOM_HISTORY)
         self.contest = Contest(self)
+        self.copies = RunCopies(self)
         self.own_run: tuple[Any, int] | None = None  # teacher showing a student: its own run
-        self.waiting: asyncio.Future | None = None  # a snapshot asked for
         self.forked_at = -math.inf
         self.tasks: set[asyncio.Task] = set()
 
@@ -204,7 +201,7 @@ class RoomLink:
             self.code, token = await self.hub.open(self.member_id)
         self.role = "teacher"
         await self.hub.listen_teacher(self.code, self._teacher_inbox)
-        await self.hub.listen_member(self.member_id, self._member_inbox)
+        await self.hub.listen_member(self.member_id, self.copies.member_inbox)
         await self.session.send_json(self.opened_message(token))
         if token is None:  # a reclaimed room: its students are there already
             await self.session.send_json(
@@ -258,7 +255,7 @@ class RoomLink:
         await self.session.send_json(self.room_message_for("follower", name=name))
         self.role = "follower"
         self.session.wake.set()
-        await self.hub.listen_member(self.member_id, self._member_inbox)
+        await self.hub.listen_member(self.member_id, self.copies.member_inbox)
         await self.hub.to_teacher(code, {"type": "members"})
 
     async def on_leave(self, message: protocol.Leave) -> None:
@@ -292,8 +289,7 @@ class RoomLink:
         if time.monotonic() - self.forked_at < FORK_INTERVAL_SECONDS:
             raise refused(f"one fork every {FORK_INTERVAL_SECONDS:g} s; try again in a moment")
         self.forked_at = time.monotonic()
-        request = {"type": "fork", "member": self.member_id}
-        run_id, run = await self.snapshot(lambda: self.hub.to_teacher(self.code, request))
+        run_id, run = await self.copies.teachers_run()
         self.outbox.clear()
         self.outbox_bytes, self.frame = 0, None
         self.role = "fork"
@@ -303,21 +299,6 @@ class RoomLink:
             self.session.run_id = max(self.session.run_id, run_id)
             await self.session.new_run(run, data=True)
             self.session.changed()
-
-    async def snapshot(self, ask: Any) -> tuple[int, Any]:
-        """Ask for a run (`ask()` sends the request) and wait for it on our member channel."""
-        self.waiting = asyncio.get_running_loop().create_future()
-        try:
-            await ask()
-            async with asyncio.timeout(SNAPSHOT_WAIT_SECONDS):
-                data = await self.waiting
-        except TimeoutError:
-            raise refused("the run did not arrive (its tab may have closed); try again") from None
-        finally:
-            self.waiting = None
-        (run_id,) = struct.unpack_from("<I", data)
-        run = await self.session.engine_call("snapshot", load_run, data[4:], self.session.limits)
-        return run_id, run
 
     async def on_challenge(self, message: protocol.Challenge) -> None:
         if not self.teaching:
@@ -338,8 +319,7 @@ class RoomLink:
         else:
             if message.member not in self.contest.entries():
                 raise refused("show: no such student on the leaderboard")
-            request = REQUEST + json.dumps({"type": "share", "reply_to": self.member_id}).encode()
-            _, run = await self.snapshot(lambda: self.hub.to_member(message.member, request))
+            run = await self.copies.students_run(message.member)
             if self.own_run is None:
                 self.own_run = (self.session.run, self.session.playing)
             playing = False
@@ -369,7 +349,7 @@ class RoomLink:
         if not self.teaching:
             return
         if kind == "fork":
-            await self.send_snapshot(str(payload["member"]))
+            await self.copies.send(str(payload["member"]))
         elif kind == "members":
             count = await self.hub.count(self.code)
             await self.session.send_json({"type": "room_members", "count": count})
@@ -380,21 +360,6 @@ class RoomLink:
             self._forget_room()
             note = "this room is now led from another tab"
             await self.session.send_json(self.room_message_for(None, message=note))
-
-    async def send_snapshot(self, member: str) -> None:
-        async with self.session.engine_lock:
-            data = await self.session.engine_call("snapshot", dump_run, self.session.run)
-            run_id = self.session.run_id
-        await self.hub.to_member(member, SNAPSHOT + struct.pack("<I", run_id) + data)
-
-    def _member_inbox(self, message: bytes) -> None:
-        kind, payload = message[:1], message[1:]
-        if kind == SNAPSHOT and self.waiting is not None and not self.waiting.done():
-            self.waiting.set_result(payload)
-        elif kind == REQUEST and self.role == "fork":
-            request = json.loads(payload)
-            if request.get("type") == "share":
-                self.spawn(self.send_snapshot(str(request["reply_to"])))
 
     # ----- leaving -------------------------------------------------------------------------
 

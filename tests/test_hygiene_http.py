@@ -24,7 +24,7 @@ ROUTES = [
     "/",
     "/healthz",
     "/static/js/main.js",
-    "/static/css/main.css",
+    "/static/css/base.css",
     "/r/K7QM4X",
     "/r/K7QM4X/qr.svg",
     "/no-such-page",

@@ -13,6 +13,7 @@ from engine.recurrent import (
     forget_gate_means,
     gradient_norms_through_time,
 )
+from engine.recurrent_phases import differentiated_loss
 
 EPS = 1e-6
 # Central differences of float64 losses of size ~1 are good to ~1e-9 relative; backprop is exact.
@@ -62,24 +63,6 @@ def central_difference(loss_of, params: np.ndarray) -> np.ndarray:
     return gradient
 
 
-def windowed_loss(net: Recurrent, X, Y, mask, k: int):
-    """What truncated BPTT differentiates: the sum of the windows' losses, each window run from
-    the state the full forward pass reached at its start, held fixed (torch's h.detach())."""
-    held = net.forward_trace(X)
-
-    def loss() -> float:
-        total = 0.0
-        for start in range(0, X.shape[0], k):
-            end = min(start + k, X.shape[0])
-            state = (held.H[start], None if held.C is None else held.C[start])
-            window = net.forward_trace(X[start:end], state)
-            window_mask = None if mask is None else mask[start:end]
-            total += net.trace_loss(window, Y[start:end], window_mask)
-        return total
-
-    return loss
-
-
 def relative(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
 
@@ -107,7 +90,7 @@ def test_truncated_bptt_equals_central_differences_of_the_windows(cell, activati
     X, Y, mask = batch("linear", seed=3)
     mask = mask if masked else None
     analytic = net.backward(net.forward_trace(X), Y, mask, truncate=k).flat
-    numeric = central_difference(windowed_loss(net, X, Y, mask, k), net.params)
+    numeric = central_difference(differentiated_loss(net, X, Y, mask, k), net.params)
     assert relative(analytic, numeric) < TOLERANCE
     full = net.backward(net.forward_trace(X), Y, mask).flat
     if k >= T:  # one window: nothing is cut

@@ -47,6 +47,21 @@ def snapshot(session) -> tuple[str, int, np.ndarray]:
     return json.dumps(run.config, sort_keys=True), run.iteration, run.network.params.copy()
 
 
+def assert_unchanged(session, before: tuple[str, int, np.ndarray]) -> None:
+    """The run is as the snapshot `before` had it: configuration, iteration and parameters."""
+    after = snapshot(session)
+    assert after[:2] == before[:2] and np.array_equal(after[2], before[2])
+
+
+def assert_refused(socket, session, message: dict, field: str) -> None:
+    """`message` gets an error naming `field`, and the run stays as it was."""
+    before = snapshot(session)
+    socket.send_json(message)
+    reply = next_text(socket)
+    assert reply["type"] == "error" and reply["field"] == field, reply
+    assert_unchanged(session, before)
+
+
 def test_a_recurrent_config_gives_its_state_data_and_unrolled_frames():
     with connect() as (socket, session, _):
         config = recurrent(network={"cell": "lstm", "hidden": 6}, data={"length": 12})
@@ -237,8 +252,7 @@ def test_bad_recurrent_input_names_the_field_and_leaves_the_session_as_it_was(na
         assert reply["type"] == "error" and field in reply["message"], reply
         assert reply["field"] == field
         assert len(reply["message"]) < 300
-        after = snapshot(session)
-        assert after[:2] == before[:2] and np.array_equal(after[2], before[2])
+        assert_unchanged(session, before)
 
 
 @pytest.mark.parametrize(
@@ -254,12 +268,7 @@ def test_bad_recurrent_input_names_the_field_and_leaves_the_session_as_it_was(na
 def test_a_bad_change_names_the_field_and_changes_nothing(path, value, field):
     with connect() as (socket, session, _):
         start(socket, recurrent())
-        before = snapshot(session)
-        socket.send_json({"type": "change", "path": path, "value": value})
-        reply = next_text(socket)
-        assert reply["type"] == "error" and reply["field"] == field, reply
-        after = snapshot(session)
-        assert after[:2] == before[:2] and np.array_equal(after[2], before[2])
+        assert_refused(socket, session, {"type": "change", "path": path, "value": value}, field)
 
 
 def test_edit_sets_a_recurrent_weight_and_resends_state():
@@ -287,12 +296,7 @@ def test_edit_sets_a_recurrent_weight_and_resends_state():
 def test_a_bad_recurrent_edit_names_its_field_and_changes_nothing(message, field):
     with connect() as (socket, session, _):
         start(socket, recurrent(network={"cell": "lstm", "hidden": 4}))
-        before = snapshot(session)
-        socket.send_json({"type": "edit", **message})
-        reply = next_text(socket)
-        assert reply["type"] == "error" and reply["field"] == field, reply
-        after = snapshot(session)
-        assert after[:2] == before[:2] and np.array_equal(after[2], before[2])
+        assert_refused(socket, session, {"type": "edit", **message}, field)
 
 
 def test_a_feed_forward_edit_needs_its_layer_and_takes_no_recurrent_name():
@@ -314,8 +318,7 @@ def test_nan_and_a_10_mb_text_are_refused_before_they_reach_the_run():
         huge = json.dumps({"type": "change", "path": "data.text", "value": "x" * 10_000_000})
         socket.send_text(huge)
         assert next_text(socket)["type"] == "error"
-        after = snapshot(session)
-        assert after[:2] == before[:2] and np.array_equal(after[2], before[2])
+        assert_unchanged(session, before)
 
 
 @pytest.mark.parametrize(

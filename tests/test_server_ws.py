@@ -203,15 +203,20 @@ def test_play_streams_frames_and_pause_stops_them():
         assert session.run.iteration == stopped
 
 
+def frame_after_unsent_ticks(socket, session, ticks: int) -> dict:
+    """Plays at 60 fps until `ticks` ticks (of one iteration each) have run without a free
+    credit, then acks one frame: the next frame's header."""
+    socket.send_json({"type": "set", "fps": 60})
+    socket.send_json({"type": "play"})
+    last = fill_window(socket)
+    wait_until(lambda: session.run.iteration >= last["iteration"] + ticks)
+    socket.send_json({"type": "ack"})
+    return next_frame(socket)[0]
+
+
 def test_history_carries_the_loss_of_ticks_whose_frames_were_never_sent():
     with connect() as (socket, session, _):
-        socket.send_json({"type": "set", "fps": 60})
-        socket.send_json({"type": "play"})
-        last = fill_window(socket)
-        # Six ticks (of one iteration each) without a free credit.
-        wait_until(lambda: session.run.iteration >= last["iteration"] + 6)
-        socket.send_json({"type": "ack"})
-        header, _ = next_frame(socket)
+        header = frame_after_unsent_ticks(socket, session, 6)
         iterations = [point[0] for point in header["history"]]
         assert len(iterations) >= 5 and iterations == sorted(iterations)
         assert iterations[-1] == header["iteration"]
@@ -220,12 +225,7 @@ def test_history_carries_the_loss_of_ticks_whose_frames_were_never_sent():
 
 def test_history_is_capped_for_a_client_that_lags():
     with connect(Settings(history_cap=4)) as (socket, session, _):
-        socket.send_json({"type": "set", "fps": 60})
-        socket.send_json({"type": "play"})
-        last = fill_window(socket)
-        wait_until(lambda: session.run.iteration >= last["iteration"] + 8)
-        socket.send_json({"type": "ack"})
-        header, _ = next_frame(socket)
+        header = frame_after_unsent_ticks(socket, session, 8)
         assert len(header["history"]) == 4  # the newest four ticks, this frame's last
         assert header["history"][-1][0] == header["iteration"]
 

@@ -10,19 +10,13 @@ import numpy as np
 import pytest
 
 from engine import Network, Trainer
+from engine.lesson_data import WORKED_EXAMPLE_LR, WORKED_EXAMPLE_NETWORK, WORKED_EXAMPLE_POINTS
 from engine.phases import explain_weight
 from tests.published_worked_example import GRADIENT_W5, NEW_WEIGHTS, TOTAL_ERROR
 
-SPEC = {
-    "layers": [2, 2, 2],
-    "activation": "sigmoid",
-    "output": "sigmoid",
-    "loss": "mse",
-    "weights": [[[0.15, 0.25], [0.20, 0.30]], [[0.40, 0.50], [0.45, 0.55]]],
-    "biases": [[0.35, 0.35], [0.60, 0.60]],
-}
-X = np.array([[0.05, 0.10]])
-Y = np.array([[0.01, 0.99]])
+# The published inputs, as lesson 3 (engine/lesson_data.py) loads them.
+SPEC = WORKED_EXAMPLE_NETWORK
+X, Y = np.hsplit(np.array(WORKED_EXAMPLE_POINTS), [2])
 
 
 def test_forward_pass_and_total_error_match_the_published_numbers() -> None:
@@ -36,7 +30,7 @@ def test_forward_pass_and_total_error_match_the_published_numbers() -> None:
 def test_one_step_gives_the_published_weights() -> None:
     net = Network.from_spec(SPEC)
     biases_before = [b.copy() for b in net.biases]
-    trainer = Trainer(net, optimizer="sgd", lr=0.5)
+    trainer = Trainer(net, optimizer="sgd", lr=WORKED_EXAMPLE_LR)
     result = trainer.step(X, Y)
     assert result.loss == pytest.approx(TOTAL_ERROR, abs=1e-9)
     assert not result.diverged

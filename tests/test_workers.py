@@ -23,6 +23,7 @@ from server import cli
 from server.app import app_from_environment, full_reason
 from server.config import SETTINGS_VARIABLE, Settings
 from tests.conftest import free_port
+from tests.process_helpers import process_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -188,16 +189,6 @@ def start_two_workers() -> tuple[subprocess.Popen, int]:
         [*command, "--workers", "2"], cwd=ROOT, stdout=subprocess.DEVNULL, env=dict(os.environ)
     )
     return process, port
-
-
-def process_tree(pid: int) -> list[int]:
-    """The supervisor, its workers and multiprocessing's resource tracker."""
-    tree, index = [pid], 0
-    while index < len(tree):
-        children = Path(f"/proc/{tree[index]}/task/{tree[index]}/children")
-        tree += [int(child) for child in children.read_text().split()]
-        index += 1
-    return tree
 
 
 def assert_all_gone(pids: list[int]) -> None:

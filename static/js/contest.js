@@ -1,7 +1,7 @@
 // A room's challenge on the page: the teacher's form to start one, and the leaderboard every
 // member sees. Every figure in it comes from the server; names go in as text, never HTML.
 
-import { button, element } from "./dom.js";
+import { button, element, hiddenForm, labelled } from "./dom.js";
 
 function figure(value, digits = 4) {
   return value === null || value === undefined ? "—" : Number(value).toPrecision(digits);
@@ -42,9 +42,7 @@ export class Contest {
   }
 
   buildChallengeForm() {
-    const form = element("form", "room-form");
-    form.dataset.testid = "challenge-form";
-    form.hidden = true;
+    const form = hiddenForm("room-form", "challenge-form");
     const goal = element("select");
     goal.dataset.testid = "challenge-goal";
     const seconds = element("input");
@@ -56,16 +54,11 @@ export class Contest {
     const start = element("button", "primary", "Start");
     start.type = "submit";
     start.dataset.testid = "challenge-start";
-    const field = (text, input, suffix) => {
-      const node = element("label", "", text);
-      node.append(input, suffix);
-      return node;
-    };
     form.append(
       element("h2", "", "Challenge on this data set"),
-      field("goal ", goal, ""),
-      field("time ", seconds, " s"),
-      field("test accuracy at least ", accuracy, " % (fewest neurons)"),
+      labelled("goal ", goal),
+      labelled("time ", seconds, " s"),
+      labelled("test accuracy at least ", accuracy, " % (fewest neurons)"),
       start,
       button("Stop challenge", "challenge-stop", () => {
         this.send({ type: "challenge", goal: null });

@@ -137,7 +137,7 @@ function showFieldError(form, field, message) {
   return true;
 }
 
-/** The outline a person sees (main.css) and the state a screen reader announces. */
+/** The outline a person sees (controls.css) and the state a screen reader announces. */
 function markInvalid(box, invalid) {
   const control = box.closest(".control, .control-group");
   control?.classList.toggle("invalid", invalid);

@@ -17,3 +17,18 @@ export function button(label, testId, onClick, className = "small") {
   node.addEventListener("click", onClick);
   return node;
 }
+
+/** A form that stays hidden until it is asked for. */
+export function hiddenForm(className, testId) {
+  const form = element("form", className);
+  form.dataset.testid = testId;
+  form.hidden = true;
+  return form;
+}
+
+/** A label: its text, the input, then what follows it (a unit). */
+export function labelled(text, input, after = "") {
+  const node = element("label", "", text);
+  node.append(input, after);
+  return node;
+}

@@ -109,7 +109,7 @@ export function mountRecurrentTools(container, { store, scene, redraw, sendConfi
       fold.hidden = !recurrent;
       compare.hidden = !recurrent || !comparing;
       for (const node of layerTools) if (node) node.hidden = recurrent;
-      // The plane and the per-layer gradient charts are a feed-forward run's: main.css hides
+      // The plane and the per-layer gradient charts are a feed-forward run's: layout.css hides
       // them and gives their room to the unrolled view and the loss chart.
       document.querySelector(".layout").dataset.kind = recurrent ? "recurrent" : "feedforward";
     },

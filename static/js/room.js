@@ -3,7 +3,7 @@
 // server goes in as text, never HTML.
 
 import { Contest } from "./contest.js";
-import { button, element } from "./dom.js";
+import { button, element, hiddenForm, labelled } from "./dom.js";
 import { $, showError, showNotice } from "./notices.js";
 import { isRecurrentReply } from "./recurrentView.js";
 
@@ -287,9 +287,7 @@ export class Room {
   // ------------------------------------------------------------------ joining (student)
 
   buildJoinForm() {
-    const form = element("form", "room-form");
-    form.dataset.testid = "join-form";
-    form.hidden = true;
+    const form = hiddenForm("room-form", "join-form");
     const code = element("input");
     code.dataset.testid = "join-code";
     code.placeholder = "K7Q-M4X";
@@ -300,12 +298,7 @@ export class Room {
     const submit = element("button", "primary", "Join");
     submit.type = "submit";
     submit.dataset.testid = "join-submit";
-    const label = (text, input) => {
-      const node = element("label", "", text);
-      node.append(input);
-      return node;
-    };
-    form.append(element("h2", "", "Join a room"), label("code ", code), label("name ", name), submit);
+    form.append(element("h2", "", "Join a room"), labelled("code ", code), labelled("name ", name), submit);
     form.append(button("Cancel", "join-cancel", () => (form.hidden = true)));
     form.addEventListener("submit", (event) => {
       event.preventDefault();

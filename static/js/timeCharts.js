@@ -11,7 +11,7 @@ export function chartBox(layout, index) {
   return { x: layout.margin + index * (width + gap), y: layout.chartTop, w: width, h: layout.chartHeight - 10 };
 }
 
-/** A chart a lesson is about, outlined as the page outlines its other charts (main.css). */
+/** A chart a lesson is about, outlined as the page outlines its other charts (output.css). */
 export function outlineChart(ctx, box) {
   ctx.strokeStyle = BACKWARD_COLOUR;
   ctx.lineWidth = 3;

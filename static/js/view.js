@@ -54,5 +54,5 @@ function layoutColumns(hide) {
   const columns = shown.map((panel) => (panel === grows ? "minmax(0, 1fr)" : widths[panel]));
   const layout = document.querySelector(".layout");
   layout.style.gridTemplateColumns = columns.join(" ");
-  layout.dataset.hide = hide.join(" "); // CSS widens what is left (main.css)
+  layout.dataset.hide = hide.join(" "); // CSS widens what is left (layout.css)
 }

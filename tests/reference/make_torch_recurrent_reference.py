@@ -19,13 +19,13 @@ Conventions (the engine's names on the left):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (torch's usual name)
+from reference_json import write_cases  # this folder is on sys.path
 
 OUT = Path(__file__).with_name("torch_recurrent_reference.json")
 SEED = 20261130
@@ -226,13 +226,7 @@ def main() -> None:
         "seed": SEED,
         "dtype": "float64",
     }
-    lines = ["{", f'"meta": {json.dumps(meta)},', '"gradient_cases": [']
-    lines.append(",\n".join(json.dumps(case) for case in gradients))
-    lines += ["],", '"trajectory_cases": [']
-    lines.append(",\n".join(json.dumps(case) for case in trajectories))
-    lines += ["]", "}"]
-    OUT.write_text("\n".join(lines) + "\n")
-    json.loads(OUT.read_text())
+    write_cases(OUT, meta, {"gradient_cases": gradients, "trajectory_cases": trajectories})
     size = OUT.stat().st_size
     print(
         f"wrote {OUT}: {len(gradients)} gradient cases, {len(trajectories)} trajectories, {size} B"

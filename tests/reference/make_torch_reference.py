@@ -27,7 +27,6 @@ JSON with full float64 precision (json writes repr of each float), so the file i
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (torch's usual name)
+from reference_json import write_cases  # this folder is on sys.path
 
 OUT = Path(__file__).with_name("torch_reference.json")
 SEED = 20240613
@@ -314,14 +314,7 @@ def main() -> None:
         "losses": "mse: mean_n sum_o 0.5(yhat-y)^2; bce, ce: summed over outputs, mean over n",
         "weight_decay": "torch weight_decay on the weights' param group only (engine l2)",
     }
-    # One case per line: readable diffs, compact file; json writes floats as repr (exact).
-    lines = ["{", f'"meta": {json.dumps(meta)},', '"gradient_cases": [']
-    lines.append(",\n".join(json.dumps(case) for case in grads))
-    lines += ["],", '"optimizer_cases": [']
-    lines.append(",\n".join(json.dumps(case) for case in opts))
-    lines += ["]", "}"]
-    OUT.write_text("\n".join(lines) + "\n")
-    json.loads(OUT.read_text())  # well-formed
+    write_cases(OUT, meta, {"gradient_cases": grads, "optimizer_cases": opts})
     size = OUT.stat().st_size
     print(f"wrote {OUT}: {len(grads)} gradient cases, {len(opts)} optimizer cases, {size} bytes")
 
