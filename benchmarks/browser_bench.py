@@ -140,7 +140,8 @@ def builds(baseline: str | None) -> Iterator[list[Build]]:
 # Moves the speed slider to the stop of `speed` (a number of iterations per frame, or "max").
 # A baseline whose slider has no "max" stop gets it as a message (its server knows "max").
 SET_SPEED = """async (speed) => {
-  const { SPEEDS } = await import("/static/js/transport.js");
+  const transport = await import("/static/js/transport.js");
+  const SPEEDS = transport.SPEEDS ?? transport.speedStops(); // a baseline may have the old list
   const stop = SPEEDS.findIndex((value) => String(value) === speed);
   if (stop < 0 && speed === "max") return window.backpropLab.socket.send({ type: "set", speed });
   if (stop < 0) throw new Error(`speed ${speed} is not one of ${SPEEDS}`);

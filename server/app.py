@@ -22,7 +22,7 @@ from starlette.status import WS_1008_POLICY_VIOLATION, WS_1013_TRY_AGAIN_LATER
 from engine import schema
 from engine.schema import Limits, default_config
 from server import rooms
-from server.config import PROTOCOL_VERSION, SETTINGS_VARIABLE, Settings
+from server.config import DEFAULT_SPEED, PROTOCOL_VERSION, SETTINGS_VARIABLE, SPEED_STOPS, Settings
 from server.fairness import Lanes
 from server.guard import Guard
 from server.hosts import HostRule, is_loopback_host, origin_allowed
@@ -185,6 +185,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "limits": settings.limits(),
             "control_sections": control_sections(limits),
             "defaults": default_config(),
+            "speed_stops": SPEED_STOPS,
+            "default_speed": DEFAULT_SPEED,
             "room_code": room_code,
             "rooms_off": settings.rooms_off_reason or "",
         }

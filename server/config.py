@@ -14,7 +14,11 @@ if TYPE_CHECKING:
     from engine.schema import Limits
 
 PROTOCOL_VERSION = 1
-MAX_SPEED = 1000  # iterations per frame
+# The speed slider's stops, in iterations per frame; "max": as many as fit in the time a frame
+# leaves free (server/pacing.py). A session starts at DEFAULT_SPEED, as the page's slider does.
+SPEED_STOPS: tuple[int | str, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, "max")
+MAX_SPEED = max(stop for stop in SPEED_STOPS if isinstance(stop, int))
+DEFAULT_SPEED = 10
 MAX_FPS = 60
 # The longest float64 JSON number, -1.2345678901234567e-100, and its separator ", ".
 NUMBER_BYTES = 26
@@ -214,6 +218,7 @@ class Settings:
             "max_config_bytes": self.max_config_bytes,
             "rate_limit_per_second": self.rate_limit_per_second,
             "max_speed": MAX_SPEED,
+            "speed_stops": list(SPEED_STOPS),
             "max_fps": MAX_FPS,
             "frame_window": self.frame_window,
             "ack_timeout": self.ack_timeout,

@@ -26,7 +26,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from engine.run import Run, default_config
 from server import frames, messages, protocol
-from server.config import Settings
+from server.config import DEFAULT_SPEED, Settings
 from server.fairness import Engine, Lanes
 from server.handlers import MessageHandlers
 from server.pacing import (
@@ -76,7 +76,7 @@ class Session(MessageHandlers, TrainingLoop):
         self.run_id = 1
         self.race = Race(settings.history_cap)
         self.playing = False
-        self.speed: int | str = 1
+        self.speed: int | str = DEFAULT_SPEED
         self.fps = settings.default_fps
         self.applied = 0  # client messages applied so far: frames say which they reflect
         self.history: deque = deque(maxlen=settings.history_cap)

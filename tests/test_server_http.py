@@ -230,3 +230,18 @@ def test_the_controls_form_without_scripts_becomes_a_link():
     reply = client.get(f"/?{query}&nonsense=1", follow_redirects=False)
     assert reply.status_code == 303
     assert reply.headers["location"] == "/#data.dataset=xor&data.features=x1,x1sq&network.bias=1"
+
+
+def test_the_speed_slider_is_rendered_from_the_servers_stops(client):
+    import html
+    import json
+    import re
+
+    from server.config import DEFAULT_SPEED, SPEED_STOPS
+
+    slider = re.search(r'<input type="range" data-testid="speed"[^>]*>', client.get("/").text)
+    attributes = dict(re.findall(r'([\w-]+)="([^"]*)"', slider.group(0)))
+    stops = json.loads(html.unescape(attributes["data-stops"]))
+    assert stops == list(SPEED_STOPS) and stops[-1] == "max"
+    assert int(attributes["max"]) == len(stops) - 1
+    assert stops[int(attributes["value"])] == DEFAULT_SPEED

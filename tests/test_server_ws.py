@@ -206,7 +206,7 @@ def test_play_streams_frames_and_pause_stops_them():
 def frame_after_unsent_ticks(socket, session, ticks: int) -> dict:
     """Plays at 60 fps until `ticks` ticks (of one iteration each) have run without a free
     credit, then acks one frame: the next frame's header."""
-    socket.send_json({"type": "set", "fps": 60})
+    socket.send_json({"type": "set", "fps": 60, "speed": 1})
     socket.send_json({"type": "play"})
     last = fill_window(socket)
     wait_until(lambda: session.run.iteration >= last["iteration"] + ticks)

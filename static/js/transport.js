@@ -3,9 +3,9 @@
 import { $, setText } from "./notices.js";
 import { showSentence } from "./phases.js";
 
-// Iterations per frame; "max": as many as fit in the time a frame leaves free (the server
-// measures both the page's frame rate and its own time per iteration).
-export const SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, "max"];
+// The slider's stops as the server renders them: iterations per frame, "max" last (as many as
+// fit in the time a frame leaves free; the server measures its own time per iteration).
+export const speedStops = () => JSON.parse($("speed").dataset.stops);
 const STEP_HINT = "press Step or →";
 const STEP_SENTENCE =
   "Each Step computes one phase: forward through every layer, the loss, backward through every layer, " +
@@ -17,12 +17,12 @@ export class Transport {
   constructor({ store, send, redraw }) {
     Object.assign(this, { store, send, redraw });
     this.stepMode = false; // a step-mode lesson waits for its first Step
-    $("speed").max = String(SPEEDS.length - 1); // the slider's last stop is "max"
+    this.stops = speedStops();
   }
 
   /** Iterations per frame as the slider says. */
   get speed() {
-    return SPEEDS[Number($("speed").value)];
+    return this.stops[Number($("speed").value)];
   }
 
   setPlaying(playing) {
