@@ -1,5 +1,6 @@
 """Screenshots of a classroom room for docs/screenshots/: the teacher's presenter view with the
-join QR code, and the teacher's leaderboard during a challenge with two forked students.
+join QR code, a following student's page (1280x720 and 1920x1080), and the teacher's leaderboard
+during a challenge with two forked students.
 
 Run from the repository root: python scripts/room_screenshots.py (needs /usr/bin/chromium).
 """
@@ -51,6 +52,18 @@ def student(browser, url: str, name: str, epochs: int):
     return tab
 
 
+def follower(browser, url: str, size: dict) -> None:
+    """A student who only watches: the teacher's run, read-only, with the banner to fork."""
+    tab = browser.new_context(viewport=size).new_page()
+    tab.goto(url)
+    tab.get_by_test_id("join-name").fill("Cy")
+    tab.get_by_test_id("join-submit").click()
+    tab.get_by_test_id("room-fork").wait_for()
+    tab.wait_for_timeout(1500)
+    tab.screenshot(path=OUT / f"room-follower-{size['width']}x{size['height']}.png")
+    tab.context.close()
+
+
 def network_address() -> str:
     """This machine's address on its network (no packet is sent): the join link students use."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
@@ -84,6 +97,8 @@ def main() -> None:
             pupils = [student(browser, url, name, n) for name, n in (("Ada", 6), ("Bo", 12))]
             teacher.wait_for_timeout(800)
             teacher.screenshot(path=OUT / "room-teacher-presenter-1280x720.png")
+            for size in (SIZE, {"width": 1920, "height": 1080}):
+                follower(browser, url, size)
             teacher.get_by_test_id("presenter").click()
             teacher.get_by_test_id("room-challenge").click()
             teacher.get_by_test_id("challenge-start").click()

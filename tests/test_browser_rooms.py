@@ -384,12 +384,33 @@ def test_a_follower_s_page_sends_nothing_the_server_refuses(classroom, live_serv
     # The student's own Play is refused, and said so: the one error of the whole lesson.
     student.get_by_test_id("play").click()
     expect(error_box).to_contain_text("fork it to try your own changes")
+    expect(student.get_by_test_id("play")).to_have_text("Play")  # the teacher's run is paused
     sent, errors = take_log(student)
     following = sent[sent.index({"type": "follow"}) :]
     assert [message for message in following if message["type"] not in FOLLOWER_MAY_SEND] == [
         {"type": "play"}
     ]
     assert [error["field"] for error in errors] == ["room"]
+
+    # Export JSON is refused to a follower too; the exact copy the fork's page asks for later is
+    # kept, not downloaded as the answer to the refused press. Pressed on the fork, it is.
+    downloads = []
+    student.on("download", lambda download: downloads.append(download))
+    student.get_by_test_id("export-network").click()
+    student.wait_for_function("window.errorsHeard.length > 0")
+    student.get_by_test_id("room-fork").click()
+    expect(student.get_by_test_id("room-banner")).to_contain_text("Your own copy")
+    student.wait_for_function(f"{STORE}.run !== null && {STORE}.frame?.header.run === {STORE}.run")
+    forked_at = settled_iteration(student)
+    student.get_by_test_id("play").click()
+    student.wait_for_function(f"{STORE}.frame.header.iteration > {forked_at + 5}")
+    student.get_by_test_id("play").click()
+    paused_at = paused_iteration(student)
+    student.wait_for_function(f"{STORE}.exact?.iteration === {paused_at}")
+    assert downloads == []
+    with student.expect_download() as download:
+        student.get_by_test_id("export-network").click()
+    assert download.value.suggested_filename == "backprop-lab-network.json"
     for tab in (teacher, student):
         assert tab.console_errors == []
 

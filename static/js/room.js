@@ -212,6 +212,7 @@ export class Room {
     const { banner, role } = this;
     banner.replaceChildren();
     banner.hidden = !(role === "follower" || role === "fork" || (role === "teacher" && this.showing));
+    document.body.classList.toggle("room-banner-shown", !banner.hidden); // room.css leaves it room
     if (role === "follower") {
       banner.append(
         element("span", "", `Following the teacher's run in room ${this.spoken}: read-only here. `),

@@ -142,6 +142,11 @@ export class Sync {
     const text = message.message ?? "the server reported an error";
     if (this.resume.refused(message)) return;
     if (!this.controls?.showError(message.field, text)) showError(text);
+    // A refused Export JSON (a follower's, or over the rate limit) gets no copy: the next one,
+    // asked for a reconnect's sake, is not the answer to it.
+    if (!message.field || message.field === "room") this.exportWanted = false;
+    // A follower's refused Play or Pause: the button shows what the teacher's run does.
+    if (message.field === "room") this.setPlaying(Boolean(store.frame?.header.playing));
     if (message.field?.startsWith("cost")) this.lessons?.costRefused();
     if (points.unconfirmed && message.field?.startsWith("points")) points.refused();
     // A refused inspect (its target, or a message dropped over the rate limit) gets no reply.
