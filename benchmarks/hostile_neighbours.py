@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from server.config import DEFAULT_SPEED  # noqa: E402  (the speed a page starts at)
 from tests.largest_run import largest_run  # noqa: E402
 
 # The largest run the limits allow: every feature, the most layers and neurons and points, the
@@ -53,7 +54,7 @@ async def student(url: str, window: tuple[float, float], refused: list[str]) -> 
     frames = 0
     try:
         async with connect(url, max_size=2**24, open_timeout=10) as socket_:
-            await socket_.send(json.dumps({"type": "set", "fps": 30, "speed": 10}))
+            await socket_.send(json.dumps({"type": "set", "fps": 30, "speed": DEFAULT_SPEED}))
             await socket_.send(json.dumps({"type": "play"}))
             while time.monotonic() < window[1]:
                 message = await asyncio.wait_for(socket_.recv(), timeout=window[1] - window[0])
