@@ -101,7 +101,8 @@ def with_dependents(
     if share_big_leaves:
         for section, key in BIG_LEAVES:
             leaf = config.get(section, {}).get(key)
-            memo[id(leaf)] = leaf
+            if leaf is not None:
+                memo[id(leaf)] = leaf
     changed = copy.deepcopy(config, memo)
     section, key = path.split(".", 1)
     changed[section][key] = value

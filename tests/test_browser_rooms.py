@@ -300,6 +300,18 @@ def paused_iteration(tab) -> int:
     return tab.evaluate(f"{STORE}.frame.header.iteration")
 
 
+def play_own_run_and_pause(tab, iterations: int) -> None:
+    """Plays a fork's own run on past `iterations` more, pauses it, and waits until the exact
+    copy the paused page asks for has come back."""
+    tab.wait_for_function(f"{STORE}.run !== null && {STORE}.frame?.header.run === {STORE}.run")
+    forked_at = settled_iteration(tab)
+    tab.get_by_test_id("play").click()
+    tab.wait_for_function(f"{STORE}.frame.header.iteration > {forked_at + iterations}")
+    tab.get_by_test_id("play").click()
+    paused_at = paused_iteration(tab)
+    tab.wait_for_function(f"{STORE}.exact?.iteration === {paused_at}")  # its export answered
+
+
 def shown_iteration(tab) -> int:
     return int(tab.get_by_test_id("iteration").text_content())
 
@@ -359,13 +371,7 @@ def test_a_follower_s_page_sends_nothing_the_server_refuses(classroom, live_serv
     expect(error_box).to_be_hidden()
 
     # The fork is the student's own run: it plays, and when paused keeps its exact copy.
-    student.wait_for_function(f"{STORE}.run !== null && {STORE}.frame?.header.run === {STORE}.run")
-    forked_at = settled_iteration(student)
-    student.get_by_test_id("play").click()
-    student.wait_for_function(f"{STORE}.frame.header.iteration > {forked_at + 20}")
-    student.get_by_test_id("play").click()
-    paused_at = paused_iteration(student)
-    student.wait_for_function(f"{STORE}.exact?.iteration === {paused_at}")  # its export answered
+    play_own_run_and_pause(student, 20)
     sent, errors = take_log(student)
     assert {"play", "pause", "export"} <= {message["type"] for message in sent}
     assert errors == []
@@ -400,13 +406,7 @@ def test_a_follower_s_page_sends_nothing_the_server_refuses(classroom, live_serv
     student.wait_for_function("window.errorsHeard.length > 0")
     student.get_by_test_id("room-fork").click()
     expect(student.get_by_test_id("room-banner")).to_contain_text("Your own copy")
-    student.wait_for_function(f"{STORE}.run !== null && {STORE}.frame?.header.run === {STORE}.run")
-    forked_at = settled_iteration(student)
-    student.get_by_test_id("play").click()
-    student.wait_for_function(f"{STORE}.frame.header.iteration > {forked_at + 5}")
-    student.get_by_test_id("play").click()
-    paused_at = paused_iteration(student)
-    student.wait_for_function(f"{STORE}.exact?.iteration === {paused_at}")
+    play_own_run_and_pause(student, 5)
     assert downloads == []
     with student.expect_download() as download:
         student.get_by_test_id("export-network").click()

@@ -45,16 +45,23 @@ def test_the_page_works_under_its_content_security_policy(browser, live_server):
 ADAM_LINK = "#data.dataset=circle&training.optimizer=adam&training.lr=0.01&network.seed=5"
 
 
+def new_page(browser) -> tuple:
+    """A 1280x720 page (CSP bypassed: the checks read its state) in a context of its own, which
+    outlives the server it first opens (the restart tests start a second one): (context, page)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return context, page
+
+
 @contextmanager
 def page_on(browser, settings: Settings):
     """A page (CSP bypassed: the checks read its state) on a server of its own: yields
     (page, uvicorn server)."""
     with running_server(settings) as server:
-        context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
-        tab = context.new_page()
+        context, tab = new_page(browser)
         tab.console_errors = []
         tab.on("pageerror", lambda error: tab.console_errors.append(str(error)))
-        tab.set_default_timeout(15_000)
         try:
             yield tab, server
         finally:
@@ -82,9 +89,7 @@ def test_after_a_server_restart_the_page_restores_its_run_exactly(browser):
     settings = Settings(port=free_port())
     base = f"http://127.0.0.1:{settings.port}"
     with running_server(settings) as first:
-        context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+        context, page = new_page(browser)
         open_page(page, base, ADAM_LINK)
         page.get_by_test_id("step-unit").select_option("epoch")
         page.get_by_test_id("step").click()
@@ -121,9 +126,7 @@ def test_a_playing_run_comes_back_playing_and_the_page_says_what_it_lost(browser
     settings = Settings(port=free_port())
     base = f"http://127.0.0.1:{settings.port}"
     with running_server(settings):
-        context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+        context, page = new_page(browser)
         open_page(page, base, ADAM_LINK)
         page.get_by_test_id("play").click()
         page.wait_for_function(f"{STORE}.frame.header.iteration > 20")
@@ -151,9 +154,7 @@ def test_a_refused_restore_leaves_the_page_showing_the_servers_run(browser):
     settings = Settings(port=free_port())
     base = f"http://127.0.0.1:{settings.port}"
     with running_server(settings):
-        context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+        context, page = new_page(browser)
         open_page(page, base, "#data.dataset=circle&network.layers=2,8,1")
     try:
         # The restarted server allows smaller networks only: the page's run cannot come back.
